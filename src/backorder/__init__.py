@@ -1,0 +1,3 @@
+"""backorder: exact stock, a fair backorder queue, honest promises."""
+
+__version__ = "0.1.0"

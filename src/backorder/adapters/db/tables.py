@@ -1,0 +1,241 @@
+"""Tables (SQLAlchemy Core). CHECK constraints are the backstop of the invariants."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator):
+    """Stored as naive UTC, returned as aware UTC (invariant 9)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; pass an aware UTC datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+SKU = String(100)
+
+products = Table(
+    "products",
+    metadata,
+    Column("sku", SKU, primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("price_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("backorder_policy", String(20), nullable=False),
+    Column("backorder_limit", Integer, nullable=True),
+    Column("release_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("backorder_policy IN ('deny','allow','allow_notify')", name="policy"),
+    CheckConstraint("backorder_limit IS NULL OR backorder_limit >= 0", name="limit"),
+    CheckConstraint("price_minor >= 0", name="price"),
+)
+
+warehouses = Table(
+    "warehouses",
+    metadata,
+    Column("code", String(50), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("rank", Integer, nullable=False, default=0),
+)
+
+stock = Table(
+    "stock",
+    metadata,
+    Column("sku", SKU, ForeignKey("products.sku"), nullable=False),
+    Column("warehouse", String(50), ForeignKey("warehouses.code"), nullable=False),
+    Column("on_hand", BigInteger, nullable=False),
+    Column("allocated", BigInteger, nullable=False),
+    PrimaryKeyConstraint("sku", "warehouse"),
+    CheckConstraint("allocated >= 0", name="allocated_nonneg"),
+    CheckConstraint("allocated <= on_hand", name="allocated_within_on_hand"),
+)
+
+ledger = Table(
+    "ledger",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sku", SKU, nullable=False),
+    Column("warehouse", String(50), nullable=False),
+    Column("delta", BigInteger, nullable=False),
+    Column("on_hand_after", BigInteger, nullable=False),
+    Column("reason", String(30), nullable=False),
+    Column("reference", String(200), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("on_hand_after >= 0", name="on_hand_nonneg"),
+    Index("ix_ledger_sku_warehouse", "sku", "warehouse"),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("external_id", String(200), nullable=True, unique=True),
+    Column("name", String(300), nullable=False),
+    Column("email", String(320), nullable=True),
+    Column("tier", String(20), nullable=False),
+    Column("default_fulfilment", String(20), nullable=False),
+    Column("locale", String(10), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("tier IN ('standard','priority','critical')", name="tier"),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("external_ref", String(200), nullable=True, unique=True),
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+    Column("fulfilment", String(20), nullable=False),
+    Column("paid_priority", String(20), nullable=False),
+    Column("requested_date", UTCDateTime, nullable=True),
+    Column("placed_at", UTCDateTime, nullable=False),
+    Column("channel", String(50), nullable=False),
+    Column("currency", String(3), nullable=False),
+    CheckConstraint(
+        "fulfilment IN ('ship_partial','ship_complete','cancel_remainder')", name="fulfilment"
+    ),
+    CheckConstraint("paid_priority IN ('normal','expedited')", name="paid_priority"),
+    Index("ix_orders_customer", "customer_id"),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("sku", SKU, ForeignKey("products.sku"), nullable=False),
+    Column("qty", BigInteger, nullable=False),
+    Column("allocated", BigInteger, nullable=False),
+    Column("backordered", BigInteger, nullable=False),
+    Column("shipped", BigInteger, nullable=False),
+    Column("cancelled", BigInteger, nullable=False),
+    Column("unit_price_minor", BigInteger, nullable=False),
+    CheckConstraint(
+        "allocated >= 0 AND backordered >= 0 AND shipped >= 0 AND cancelled >= 0",
+        name="parts_nonneg",
+    ),
+    CheckConstraint("qty = allocated + backordered + shipped + cancelled", name="parts_sum"),
+    UniqueConstraint("order_id", "line_no", name="uq_order_lines_order_line_no"),
+    Index(
+        "ix_order_lines_waiting",
+        "sku",
+        sqlite_where=text("backordered > 0"),
+        postgresql_where=text("backordered > 0"),
+    ),
+)
+
+line_allocations = Table(
+    "line_allocations",
+    metadata,
+    Column("line_id", Integer, ForeignKey("order_lines.id"), nullable=False),
+    Column("warehouse", String(50), ForeignKey("warehouses.code"), nullable=False),
+    Column("sku", SKU, nullable=False),
+    Column("qty", BigInteger, nullable=False),
+    PrimaryKeyConstraint("line_id", "warehouse"),
+    CheckConstraint("qty >= 0", name="qty_nonneg"),
+    Index("ix_line_allocations_sku_warehouse", "sku", "warehouse"),
+)
+
+allocation_log = Table(
+    "allocation_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sku", SKU, nullable=False),
+    Column("warehouse", String(50), nullable=False),
+    Column("line_id", Integer, nullable=False),
+    Column("order_id", Integer, nullable=False),
+    Column("qty", BigInteger, nullable=False),
+    Column("cause", String(30), nullable=False),
+    Column("reference", String(200), nullable=True),
+    Column("priority_key", String(300), nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("ahead_of_line_id", Integer, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_allocation_log_sku", "sku"),
+    Index("ix_allocation_log_order", "order_id"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(50), nullable=False),
+    Column("order_id", Integer, nullable=True),
+    Column("sku", SKU, nullable=True),
+    Column("payload", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("dispatched_at", UTCDateTime, nullable=True),
+    Index("ix_events_order", "order_id"),
+)
+
+command_keys = Table(
+    "command_keys",
+    metadata,
+    Column("key", String(250), primary_key=True),
+    Column("command", String(50), nullable=False),
+    Column("result", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+shipments = Table(
+    "shipments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_shipments_order", "order_id"),
+)
+
+shipment_lines = Table(
+    "shipment_lines",
+    metadata,
+    Column("shipment_id", Integer, ForeignKey("shipments.id"), nullable=False),
+    Column("line_id", Integer, ForeignKey("order_lines.id"), nullable=False),
+    Column("warehouse", String(50), nullable=False),
+    Column("qty", BigInteger, nullable=False),
+    PrimaryKeyConstraint("shipment_id", "line_id", "warehouse"),
+    CheckConstraint("qty > 0", name="qty_pos"),
+)

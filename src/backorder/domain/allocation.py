@@ -1,0 +1,125 @@
+"""Who gets received or freed stock: one priority key, one pure planner.
+
+The key is a tuple ending in the line id, so no two lines ever tie. Rules that change
+the order of service change the key, never the loop in `plan_allocation`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from .model import PaidPriority, Tier
+
+TIER_RANK = {Tier.CRITICAL: 0, Tier.PRIORITY: 1, Tier.STANDARD: 2}
+PAID_RANK = {PaidPriority.EXPEDITED: 0, PaidPriority.NORMAL: 1}
+
+PriorityKey = tuple[int, int, datetime, datetime, int]
+
+
+@dataclass(frozen=True)
+class WaitingLine:
+    """An order line that is owed units (`backordered`) of one SKU."""
+
+    line_id: int
+    order_id: int
+    sku: str
+    backordered: int
+    tier: Tier
+    paid_priority: PaidPriority
+    due: datetime  # the requested date, or the order time when none was asked
+    ordered_at: datetime
+
+
+@dataclass(frozen=True)
+class Supply:
+    """Units of one SKU free to hand out in one warehouse."""
+
+    warehouse: str
+    qty: int
+
+
+@dataclass(frozen=True)
+class Grant:
+    """`qty` units from `warehouse` go to `line_id`; `ahead_of` is the next line left waiting."""
+
+    line_id: int
+    order_id: int
+    warehouse: str
+    qty: int
+    key: PriorityKey
+    ahead_of: int | None = None
+
+
+def priority_key(line: WaitingLine) -> PriorityKey:
+    return (
+        TIER_RANK[line.tier],
+        PAID_RANK[line.paid_priority],
+        line.due,
+        line.ordered_at,
+        line.line_id,
+    )
+
+
+def plan_allocation(waiting: Iterable[WaitingLine], supply: Sequence[Supply]) -> list[Grant]:
+    """Hand `supply` to `waiting` lines in priority-key order, warehouses in the given order."""
+    queue = sorted(waiting, key=priority_key)
+    stock = [[s.warehouse, s.qty] for s in supply if s.qty > 0]
+    grants: list[Grant] = []
+    unmet: list[int] = []  # line ids left waiting, in queue order
+    cursor = 0
+    for line in queue:
+        need = line.backordered
+        while need and cursor < len(stock):
+            warehouse, free = stock[cursor]
+            take = min(need, free)
+            grants.append(Grant(line.line_id, line.order_id, warehouse, take, priority_key(line)))
+            need -= take
+            stock[cursor][1] -= take
+            if stock[cursor][1] == 0:
+                cursor += 1
+        if need:
+            unmet.append(line.line_id)
+            if cursor >= len(stock):
+                break
+    next_waiting = unmet[0] if unmet else None
+    return [
+        replace(g, ahead_of=next_waiting if next_waiting != g.line_id else None) for g in grants
+    ]
+
+
+def describe_key(line: WaitingLine) -> str:
+    """The key in words, for operators and customers."""
+    return (
+        f"{line.tier.value} customer, {line.paid_priority.value} shipping, "
+        f"due {line.due:%Y-%m-%d}, ordered {line.ordered_at:%Y-%m-%d %H:%M} UTC, line {line.line_id}"
+    )
+
+
+_KEY_PARTS = ("customer tier", "paid priority", "due date", "order time", "line id")
+
+
+def explain_precedence(first: WaitingLine, second: WaitingLine) -> str:
+    """Say which key component puts `first` ahead of `second` (or the reverse)."""
+    a, b = priority_key(first), priority_key(second)
+    if a == b:
+        return "the two lines are the same line"
+    winner, loser = (first, second) if a < b else (second, first)
+    wa, wb = priority_key(winner), priority_key(loser)
+    index = next(i for i in range(len(wa)) if wa[i] != wb[i])
+    values = [_key_value(winner, index), _key_value(loser, index)]
+    return (
+        f"line {winner.line_id} (order {winner.order_id}) comes before line {loser.line_id} "
+        f"(order {loser.order_id}) by {_KEY_PARTS[index]}: {values[0]} before {values[1]}"
+    )
+
+
+def _key_value(line: WaitingLine, index: int) -> str:
+    return (
+        line.tier.value,
+        line.paid_priority.value,
+        f"{line.due:%Y-%m-%d %H:%M}",
+        f"{line.ordered_at:%Y-%m-%d %H:%M:%S}",
+        str(line.line_id),
+    )[index]

@@ -1,0 +1,382 @@
+"""Orders: place, edit, cancel, ship. Each command one transaction under the SKU locks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..domain.allocation import Grant
+from ..domain.errors import InsufficientStock, InvalidInput, NotFound, ShipmentNotAllowed
+from ..domain.intake import LinePlan, LineRequest, SkuPosition, plan_order, release_from, take_from
+from ..domain.model import BackorderPolicy, Fulfilment, PaidPriority, Product
+from . import validation as v
+from .allocating import allocate_waiting, log_row
+from .ports import Store, UnitOfWork
+from .runner import retried
+from .views import LineView, OrderView
+
+
+@dataclass(frozen=True)
+class OrderLineIn:
+    sku: str
+    qty: int
+    unit_price_minor: int | None = None  # None: the catalog price
+
+
+@dataclass(frozen=True)
+class PlaceOrder:
+    customer_id: int
+    lines: Sequence[OrderLineIn]
+    fulfilment: Fulfilment | None = None  # None: the customer's default
+    paid_priority: PaidPriority = PaidPriority.NORMAL
+    requested_date: datetime | None = None
+    external_ref: str | None = None
+    channel: str = "api"
+
+
+@retried
+def place_order(uow: UnitOfWork, cmd: PlaceOrder, now: datetime) -> OrderView:
+    """Allocate what is there, backorder the rest within policy, or refuse with every shortage."""
+    requests = _validate_order(cmd)
+    with uow:
+        store = uow.store
+        if cmd.external_ref and (existing := store.find_order_id(cmd.external_ref)):
+            return store.get_order(existing)
+        customer = store.get_customer(cmd.customer_id)
+        if customer is None:
+            raise NotFound(f"unknown customer {cmd.customer_id}", field="customer_id")
+        skus = sorted({r.sku for r in requests})
+        store.lock_skus(skus)
+        products = _require_products(store, requests)
+        positions = {sku: _position(store, products[sku]) for sku in skus}
+        fulfilment = cmd.fulfilment or Fulfilment(customer.default_fulfilment)
+        plans = plan_order(requests, positions, fulfilment, now)
+        order_id = _insert_order(store, cmd, customer.id, fulfilment, products, now)
+        lines = [_insert_line(store, order_id, plan, cmd, products, now) for plan in plans]
+        store.insert_events(_placement_events(order_id, customer.id, lines, products, now))
+        uow.commit()
+        return store_order(store, order_id)
+
+
+def store_order(store: Store, order_id: int) -> OrderView:
+    order = store.get_order(order_id)
+    if order is None:
+        raise NotFound(f"unknown order {order_id}", field="order_id")
+    return order
+
+
+@retried
+def cancel_order(
+    uow: UnitOfWork, order_id: int, now: datetime, reason: str = "requested"
+) -> OrderView:
+    """Cancel every open line; repeating it changes nothing."""
+    with uow:
+        store = uow.store
+        store.lock_skus(store.order_skus(order_id))
+        order = store_order(store, order_id)
+        cancelled = [
+            _cancel_line(store, line, now) for line in order.lines if line.quantities.outstanding
+        ]
+        for sku in sorted({line.sku for line in cancelled}):
+            allocate_waiting(store, sku, "cancel", f"order {order_id}", now)
+        if cancelled:
+            store.insert_events(
+                [_cancel_event("order_cancelled", order_id, cancelled, reason, now)]
+            )
+        uow.commit()
+        return store_order(store, order_id)
+
+
+@retried
+def cancel_line(
+    uow: UnitOfWork, order_id: int, line_id: int, now: datetime, reason: str = "requested"
+) -> OrderView:
+    """Cancel what one line still holds or waits for; its freed units go to the next in line."""
+    with uow:
+        store = uow.store
+        store.lock_skus(store.order_skus(order_id))
+        line = _line(store_order(store, order_id), line_id)
+        if line.quantities.outstanding:
+            _cancel_line(store, line, now)
+            allocate_waiting(store, line.sku, "cancel", f"order {order_id}", now)
+            store.insert_events([_cancel_event("line_cancelled", order_id, [line], reason, now)])
+        uow.commit()
+        return store_order(store, order_id)
+
+
+@retried
+def change_line_qty(
+    uow: UnitOfWork, order_id: int, line_id: int, new_qty: int, now: datetime
+) -> OrderView:
+    """Edit a line's quantity; the line's own allocation counts as available to it."""
+    v.quantity(new_qty, "qty")
+    with uow:
+        store = uow.store
+        store.lock_skus(store.order_skus(order_id))
+        order = store_order(store, order_id)
+        line = _line(order, line_id)
+        floor = line.shipped + line.cancelled
+        if new_qty < floor:
+            raise InvalidInput(
+                "qty", f"must be at least {floor}: units already shipped or cancelled"
+            )
+        if new_qty < line.qty:
+            _reduce_line(store, line, line.qty - new_qty)
+            allocate_waiting(store, line.sku, "order_edit", f"order {order_id}", now)
+        elif new_qty > line.qty:
+            _grow_line(store, order, line, new_qty - line.qty, now)
+        uow.commit()
+        return store_order(store, order_id)
+
+
+@retried
+def ship_order(
+    uow: UnitOfWork, order_id: int, now: datetime, quantities: dict[int, int] | None = None,
+    reference: str | None = None,
+) -> dict:  # fmt: skip
+    """Ship allocated units (all of them, or `quantities` per line id); on_hand falls only here."""
+    key = f"shipment:{order_id}:{reference}" if reference else None
+    with uow:
+        store = uow.store
+        store.lock_skus(store.order_skus(order_id))
+        if key and (first := store.get_command_result(key)) is not None:
+            return first | {"repeated": True}
+        order = store_order(store, order_id)
+        picks = _picks(order, quantities)
+        ref = reference or f"order {order_id}"
+        rows = [row for line, qty in picks for row in _ship_line(store, line, qty, ref, now)]
+        shipment_id = store.insert_shipment(order_id, now, rows)
+        result = {
+            "shipment_id": shipment_id,
+            "order_id": order_id,
+            "lines": rows,
+            "repeated": False,
+        }
+        store.insert_events([{
+            "kind": "shipment_shipped", "order_id": order_id, "sku": None, "created_at": now,
+            "payload": {k: result[k] for k in ("shipment_id", "order_id", "lines")},
+        }])  # fmt: skip
+        if key:
+            store.put_command_result(key, "shipment", result, now)
+        uow.commit()
+        return result
+
+
+# -- placing --------------------------------------------------------------------------------
+
+
+def _validate_order(cmd: PlaceOrder) -> list[LineRequest]:
+    if not cmd.lines:
+        raise InvalidInput("lines", "an order needs at least one line")
+    if len(cmd.lines) > v.MAX_LINES:
+        raise InvalidInput("lines", f"at most {v.MAX_LINES} lines")
+    if cmd.external_ref is not None:
+        v.text(cmd.external_ref, "external_ref", 200)
+    requests = []
+    for index, line in enumerate(cmd.lines):
+        v.sku(line.sku, f"lines[{index}].sku")
+        v.quantity(line.qty, f"lines[{index}].qty")
+        if line.unit_price_minor is not None:
+            v.quantity(line.unit_price_minor, f"lines[{index}].unit_price_minor", allow_zero=True)
+        requests.append(LineRequest(index + 1, line.sku, line.qty))
+    return requests
+
+
+def _require_products(store: Store, requests: list[LineRequest]) -> dict[str, Product]:
+    products = store.get_products({r.sku for r in requests})
+    for index, request in enumerate(requests):
+        if request.sku not in products:
+            raise InvalidInput(f"lines[{index}].sku", f"unknown SKU {request.sku!r}")
+    return products
+
+
+def _position(store: Store, product: Product) -> SkuPosition:
+    return SkuPosition(
+        product, store.stock_levels(product.sku), store.backordered_total(product.sku)
+    )
+
+
+def _insert_order(
+    store: Store, cmd: PlaceOrder, customer_id: int, fulfilment: Fulfilment,
+    products: dict[str, Product], now: datetime,
+) -> int:  # fmt: skip
+    currency = products[cmd.lines[0].sku].currency
+    return store.insert_order({
+        "external_ref": cmd.external_ref, "customer_id": customer_id,
+        "fulfilment": fulfilment.value, "paid_priority": cmd.paid_priority.value,
+        "requested_date": cmd.requested_date, "placed_at": now, "channel": cmd.channel,
+        "currency": currency,
+    })  # fmt: skip
+
+
+def _insert_line(
+    store: Store, order_id: int, plan: LinePlan, cmd: PlaceOrder,
+    products: dict[str, Product], now: datetime,
+) -> LineView:  # fmt: skip
+    price = cmd.lines[plan.line_no - 1].unit_price_minor
+    if price is None:
+        price = products[plan.sku].price_minor
+    line_id = store.insert_line({
+        "order_id": order_id, "line_no": plan.line_no, "sku": plan.sku, "qty": plan.qty,
+        "allocated": plan.allocated, "backordered": plan.backordered, "shipped": 0,
+        "cancelled": plan.cancelled, "unit_price_minor": price,
+    })  # fmt: skip
+    _hold(store, order_id, line_id, plan.sku, plan.takes, "order", now)
+    return LineView(line_id, plan.line_no, plan.sku, plan.qty, plan.allocated, plan.backordered,
+                    0, plan.cancelled, price, plan.takes)  # fmt: skip
+
+
+def _hold(
+    store: Store, order_id: int, line_id: int, sku: str, takes: Sequence[tuple[str, int]],
+    cause: str, now: datetime,
+) -> None:  # fmt: skip
+    """Allocate units to a line at the time it is placed or grown, and log it."""
+    for warehouse, units in takes:
+        store.change_stock(sku, warehouse, allocated=units)
+        store.change_line_allocation(line_id, sku, warehouse, units)
+    store.insert_allocation_log([
+        log_row(sku, Grant(line_id, order_id, warehouse, units, ()), None, cause, None, now)
+        for warehouse, units in takes
+    ])  # fmt: skip
+
+
+def _placement_events(
+    order_id: int, customer_id: int, lines: list[LineView], products: dict[str, Product],
+    now: datetime,
+) -> list[dict]:  # fmt: skip
+    def line_facts(line: LineView) -> dict:
+        return {
+            "line_id": line.id, "sku": line.sku, "qty": line.qty, "allocated": line.allocated,
+            "backordered": line.backordered, "cancelled": line.cancelled,
+            "preorder": products[line.sku].is_preorder(now),
+            "notify_at_checkout": products[line.sku].backorder_policy is BackorderPolicy.ALLOW_NOTIFY,
+        }  # fmt: skip
+
+    base = {"order_id": order_id, "sku": None, "created_at": now}
+    events = [dict(base, kind="order_placed", payload={
+        "order_id": order_id, "customer_id": customer_id,
+        "lines": [line_facts(line) for line in lines],
+    })]  # fmt: skip
+    waiting = [line_facts(line) for line in lines if line.backordered]
+    if waiting:
+        events.append(dict(base, kind="order_backordered", payload={
+            "order_id": order_id, "customer_id": customer_id, "lines": waiting,
+            "backordered": sum(line["backordered"] for line in waiting),
+        }))  # fmt: skip
+    return events
+
+
+# -- editing and cancelling ----------------------------------------------------------------
+
+
+def _line(order: OrderView, line_id: int) -> LineView:
+    for line in order.lines:
+        if line.id == line_id:
+            return line
+    raise NotFound(f"order {order.id} has no line {line_id}", field="line_id")
+
+
+def _release(store: Store, line: LineView, units: int) -> None:
+    """Give back `units` of a line's allocation to the warehouses' free stock."""
+    for warehouse, give in release_from(line.holdings, units):
+        store.change_stock(line.sku, warehouse, allocated=-give)
+        store.change_line_allocation(line.id, line.sku, warehouse, -give)
+
+
+def _cancel_line(store: Store, line: LineView, now: datetime) -> LineView:
+    _release(store, line, line.allocated)
+    store.change_line(
+        line.id, allocated=-line.allocated, backordered=-line.backordered,
+        cancelled=line.quantities.outstanding,
+    )  # fmt: skip
+    return line
+
+
+def _cancel_event(kind: str, order_id: int, lines: list[LineView], reason: str, now) -> dict:
+    return {
+        "kind": kind, "order_id": order_id, "sku": None, "created_at": now,
+        "payload": {"order_id": order_id, "reason": reason, "lines": [
+            {"line_id": line.id, "sku": line.sku, "released": line.allocated,
+             "cancelled": line.quantities.outstanding} for line in lines
+        ]},
+    }  # fmt: skip
+
+
+def _reduce_line(store: Store, line: LineView, units: int) -> None:
+    """Shrink a line: waiting units go first, then allocated ones are released."""
+    from_waiting = min(units, line.backordered)
+    from_allocated = units - from_waiting
+    if from_allocated > line.allocated:
+        raise InvalidInput("qty", "cannot remove more units than the line still holds")
+    _release(store, line, from_allocated)
+    store.change_line(line.id, qty=-units, backordered=-from_waiting, allocated=-from_allocated)
+
+
+def _grow_line(store: Store, order: OrderView, line: LineView, extra: int, now: datetime) -> None:
+    product = store.get_product(line.sku)
+    position = _position(store, product)
+    fulfilment = Fulfilment(order.fulfilment)
+    [plan] = plan_order([LineRequest(line.line_no, line.sku, extra)], {line.sku: position},
+                        fulfilment, now)  # fmt: skip
+    if plan.cancelled:
+        raise InsufficientStock([_edit_shortage(position, extra, now)])
+    _hold(store, order.id, line.id, line.sku, plan.takes, "order_edit", now)
+    store.change_line(line.id, qty=extra, allocated=plan.allocated, backordered=plan.backordered)
+    if plan.backordered:
+        store.insert_events([{
+            "kind": "order_backordered", "order_id": order.id, "sku": line.sku, "created_at": now,
+            "payload": {"order_id": order.id, "lines": [
+                {"line_id": line.id, "sku": line.sku, "backordered": plan.backordered}
+            ], "backordered": plan.backordered},
+        }])  # fmt: skip
+
+
+def _edit_shortage(position: SkuPosition, extra: int, now: datetime):
+    from ..domain.errors import Shortage
+    from ..domain.intake import available_now
+
+    return Shortage(position.product.sku, extra, available_now(position, now), 0,
+                    "the order drops missing units (cancel_remainder)")  # fmt: skip
+
+
+# -- shipping -------------------------------------------------------------------------------
+
+
+def _picks(order: OrderView, quantities: dict[int, int] | None) -> list[tuple[LineView, int]]:
+    if order.fulfilment == Fulfilment.SHIP_COMPLETE.value:
+        waiting = [line.sku for line in order.lines if line.backordered]
+        if waiting:
+            raise ShipmentNotAllowed(
+                f"order {order.id} ships complete and still waits for {', '.join(waiting)}",
+                order_id=order.id, waiting_skus=waiting,
+            )  # fmt: skip
+    if quantities is None:
+        picks = [(line, line.allocated) for line in order.lines if line.allocated]
+    else:
+        picks = [(_line(order, line_id), qty) for line_id, qty in sorted(quantities.items())]
+    for line, qty in picks:
+        v.quantity(qty, f"quantities[{line.id}]")
+        if qty > line.allocated:
+            raise ShipmentNotAllowed(
+                f"line {line.id} holds {line.allocated} allocated unit(s), asked to ship {qty}",
+                field=f"quantities[{line.id}]", allocated=line.allocated, asked=qty,
+            )  # fmt: skip
+    if not picks:
+        raise ShipmentNotAllowed(
+            f"order {order.id} has nothing allocated to ship", order_id=order.id
+        )
+    return picks
+
+
+def _ship_line(
+    store: Store, line: LineView, qty: int, reference: str | None, now: datetime
+) -> list[dict]:
+    rows = []
+    for warehouse, units in take_from(line.holdings, qty):
+        on_hand = store.change_stock(line.sku, warehouse, on_hand=-units, allocated=-units)
+        store.change_line_allocation(line.id, line.sku, warehouse, -units)
+        store.append_ledger(line.sku, warehouse, -units, on_hand, "shipment", reference, now)
+        rows.append({"line_id": line.id, "warehouse": warehouse, "qty": units})
+    store.change_line(line.id, allocated=-qty, shipped=qty)
+    return rows
