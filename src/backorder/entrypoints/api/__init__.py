@@ -1,0 +1,1 @@
+"""FastAPI lives here and nowhere else."""

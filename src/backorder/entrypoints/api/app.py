@@ -1,0 +1,83 @@
+"""The HTTP API over the same service functions the CLI uses. OpenAPI at /docs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from ...bootstrap import App, build
+from ...domain.errors import DomainError
+from ...service import stock as stock_service
+from ..errors import http_status
+from . import routes
+
+log = logging.getLogger("backorder")
+
+
+def create_app(backend: App | None = None, *, release_loop: bool = True) -> FastAPI:
+    """Build the API; `backend` defaults to one built from the environment's settings."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(api: FastAPI) -> AsyncIterator[None]:
+        api.state.backend = backend or build()
+        task = (
+            asyncio.create_task(_release_preorders_forever(api.state.backend))
+            if release_loop
+            else None
+        )
+        yield
+        if task:
+            task.cancel()
+        if backend is None:
+            api.state.backend.close()
+
+    api = FastAPI(
+        title="backorder",
+        version="0.1.0",
+        description="Exact stock, a fair backorder queue, honest promises.",
+        lifespan=lifespan,
+    )
+    if backend is not None:
+        api.state.backend = backend
+    api.add_exception_handler(DomainError, _domain_error)
+    api.add_exception_handler(RequestValidationError, _validation_error)
+    api.include_router(routes.router)
+    return api
+
+
+async def _release_preorders_forever(backend: App) -> None:
+    """The automatic check: serve preorder queues once their release time has passed."""
+    while True:
+        try:
+            served = await run_in_threadpool(
+                stock_service.release_preorders, backend.uow, backend.clock()
+            )
+            if served:
+                log.info("released preorders: %s", served)
+        except Exception:  # keep the loop alive; the next round tries again
+            log.exception("preorder release failed")
+        await asyncio.sleep(backend.settings.release_check_seconds)
+
+
+async def _domain_error(_request: Request, error: DomainError) -> JSONResponse:
+    return JSONResponse(error.to_dict(), status_code=http_status(error.code))
+
+
+async def _validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
+    problems = [
+        {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "reason": e["msg"]}
+        for e in error.errors()
+    ]
+    first = problems[0] if problems else {"field": "", "reason": "invalid request"}
+    body = {
+        "code": "invalid_input",
+        "message": f"{first['field']}: {first['reason']}",
+        "details": {"field": first["field"], "reason": first["reason"], "errors": problems},
+    }
+    return JSONResponse(body, status_code=422)

@@ -1,0 +1,258 @@
+"""Routes: each parses its input, calls one service function, and serialises the result."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response
+
+from ...domain.model import Product
+from ...service import catalog, orders, queries, stock
+from .. import serialize
+from .deps import BackendDep, Limit, Offset
+from .schemas import (
+    AdjustmentIn,
+    CancelIn,
+    CustomerIn,
+    ErrorOut,
+    LineQtyIn,
+    OrderIn,
+    ProductIn,
+    ProductOut,
+    ReceiptIn,
+    ShipmentIn,
+    WarehouseIn,
+)
+
+ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorOut} for s in (404, 409, 422)}
+router = APIRouter(responses=ERRORS)
+SkuPath = Annotated[str, Path(min_length=1, max_length=100)]
+Id = Annotated[int, Path(gt=0, le=2**31 - 1)]
+
+
+@router.get("/health", tags=["meta"])
+def health() -> dict:
+    return {"status": "ok"}
+
+
+# -- catalog -------------------------------------------------------------------------------
+
+
+@router.post("/products", tags=["catalog"], response_model=ProductOut, status_code=201)
+def save_product(body: ProductIn, backend: BackendDep, response: Response) -> dict:
+    """Create a product, or update it when the SKU exists (then 200)."""
+    product, created = catalog.save_product(
+        backend.uow, Product(**body.model_dump()), backend.clock()
+    )
+    if not created:
+        response.status_code = 200
+    return serialize.product(product)
+
+
+@router.get("/products", tags=["catalog"], response_model=list[ProductOut])
+def list_products(backend: BackendDep, limit: Limit = 100, offset: Offset = 0) -> list[dict]:
+    return [serialize.product(p) for p in queries.products(backend.uow, limit, offset)]
+
+
+@router.get("/products/{sku}", tags=["catalog"], response_model=ProductOut)
+def get_product(sku: SkuPath, backend: BackendDep) -> dict:
+    return serialize.product(catalog.get_product(backend.uow, sku))
+
+
+@router.post("/warehouses", tags=["catalog"], status_code=201)
+def save_warehouse(body: WarehouseIn, backend: BackendDep) -> dict:
+    return catalog.save_warehouse(backend.uow, body.code, body.name, body.rank)
+
+
+@router.get("/warehouses", tags=["catalog"])
+def list_warehouses(backend: BackendDep) -> list[dict]:
+    return queries.warehouses(backend.uow)
+
+
+# -- customers -------------------------------------------------------------------------------
+
+
+@router.post("/customers", tags=["customers"], status_code=201)
+def create_customer(body: CustomerIn, backend: BackendDep) -> dict:
+    customer = catalog.create_customer(
+        backend.uow, catalog.CustomerIn(**body.model_dump()), backend.clock()
+    )
+    return serialize.plain(customer)
+
+
+@router.get("/customers", tags=["customers"])
+def list_customers(backend: BackendDep, limit: Limit = 100, offset: Offset = 0) -> list[dict]:
+    return serialize.plain(queries.customers(backend.uow, limit, offset))
+
+
+@router.get("/customers/{customer_id}", tags=["customers"])
+def get_customer(customer_id: Id, backend: BackendDep) -> dict:
+    return serialize.plain(queries.customer(backend.uow, customer_id))
+
+
+@router.put("/customers/{customer_id}", tags=["customers"])
+def update_customer(customer_id: Id, body: CustomerIn, backend: BackendDep) -> dict:
+    customer = catalog.update_customer(
+        backend.uow, customer_id, catalog.CustomerIn(**body.model_dump())
+    )
+    return serialize.plain(customer)
+
+
+# -- stock -----------------------------------------------------------------------------------
+
+
+@router.get("/stock", tags=["stock"])
+def list_stock(
+    backend: BackendDep, sku: Annotated[str | None, Query(max_length=100)] = None
+) -> list[dict]:
+    return serialize.plain(queries.stock(backend.uow, sku))
+
+
+@router.post("/receipts", tags=["stock"], status_code=201)
+def receive(body: ReceiptIn, backend: BackendDep, response: Response) -> dict:
+    """Add units and hand them to waiting lines by priority; a repeated reference is a no-op."""
+    result = stock.receive_stock(backend.uow, body.sku, body.warehouse, body.qty, backend.clock(),
+                                 reference=body.reference)  # fmt: skip
+    if result["repeated"]:
+        response.status_code = 200
+    return result
+
+
+@router.post("/adjustments", tags=["stock"], status_code=201)
+def adjust(body: AdjustmentIn, backend: BackendDep) -> dict:
+    return stock.adjust_stock(
+        backend.uow, body.sku, body.warehouse, backend.clock(), delta=body.delta, count=body.count,
+        reason=body.reason, reference=body.reference,
+    )  # fmt: skip
+
+
+@router.get("/ledger", tags=["stock"])
+def ledger(backend: BackendDep, sku: Annotated[str | None, Query(max_length=100)] = None,
+           limit: Limit = 1000) -> list[dict]:  # fmt: skip
+    return serialize.plain(queries.ledger(backend.uow, sku, limit))
+
+
+@router.post("/preorders/release", tags=["stock"])
+def release_preorders(backend: BackendDep) -> dict:
+    """Serve the queues of SKUs whose release time has passed (also runs on a timer)."""
+    return {"released": stock.release_preorders(backend.uow, backend.clock())}
+
+
+# -- orders ----------------------------------------------------------------------------------
+
+
+@router.post("/orders", tags=["orders"], status_code=201)
+def place_order(body: OrderIn, backend: BackendDep, response: Response) -> dict:
+    """Allocate what is there and backorder the rest within policy; a known external_ref returns
+    the first order (200) instead of placing a second one."""
+    if body.external_ref and _exists(backend, body.external_ref):
+        response.status_code = 200
+    cmd = orders.PlaceOrder(
+        customer_id=body.customer_id,
+        lines=[orders.OrderLineIn(**line.model_dump()) for line in body.lines],
+        fulfilment=body.fulfilment, paid_priority=body.paid_priority,
+        requested_date=body.requested_date, external_ref=body.external_ref, channel=body.channel,
+    )  # fmt: skip
+    return serialize.order(orders.place_order(backend.uow, cmd, backend.clock()))
+
+
+def _exists(backend, external_ref: str) -> bool:
+    try:
+        queries.order_by_ref(backend.uow, external_ref)
+    except Exception:
+        return False
+    return True
+
+
+@router.get("/orders", tags=["orders"])
+def list_orders(backend: BackendDep, customer_id: Annotated[int | None, Query(gt=0)] = None,
+                limit: Limit = 100, offset: Offset = 0) -> list[dict]:  # fmt: skip
+    return [serialize.order(o) for o in queries.orders(backend.uow, customer_id, limit, offset)]
+
+
+@router.get("/orders/{order_id}", tags=["orders"])
+def get_order(order_id: Id, backend: BackendDep) -> dict:
+    return serialize.order(queries.order(backend.uow, order_id))
+
+
+@router.post("/orders/{order_id}/cancel", tags=["orders"])
+def cancel_order(order_id: Id, backend: BackendDep, body: CancelIn | None = None) -> dict:
+    reason = body.reason if body else "requested"
+    return serialize.order(orders.cancel_order(backend.uow, order_id, backend.clock(), reason))
+
+
+@router.post("/orders/{order_id}/lines/{line_id}/cancel", tags=["orders"])
+def cancel_line(
+    order_id: Id, line_id: Id, backend: BackendDep, body: CancelIn | None = None
+) -> dict:
+    reason = body.reason if body else "requested"
+    return serialize.order(
+        orders.cancel_line(backend.uow, order_id, line_id, backend.clock(), reason)
+    )
+
+
+@router.patch("/orders/{order_id}/lines/{line_id}", tags=["orders"])
+def change_line(order_id: Id, line_id: Id, body: LineQtyIn, backend: BackendDep) -> dict:
+    """Change a line's quantity; its own allocation counts as available to it."""
+    return serialize.order(
+        orders.change_line_qty(backend.uow, order_id, line_id, body.qty, backend.clock())
+    )
+
+
+@router.post("/orders/{order_id}/shipments", tags=["orders"], status_code=201)
+def ship(
+    order_id: Id, backend: BackendDep, response: Response, body: ShipmentIn | None = None
+) -> dict:
+    """Ship allocated units: all of them, or `quantities` per line id."""
+    body = body or ShipmentIn()
+    result = orders.ship_order(
+        backend.uow, order_id, backend.clock(), body.quantities, body.reference
+    )
+    if result["repeated"]:
+        response.status_code = 200
+    return result
+
+
+@router.get("/orders/{order_id}/events", tags=["orders"])
+def order_events(order_id: Id, backend: BackendDep) -> list[dict]:
+    return serialize.plain(queries.events(backend.uow, order_id=order_id))
+
+
+# -- the queue and why -----------------------------------------------------------------------
+
+
+@router.get("/skus/{sku}/queue", tags=["allocation"])
+def sku_queue(sku: SkuPath, backend: BackendDep) -> list[dict]:
+    """Waiting lines in the order they will be served, with each position and key in words."""
+    return serialize.plain(queries.queue(backend.uow, sku))
+
+
+@router.get("/allocation-log", tags=["allocation"])
+def allocation_log(
+    backend: BackendDep, sku: Annotated[str | None, Query(max_length=100)] = None,
+    order_id: Annotated[int | None, Query(gt=0)] = None, limit: Limit = 1000,
+) -> list[dict]:  # fmt: skip
+    return serialize.plain(queries.allocation_log(backend.uow, sku, order_id, limit))
+
+
+@router.get("/explain", tags=["allocation"])
+def explain(backend: BackendDep, sku: Annotated[str, Query(min_length=1, max_length=100)],
+            first_order: Annotated[int, Query(gt=0)],
+            second_order: Annotated[int, Query(gt=0)]) -> dict:  # fmt: skip
+    """Why did one order get stock of a SKU before another?"""
+    return serialize.plain(queries.explain(backend.uow, sku, first_order, second_order))
+
+
+@router.get("/events", tags=["allocation"])
+def list_events(backend: BackendDep, kind: Annotated[str | None, Query(max_length=50)] = None,
+                limit: Limit = 1000) -> list[dict]:  # fmt: skip
+    return serialize.plain(queries.events(backend.uow, kind=kind, limit=limit))
+
+
+@router.get("/check", tags=["meta"])
+def check(backend: BackendDep, response: Response) -> dict:
+    """Verify every invariant of DESIGN.md §3 against the database (409 on a breach)."""
+    breaches = queries.check(backend.uow)
+    if breaches:
+        response.status_code = 409
+    return {"ok": not breaches, "breaches": serialize.plain(breaches)}

@@ -1,0 +1,110 @@
+"""Request bodies (XxxIn) and response shapes (XxxOut); every field bounded."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ...domain.model import BackorderPolicy, Fulfilment, PaidPriority, Tier
+from ...service.validation import MAX_LINES, MAX_QTY
+
+Qty = Annotated[int, Field(gt=0, le=MAX_QTY)]
+Sku = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProductIn(StrictModel):
+    sku: Sku
+    name: Annotated[str, Field(min_length=1, max_length=300)]
+    price_minor: Annotated[int, Field(ge=0, le=10**12)]
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+    backorder_policy: BackorderPolicy = BackorderPolicy.DENY
+    backorder_limit: Annotated[int | None, Field(ge=0, le=MAX_QTY)] = None
+    release_at: datetime | None = None
+
+
+class ProductOut(BaseModel):
+    sku: str
+    name: str
+    price_minor: int
+    currency: str
+    backorder_policy: str
+    backorder_limit: int | None
+    release_at: datetime | None
+
+
+class WarehouseIn(StrictModel):
+    code: Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$")]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    rank: Annotated[int, Field(ge=-1_000_000, le=1_000_000)] = 0
+
+
+class ReceiptIn(StrictModel):
+    sku: Sku
+    warehouse: Annotated[str, Field(min_length=1, max_length=50)] = "main"
+    qty: Qty
+    reference: Annotated[str | None, Field(max_length=200)] = None
+
+
+class AdjustmentIn(StrictModel):
+    sku: Sku
+    warehouse: Annotated[str, Field(min_length=1, max_length=50)] = "main"
+    delta: Annotated[int | None, Field(ge=-MAX_QTY, le=MAX_QTY)] = None
+    count: Annotated[int | None, Field(ge=0, le=MAX_QTY)] = None
+    reason: Annotated[str, Field(pattern=r"^[a-z_]{1,30}$")] = "adjustment"
+    reference: Annotated[str | None, Field(max_length=200)] = None
+
+    @model_validator(mode="after")
+    def _one_of(self):
+        if (self.delta is None) == (self.count is None):
+            raise ValueError("give either delta or count")
+        return self
+
+
+class CustomerIn(StrictModel):
+    name: Annotated[str, Field(min_length=1, max_length=300)]
+    email: Annotated[str | None, Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")] = None
+    tier: Tier = Tier.STANDARD
+    default_fulfilment: Fulfilment = Fulfilment.SHIP_PARTIAL
+    locale: Annotated[str, Field(pattern=r"^(en|tr)$")] = "en"
+    external_id: Annotated[str | None, Field(max_length=200)] = None
+
+
+class OrderLineIn(StrictModel):
+    sku: Sku
+    qty: Qty
+    unit_price_minor: Annotated[int | None, Field(ge=0, le=10**12)] = None
+
+
+class OrderIn(StrictModel):
+    customer_id: Annotated[int, Field(gt=0)]
+    lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=MAX_LINES)]
+    fulfilment: Fulfilment | None = None
+    paid_priority: PaidPriority = PaidPriority.NORMAL
+    requested_date: datetime | None = None
+    external_ref: Annotated[str | None, Field(max_length=200)] = None
+    channel: Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,50}$")] = "api"
+
+
+class CancelIn(StrictModel):
+    reason: Annotated[str, Field(min_length=1, max_length=200)] = "requested"
+
+
+class LineQtyIn(StrictModel):
+    qty: Qty
+
+
+class ShipmentIn(StrictModel):
+    quantities: dict[int, Qty] | None = None
+    reference: Annotated[str | None, Field(max_length=200)] = None
+
+
+class ErrorOut(BaseModel):
+    code: str
+    message: str
+    details: dict

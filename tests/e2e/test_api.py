@@ -1,0 +1,126 @@
+"""The HTTP API over the service, in-process (the real server process is tested elsewhere)."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from backorder.entrypoints.api.app import create_app
+
+
+def subset(row: dict, **expected) -> bool:
+    return {k: row.get(k) for k in expected} == expected
+
+
+@pytest.fixture
+def client(app):
+    with TestClient(create_app(app, release_loop=False)) as client:
+        yield client
+
+
+def _setup(client, on_hand=2, policy="allow"):
+    assert client.post("/products", json={"sku": "A", "name": "Widget", "price_minor": 1250,
+                                          "backorder_policy": policy}).status_code == 201  # fmt: skip
+    client.post("/receipts", json={"sku": "A", "qty": on_hand, "reference": "init"})
+    ann = client.post("/customers", json={"name": "Ann"}).json()
+    vip = client.post("/customers", json={"name": "Vip", "tier": "critical"}).json()
+    return ann["id"], vip["id"]
+
+
+def test_order_goes_on_backorder_and_a_receipt_serves_the_critical_customer_first(client, clock):
+    ann, vip = _setup(client)
+    first = client.post("/orders", json={"customer_id": ann, "lines": [{"sku": "A", "qty": 3}]})
+    assert first.status_code == 201
+    assert subset(first.json()["lines"][0], allocated=2, backordered=1)
+    clock.advance(minutes=5)
+    second = client.post(
+        "/orders", json={"customer_id": vip, "lines": [{"sku": "A", "qty": 2}]}
+    ).json()
+    queue = client.get("/skus/A/queue").json()
+    assert [(q["position"], q["order_id"]) for q in queue] == [
+        (1, second["id"]),
+        (2, first.json()["id"]),
+    ]
+
+    receipt = client.post("/receipts", json={"sku": "A", "qty": 2, "reference": "PO-7"}).json()
+
+    assert receipt["allocated_to_lines"] == 2
+    assert client.get(f"/orders/{second['id']}").json()["status"] == "ready_to_ship"
+    assert client.get(f"/orders/{first.json()['id']}").json()["lines"][0]["backordered"] == 1
+    log = client.get("/allocation-log", params={"sku": "A", "order_id": second["id"]}).json()
+    assert [(e["qty"], e["cause"], e["reference"]) for e in log] == [(2, "receipt", "PO-7")]
+    why = client.get("/explain", params={"sku": "A", "first_order": second["id"],
+                                         "second_order": first.json()["id"]}).json()  # fmt: skip
+    assert "by customer tier: critical before standard" in why["verdict"]
+    assert client.get("/check").json() == {"ok": True, "breaches": []}
+
+
+def test_a_retried_order_with_the_same_external_ref_returns_the_first_order(client):
+    ann, _ = _setup(client)
+    body = {"customer_id": ann, "lines": [{"sku": "A", "qty": 1}], "external_ref": "shop-1001"}
+    first = client.post("/orders", json=body)
+    again = client.post("/orders", json=body)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    assert len(client.get("/orders").json()) == 1
+    assert client.get("/stock", params={"sku": "A"}).json()[0]["allocated"] == 1
+
+
+def test_a_denied_order_lists_every_short_sku_and_changes_nothing(client):
+    ann, _ = _setup(client, on_hand=1, policy="deny")
+    client.post("/products", json={"sku": "B", "name": "Bolt", "price_minor": 10})
+    response = client.post("/orders", json={"customer_id": ann, "lines": [
+        {"sku": "A", "qty": 2}, {"sku": "B", "qty": 1}, {"sku": "A", "qty": 1}]})  # fmt: skip
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "insufficient_stock"
+    shortages = {s["sku"]: (s["asked"], s["available"]) for s in body["details"]["shortages"]}
+    assert shortages == {"A": (3, 1), "B": (1, 0)}
+    assert client.get("/orders").json() == []
+    assert client.get("/stock", params={"sku": "A"}).json()[0]["allocated"] == 0
+
+
+def test_bad_input_names_the_field_and_the_reason(client):
+    ann, _ = _setup(client)
+    response = client.post("/orders", json={"customer_id": ann, "lines": [{"sku": "A", "qty": 0}]})
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid_input"
+    assert response.json()["details"]["field"] == "lines.0.qty"
+    unknown = client.post("/orders", json={"customer_id": ann, "lines": [{"sku": "ZZ", "qty": 1}]})
+    assert unknown.status_code == 422
+    assert unknown.json()["details"] == {"field": "lines[0].sku", "reason": "unknown SKU 'ZZ'"}
+    assert client.get("/orders/999").status_code == 404
+
+
+def test_cancel_twice_releases_once_and_ship_lowers_on_hand(client):
+    ann, _ = _setup(client, on_hand=5)
+    order = client.post(
+        "/orders", json={"customer_id": ann, "lines": [{"sku": "A", "qty": 3}]}
+    ).json()
+    line_id = order["lines"][0]["id"]
+    client.patch(f"/orders/{order['id']}/lines/{line_id}", json={"qty": 4})
+    shipped = client.post(
+        f"/orders/{order['id']}/shipments", json={"quantities": {str(line_id): 1}}
+    )
+    assert shipped.status_code == 201
+    for _ in range(2):
+        cancelled = client.post(f"/orders/{order['id']}/cancel").json()
+    assert subset(cancelled["lines"][0], qty=4, shipped=1, cancelled=3, allocated=0)
+    stock = client.get("/stock", params={"sku": "A"}).json()[0]
+    assert subset(stock, on_hand=4, allocated=0, available=4)
+    assert (
+        len(client.get(f"/orders/{order['id']}/events").json()) == 3
+    )  # placed, shipped, cancelled
+
+
+def test_openapi_lists_the_core_endpoints(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in (
+        "/orders",
+        "/receipts",
+        "/skus/{sku}/queue",
+        "/allocation-log",
+        "/check",
+        "/explain",
+    ):
+        assert path in paths
