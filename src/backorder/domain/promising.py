@@ -1,0 +1,88 @@
+"""Available-to-promise: when will each waiting line be covered? Pure.
+
+Waiting lines are walked in priority-key order against supply in time order: free stock
+first (today, or the release date of a preorder), then open purchase-order lines by expected
+date. A line is promised the date on which cumulative supply first covers its cumulative
+demand. Lines no known supply covers get an estimate from the lead time, never earlier
+than the line before them, so promised dates are monotone along the queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from .allocation import WaitingLine, priority_key
+
+
+class PromiseBasis(StrEnum):
+    STOCK = "stock"  # free stock, e.g. of a preorder waiting for its release date
+    PURCHASE_ORDER = "purchase_order"  # an open PO line's expected date
+    LEAD_TIME = "lead_time"  # no supply known: estimated from the lead time
+    NONE = "none"  # no supply and no lead time: no date yet
+
+
+@dataclass(frozen=True)
+class IncomingSupply:
+    """Units expected on a date (shop-local): an open PO line's remaining quantity."""
+
+    expected: date
+    qty: int
+    po_line_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Promise:
+    line_id: int
+    promised: date | None
+    basis: PromiseBasis
+    po_line_id: int | None = None
+
+
+def plan_promises(
+    waiting: Sequence[WaitingLine],
+    free_now: int,
+    free_date: date,
+    incoming: Sequence[IncomingSupply],
+    lead_time_date: date | None,
+) -> list[Promise]:
+    """One promise per waiting line, in queue order."""
+    supply = _supply_in_time_order(free_now, free_date, incoming)
+    promises: list[Promise] = []
+    demand = covered = 0
+    cursor = 0
+    last: IncomingSupply | None = None
+    latest_date: date | None = None
+    for line in sorted(waiting, key=priority_key):
+        demand += line.backordered
+        while covered < demand and cursor < len(supply):
+            last = supply[cursor]
+            covered += last.qty
+            cursor += 1
+        if covered >= demand and last is not None:
+            basis = PromiseBasis.STOCK if last.po_line_id is None else PromiseBasis.PURCHASE_ORDER
+            promises.append(Promise(line.line_id, last.expected, basis, last.po_line_id))
+            latest_date = last.expected
+        else:
+            promises.append(_estimate(line.line_id, lead_time_date, latest_date))
+    return promises
+
+
+def _supply_in_time_order(
+    free_now: int, free_date: date, incoming: Sequence[IncomingSupply]
+) -> list[IncomingSupply]:
+    supply = [IncomingSupply(free_date, free_now)] if free_now > 0 else []
+    ordered = sorted(
+        (s for s in incoming if s.qty > 0), key=lambda s: (s.expected, s.po_line_id or 0)
+    )
+    return supply + ordered
+
+
+def _estimate(line_id: int, lead_time_date: date | None, not_before: date | None) -> Promise:
+    if lead_time_date is None:
+        return Promise(line_id, None, PromiseBasis.NONE)
+    if not_before is not None and not_before > lead_time_date:
+        lead_time_date = not_before
+    return Promise(line_id, lead_time_date, PromiseBasis.LEAD_TIME)
