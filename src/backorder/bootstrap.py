@@ -38,4 +38,4 @@ def build(
     engine = make_engine(settings.database_url)
     if migrate:
         upgrade(engine)
-    return App(settings, engine, SqlUnitOfWork(engine), clock)
+    return App(settings, engine, SqlUnitOfWork(engine, shop_timezone=settings.shop_timezone), clock)

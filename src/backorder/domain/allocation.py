@@ -81,12 +81,9 @@ def plan_allocation(waiting: Iterable[WaitingLine], supply: Sequence[Supply]) ->
                 cursor += 1
         if need:
             unmet.append(line.line_id)
-            if cursor >= len(stock):
+            if cursor >= len(stock) and len(unmet) > 1:  # a part-served line needs one more
                 break
-    next_waiting = unmet[0] if unmet else None
-    return [
-        replace(g, ahead_of=next_waiting if next_waiting != g.line_id else None) for g in grants
-    ]
+    return [replace(g, ahead_of=next((u for u in unmet if u != g.line_id), None)) for g in grants]
 
 
 def describe_key(line: WaitingLine) -> str:

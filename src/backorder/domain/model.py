@@ -39,6 +39,8 @@ class Product:
     backorder_policy: BackorderPolicy = BackorderPolicy.DENY
     backorder_limit: int | None = None  # None: unlimited; 0: none
     release_at: datetime | None = None  # in the future: orders are preorders
+    lead_time_days: int | None = None  # None: the supplier's lead time
+    safety_stock: int = 0  # units replenishment keeps on hand beyond open backorders
 
     def is_preorder(self, now: datetime) -> bool:
         return self.release_at is not None and now < self.release_at

@@ -25,6 +25,9 @@ def validate_product(product: Product) -> Product:
     v.choice(product.backorder_policy, "backorder_policy", BackorderPolicy)
     if product.backorder_limit is not None:
         v.quantity(product.backorder_limit, "backorder_limit", allow_zero=True)
+    if product.lead_time_days is not None:
+        v.quantity(product.lead_time_days, "lead_time_days", allow_zero=True)
+    v.quantity(product.safety_stock, "safety_stock", allow_zero=True)
     if product.release_at is not None and product.release_at.tzinfo is None:
         raise v.InvalidInput("release_at", "must carry a time zone (UTC offset)")
     return replace(product, backorder_policy=BackorderPolicy(product.backorder_policy))

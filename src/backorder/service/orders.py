@@ -13,6 +13,7 @@ from ..domain.model import BackorderPolicy, Fulfilment, PaidPriority, Product
 from . import validation as v
 from .allocating import allocate_waiting, log_row
 from .ports import Store, UnitOfWork
+from .promising import repromise, repromise_all
 from .runner import retried
 from .views import LineView, OrderView
 
@@ -49,12 +50,14 @@ def place_order(uow: UnitOfWork, cmd: PlaceOrder, now: datetime) -> OrderView:
         skus = sorted({r.sku for r in requests})
         store.lock_skus(skus)
         products = _require_products(store, requests)
+        _serve_queues_first(store, skus, now)
         positions = {sku: _position(store, products[sku]) for sku in skus}
         fulfilment = cmd.fulfilment or Fulfilment(customer.default_fulfilment)
         plans = plan_order(requests, positions, fulfilment, now)
         order_id = _insert_order(store, cmd, customer.id, fulfilment, products, now)
         lines = [_insert_line(store, order_id, plan, cmd, products, now) for plan in plans]
         store.insert_events(_placement_events(order_id, customer.id, lines, products, now))
+        repromise_all(store, {line.sku for line in lines if line.backordered}, now, uow.shop_timezone)
         uow.commit()
         return store_order(store, order_id)
 
@@ -84,6 +87,7 @@ def cancel_order(
             store.insert_events(
                 [_cancel_event("order_cancelled", order_id, cancelled, reason, now)]
             )
+            repromise_all(store, {line.sku for line in cancelled}, now, uow.shop_timezone)
         uow.commit()
         return store_order(store, order_id)
 
@@ -101,6 +105,7 @@ def cancel_line(
             _cancel_line(store, line, now)
             allocate_waiting(store, line.sku, "cancel", f"order {order_id}", now)
             store.insert_events([_cancel_event("line_cancelled", order_id, [line], reason, now)])
+            repromise(store, line.sku, now, uow.shop_timezone)
         uow.commit()
         return store_order(store, order_id)
 
@@ -113,7 +118,9 @@ def change_line_qty(
     v.quantity(new_qty, "qty")
     with uow:
         store = uow.store
-        store.lock_skus(store.order_skus(order_id))
+        skus = store.order_skus(order_id)
+        store.lock_skus(skus)
+        _serve_queues_first(store, skus, now)
         order = store_order(store, order_id)
         line = _line(order, line_id)
         floor = line.shipped + line.cancelled
@@ -126,6 +133,7 @@ def change_line_qty(
             allocate_waiting(store, line.sku, "order_edit", f"order {order_id}", now)
         elif new_qty > line.qty:
             _grow_line(store, order, line, new_qty - line.qty, now)
+        repromise(store, line.sku, now, uow.shop_timezone)
         uow.commit()
         return store_order(store, order_id)
 
@@ -189,6 +197,13 @@ def _require_products(store: Store, requests: list[LineRequest]) -> dict[str, Pr
         if request.sku not in products:
             raise InvalidInput(f"lines[{index}].sku", f"unknown SKU {request.sku!r}")
     return products
+
+
+def _serve_queues_first(store: Store, skus: Sequence[str], now: datetime) -> None:
+    """Idle units while lines wait (a preorder released before the release job ran) go to
+    the queue before a new order or a grown line can take them."""
+    for sku in skus:
+        allocate_waiting(store, sku, "queue_first", None, now)
 
 
 def _position(store: Store, product: Product) -> SkuPosition:
@@ -356,12 +371,13 @@ def _picks(order: OrderView, quantities: dict[int, int] | None) -> list[tuple[Li
     else:
         picks = [(_line(order, line_id), qty) for line_id, qty in sorted(quantities.items())]
     for line, qty in picks:
-        v.quantity(qty, f"quantities[{line.id}]")
+        v.quantity(qty, f"quantities[{line.id}]", allow_zero=True)  # 0: not in this shipment
         if qty > line.allocated:
             raise ShipmentNotAllowed(
                 f"line {line.id} holds {line.allocated} allocated unit(s), asked to ship {qty}",
                 field=f"quantities[{line.id}]", allocated=line.allocated, asked=qty,
             )  # fmt: skip
+    picks = [(line, qty) for line, qty in picks if qty]
     if not picks:
         raise ShipmentNotAllowed(
             f"order {order.id} has nothing allocated to ship", order_id=order.id

@@ -89,6 +89,7 @@ class UnitOfWork(Protocol):
     """A transaction around a Store. Leaving it without `commit()` rolls back."""
 
     store: Store
+    shop_timezone: str  # IANA name; dates shown to people and PO dates are in it
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, exc_type, exc, tb) -> None: ...

@@ -12,8 +12,10 @@ from .views import (
     EventView,
     LedgerEntry,
     OrderView,
+    PurchaseOrderView,
     QueueEntry,
     StockView,
+    SupplierView,
 )
 
 
@@ -163,3 +165,23 @@ def check(uow: UnitOfWork) -> list[Breach]:
                 Breach(name, subject, detail) for subject, detail in r.store.run_check(sql)
             ]
     return breaches
+
+
+def purchase_order(uow: UnitOfWork, po_id: int) -> PurchaseOrderView:
+    with uow.reader() as r:
+        found = r.store.get_po(po_id)
+    if found is None:
+        raise NotFound(f"unknown purchase order {po_id}", field="po_id")
+    return found
+
+
+def purchase_orders(
+    uow: UnitOfWork, status: str | None = None, limit: int = 100
+) -> list[PurchaseOrderView]:
+    with uow.reader() as r:
+        return r.store.list_pos(status, limit)
+
+
+def suppliers(uow: UnitOfWork) -> list[SupplierView]:
+    with uow.reader() as r:
+        return r.store.list_suppliers()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..domain.errors import NotFound, StockWouldGoNegative
+from ..domain.errors import Conflict, NotFound, StockWouldGoNegative
 from . import validation as v
 from .allocating import allocate_waiting
 from .ports import Store, UnitOfWork
+from .promising import repromise
 from .runner import retried
 
 
@@ -23,10 +24,18 @@ def receive_stock(
         store = uow.store
         store.lock_skus([sku])
         if key and (first := store.get_command_result(key)) is not None:
+            if (first["sku"], first["warehouse"], first["qty"]) != (sku, warehouse, qty):
+                raise Conflict(
+                    f"receipt {reference!r} already brought {first['qty']} x {first['sku']} "
+                    f"into {first['warehouse']}; give this receipt its own reference",
+                    reference=reference, sku=first["sku"], warehouse=first["warehouse"],
+                    qty=first["qty"],
+                )  # fmt: skip
             return first | {"repeated": True}
         _require_sku_and_warehouse(store, sku, warehouse)
         on_hand = _move(store, sku, warehouse, qty, "receipt", reference, now)
         grants = allocate_waiting(store, sku, "receipt", reference, now)
+        repromise(store, sku, now, uow.shop_timezone)
         result = {
             "sku": sku, "warehouse": warehouse, "qty": qty, "on_hand": on_hand,
             "allocated_to_lines": sum(g.qty for g in grants),
@@ -67,6 +76,7 @@ def adjust_stock(
         if change:
             on_hand = _move(store, sku, warehouse, change, reason, reference, now)
         grants = allocate_waiting(store, sku, reason, reference, now) if change > 0 else []
+        repromise(store, sku, now, uow.shop_timezone)
         uow.commit()
         return {
             "sku": sku, "warehouse": warehouse, "change": change, "on_hand": on_hand,
@@ -83,6 +93,7 @@ def release_preorders(uow: UnitOfWork, now: datetime) -> dict[str, int]:
         served = {}
         for sku in skus:
             grants = allocate_waiting(uow.store, sku, "release", None, now)
+            repromise(uow.store, sku, now, uow.shop_timezone)
             if grants:
                 served[sku] = sum(g.qty for g in grants)
         uow.commit()
@@ -95,6 +106,7 @@ def rebalance(uow: UnitOfWork, sku: str, now: datetime) -> int:
     with uow:
         uow.store.lock_skus([sku])
         grants = allocate_waiting(uow.store, sku, "rebalance", None, now)
+        repromise(uow.store, sku, now, uow.shop_timezone)
         uow.commit()
         return sum(g.qty for g in grants)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from ..domain.model import LineQuantities
 
@@ -20,6 +20,11 @@ class LineView:
     cancelled: int
     unit_price_minor: int
     holdings: tuple[tuple[str, int], ...] = ()  # (warehouse, units allocated there)
+    promised_date: date | None = None  # shop-local date the waiting units are promised for
+    promise_basis: str | None = None  # stock, purchase_order, lead_time or none
+    promise_po_line_id: int | None = None
+    first_promised_date: date | None = None
+    promise_changes: int = 0
 
     @property
     def state(self) -> str:
@@ -141,3 +146,57 @@ class Breach:
     invariant: str
     subject: str
     detail: str
+
+
+@dataclass(frozen=True)
+class SupplierView:
+    id: int
+    name: str
+    contact: str | None
+    email: str | None
+    lead_time_days: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class PoLineView:
+    id: int
+    po_id: int
+    sku: str
+    qty: int
+    received: int
+    cancelled: int
+    unit_cost_minor: int
+    expected_date: date
+    first_expected_date: date
+    last_received_date: date | None
+
+    @property
+    def open_qty(self) -> int:
+        """Units still expected: over-receipts never make it negative."""
+        return max(0, self.qty - self.received - self.cancelled)
+
+
+@dataclass(frozen=True)
+class PurchaseOrderView:
+    id: int
+    supplier_id: int
+    warehouse: str
+    status: str
+    reference: str | None
+    currency: str
+    created_at: datetime
+    sent_at: datetime | None
+    lines: tuple[PoLineView, ...] = ()
+
+
+@dataclass(frozen=True)
+class LinePromise:
+    """The stored promise of a waiting order line."""
+
+    line_id: int
+    order_id: int
+    promised_date: date | None
+    basis: str | None
+    po_line_id: int | None
+    first_promised_date: date | None

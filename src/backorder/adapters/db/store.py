@@ -24,9 +24,10 @@ from ...service.views import (
     StockView,
 )
 from . import tables as t
+from .supply_store import SupplyQueries
 
 
-class SqlStore:
+class SqlStore(SupplyQueries):
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self._sqlite = conn.dialect.name == "sqlite"
@@ -244,7 +245,12 @@ class SqlStore:
                 cancelled=r.cancelled,
                 unit_price_minor=r.unit_price_minor,
                 holdings=tuple(holdings.get(r.id, ())),
-            )  # fmt: skip
+                promised_date=r.promised_date,
+                promise_basis=r.promise_basis,
+                promise_po_line_id=r.promise_po_line_id,
+                first_promised_date=r.first_promised_date,
+                promise_changes=r.promise_changes,
+            )
             for r in self.conn.execute(query)
         ]
 
@@ -488,6 +494,7 @@ def _product(row) -> Product:
         sku=row.sku, name=row.name, price_minor=row.price_minor, currency=row.currency,
         backorder_policy=BackorderPolicy(row.backorder_policy),
         backorder_limit=row.backorder_limit, release_at=row.release_at,
+        lead_time_days=row.lead_time_days, safety_stock=row.safety_stock,
     )  # fmt: skip
 
 
@@ -496,6 +503,7 @@ def _product_values(product: Product) -> dict:
         "sku": product.sku, "name": product.name, "price_minor": product.price_minor,
         "currency": product.currency, "backorder_policy": product.backorder_policy.value,
         "backorder_limit": product.backorder_limit, "release_at": product.release_at,
+        "lead_time_days": product.lead_time_days, "safety_stock": product.safety_stock,
     }  # fmt: skip
 
 

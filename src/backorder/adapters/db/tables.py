@@ -8,6 +8,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -67,6 +68,9 @@ products = Table(
     Column("release_at", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("lead_time_days", Integer, nullable=True),
+    Column("safety_stock", BigInteger, nullable=False, server_default="0"),
+    Column("preferred_supplier_id", Integer, nullable=True),
     CheckConstraint("backorder_policy IN ('deny','allow','allow_notify')", name="policy"),
     CheckConstraint("backorder_limit IS NULL OR backorder_limit >= 0", name="limit"),
     CheckConstraint("price_minor >= 0", name="price"),
@@ -153,6 +157,12 @@ order_lines = Table(
     Column("shipped", BigInteger, nullable=False),
     Column("cancelled", BigInteger, nullable=False),
     Column("unit_price_minor", BigInteger, nullable=False),
+    # The promise of an open backorder line (issue 7): a shop-local date and what it rests on.
+    Column("promised_date", Date, nullable=True),
+    Column("promise_basis", String(20), nullable=True),
+    Column("promise_po_line_id", Integer, nullable=True),
+    Column("first_promised_date", Date, nullable=True),
+    Column("promise_changes", Integer, nullable=False, server_default="0"),
     CheckConstraint(
         "allocated >= 0 AND backordered >= 0 AND shipped >= 0 AND cancelled >= 0",
         name="parts_nonneg",
@@ -238,4 +248,78 @@ shipment_lines = Table(
     Column("qty", BigInteger, nullable=False),
     PrimaryKeyConstraint("shipment_id", "line_id", "warehouse"),
     CheckConstraint("qty > 0", name="qty_pos"),
+)
+
+
+suppliers = Table(
+    "suppliers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("contact", String(300), nullable=True),
+    Column("email", String(320), nullable=True),
+    Column("lead_time_days", Integer, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("lead_time_days >= 0", name="lead_time"),
+)
+
+supplier_products = Table(
+    "supplier_products",
+    metadata,
+    Column("supplier_id", Integer, ForeignKey("suppliers.id"), nullable=False),
+    Column("sku", SKU, ForeignKey("products.sku"), nullable=False),
+    Column("pack_size", Integer, nullable=False, server_default="1"),
+    Column("min_order", Integer, nullable=False, server_default="1"),
+    Column("unit_cost_minor", BigInteger, nullable=True),
+    PrimaryKeyConstraint("supplier_id", "sku"),
+    CheckConstraint("pack_size >= 1 AND min_order >= 1", name="pack"),
+)
+
+purchase_orders = Table(
+    "purchase_orders",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("supplier_id", Integer, ForeignKey("suppliers.id"), nullable=False),
+    Column("warehouse", String(50), ForeignKey("warehouses.code"), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("reference", String(200), nullable=True, unique=True),
+    Column("currency", String(3), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+    CheckConstraint(
+        "status IN ('draft','sent','partially_received','received','cancelled')", name="status"
+    ),
+)
+
+po_lines = Table(
+    "po_lines",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("po_id", Integer, ForeignKey("purchase_orders.id"), nullable=False),
+    Column("sku", SKU, ForeignKey("products.sku"), nullable=False),
+    Column("qty", BigInteger, nullable=False),
+    Column("received", BigInteger, nullable=False, server_default="0"),
+    Column("cancelled", BigInteger, nullable=False, server_default="0"),
+    Column("unit_cost_minor", BigInteger, nullable=False, server_default="0"),
+    Column("expected_date", Date, nullable=False),  # shop-local date, never shifted
+    Column("first_expected_date", Date, nullable=False),
+    Column("last_received_date", Date, nullable=True),
+    CheckConstraint("qty > 0 AND received >= 0 AND cancelled >= 0", name="qty"),
+    Index("ix_po_lines_sku", "sku"),
+)
+
+receipts = Table(
+    "receipts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sku", SKU, nullable=False),
+    Column("warehouse", String(50), nullable=False),
+    Column("qty", BigInteger, nullable=False),
+    Column("po_line_id", Integer, ForeignKey("po_lines.id"), nullable=True),
+    Column("reference", String(200), nullable=True),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("reversed", BigInteger, nullable=False, server_default="0"),
+    CheckConstraint("qty > 0 AND reversed >= 0 AND reversed <= qty", name="qty"),
+    Index("ix_receipts_po_line", "po_line_id"),
 )

@@ -14,9 +14,10 @@ _RETRYABLE_PG_CODES = {"40P01", "40001", "23505"}
 
 
 class SqlUnitOfWork:
-    def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
+    def __init__(self, engine: Engine, *, readonly: bool = False, shop_timezone: str = "UTC") -> None:
         self.engine = engine
         self.readonly = readonly
+        self.shop_timezone = shop_timezone
         self._conn: Connection | None = None
         self.store: SqlStore
 
@@ -50,7 +51,7 @@ class SqlUnitOfWork:
             raise
 
     def reader(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, readonly=True)
+        return SqlUnitOfWork(self.engine, readonly=True, shop_timezone=self.shop_timezone)
 
 
 def _is_retryable(exc: BaseException) -> bool:

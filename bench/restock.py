@@ -1,0 +1,170 @@
+"""Restock allocation: many waiting lines, then one receipt per SKU that covers its queue.
+
+The waiting lines are bulk-inserted with raw SQL (consistent rows: every line is owed its
+whole quantity). The same data is copied for the raw sqlite3 baseline, and only the
+receipt phase is timed. Afterwards the service database must pass `queries.check` with
+every line allocated, and both databases must hold the same allocations, log and events.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from backorder.service import queries, stock
+
+from . import seed
+from .common import START, build_app, copy_database, raw_connect, sql_time, timed
+from .raw_restock import receive_raw
+
+WAREHOUSE = "main"
+RECEIVED_AT = START + timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class RestockSize:
+    skus: int
+    lines_per_sku: int
+
+    @property
+    def lines(self) -> int:
+        return self.skus * self.lines_per_sku
+
+    @property
+    def orders(self) -> int:
+        return self.lines // 2  # every order has two lines, of two different SKUs
+
+
+@dataclass(frozen=True)
+class RestockResult:
+    lines: int
+    service_per_s: float
+    raw_per_s: float
+
+    @property
+    def ratio(self) -> float:
+        return self.service_per_s / self.raw_per_s
+
+    def line(self) -> str:
+        return (
+            f"restock: {self.service_per_s:,.0f} lines/s (target >= 30000), ratio "
+            f"{self.ratio:.2f} to a raw sqlite3 baseline ({self.raw_per_s:,.0f} lines/s)"
+        )
+
+
+def sku_name(index: int) -> str:
+    return f"R-{index:05d}"
+
+
+def run(workdir: Path, size: RestockSize) -> RestockResult:
+    service_db, raw_db = workdir / "restock-service.db", workdir / "restock-raw.db"
+    app = build_app(service_db, clock=lambda: RECEIVED_AT)
+    receipts = seed_waiting_lines(service_db, size)
+    copy_database(service_db, raw_db)
+    service_seconds = timed(lambda: receive_all(app, receipts))
+    assert_all_allocated(app, size)
+    app.close()
+    raw_seconds = timed(lambda: receive_all_raw(raw_db, receipts))
+    assert outcome(service_db) == outcome(raw_db), "the service and the baseline disagree"
+    return RestockResult(size.lines, size.lines / service_seconds, size.lines / raw_seconds)
+
+
+def receive_all(app, receipts: dict[str, int]) -> None:
+    for sku, units in receipts.items():
+        stock.receive_stock(app.uow, sku, WAREHOUSE, units, RECEIVED_AT, reference=f"PO-{sku}")
+
+
+def receive_all_raw(path: Path, receipts: dict[str, int]) -> None:
+    conn = raw_connect(path)
+    for sku, units in receipts.items():
+        receive_raw(conn, sku, WAREHOUSE, units, sql_time(RECEIVED_AT), f"PO-{sku}")
+    conn.close()
+
+
+def assert_all_allocated(app, size: RestockSize) -> None:
+    breaches = queries.check(app.uow)
+    assert breaches == [], breaches
+    with app.engine.connect() as conn:
+        served = conn.exec_driver_sql(
+            "SELECT count(*) FROM order_lines WHERE allocated = qty AND backordered = 0"
+        ).scalar_one()
+    assert served == size.lines, f"{served} of {size.lines} lines allocated"
+
+
+def outcome(path: Path) -> list[list[tuple]]:
+    """Allocations, log and events: what both runs must have written alike."""
+    conn = sqlite3.connect(path)
+    queries_ = (
+        "SELECT id, allocated, backordered FROM order_lines ORDER BY id",
+        "SELECT line_id, warehouse, sku, qty FROM line_allocations ORDER BY line_id, warehouse",
+        "SELECT sku, warehouse, on_hand, allocated FROM stock ORDER BY sku, warehouse",
+        "SELECT sku, warehouse, line_id, order_id, qty, cause, reference, priority_key, reason, "
+        "ahead_of_line_id FROM allocation_log ORDER BY id",
+        "SELECT kind, order_id, sku, payload FROM events ORDER BY id",
+        "SELECT key, result FROM command_keys ORDER BY key",
+    )
+    rows = [conn.execute(sql).fetchall() for sql in queries_]
+    conn.close()
+    return rows
+
+
+# -- the waiting lines ---------------------------------------------------------------------
+
+INSERT_ORDER = (
+    "INSERT INTO orders (id, external_ref, customer_id, fulfilment, paid_priority, "
+    "requested_date, placed_at, channel, currency) VALUES (?, NULL, ?, ?, ?, ?, ?, 'api', 'EUR')"
+)
+INSERT_LINE = (
+    "INSERT INTO order_lines (id, order_id, line_no, sku, qty, allocated, backordered, shipped, "
+    "cancelled, unit_price_minor) VALUES (?, ?, ?, ?, ?, 0, ?, 0, 0, 1000)"
+)
+
+
+def seed_waiting_lines(path: Path, size: RestockSize, seed_value: int = 3) -> dict[str, int]:
+    """Catalog, customers, orders and their backordered lines; returns units owed per SKU."""
+    rng = random.Random(seed_value)
+    customers = max(2, size.orders // 25)
+    conn = raw_connect(path)
+    conn.execute("BEGIN IMMEDIATE")
+    seed.add_products(conn, [sku_name(n) for n in range(size.skus)], START)
+    seed.add_customers(conn, customers, rng, START)
+    conn.executemany(INSERT_ORDER, order_rows(size, customers, rng))
+    lines = line_rows(size, rng)
+    conn.executemany(INSERT_LINE, lines)
+    conn.execute("COMMIT")
+    conn.close()
+    owed: dict[str, int] = defaultdict(int)
+    for line in lines:
+        owed[line[3]] += line[5]
+    return dict(sorted(owed.items()))
+
+
+def order_rows(size: RestockSize, customers: int, rng: random.Random) -> list[tuple]:
+    """Orders placed a minute or so apart; some expedited, some with a requested date."""
+    rows = []
+    for order_id in range(1, size.orders + 1):
+        placed = START - timedelta(minutes=size.orders - order_id, seconds=rng.randint(0, 50))
+        requested = placed + timedelta(days=rng.randint(1, 20)) if rng.random() < 0.2 else None
+        rows.append((
+            order_id, rng.randint(1, customers),
+            "ship_complete" if rng.random() < 0.3 else "ship_partial",
+            "expedited" if rng.random() < 0.1 else "normal",
+            sql_time(requested) if requested else None, sql_time(placed),
+        ))  # fmt: skip
+    return rows
+
+
+def line_rows(size: RestockSize, rng: random.Random) -> list[tuple]:
+    """Two lines per order, for SKUs half the catalog apart: each SKU gets lines_per_sku."""
+    rows = []
+    for order_id in range(1, size.orders + 1):
+        first = (order_id - 1) % size.skus
+        second = (first + size.skus // 2) % size.skus
+        for line_no, sku in ((1, first), (2, second)):
+            qty = rng.randint(1, 5)
+            rows.append((2 * order_id - 2 + line_no, order_id, line_no, sku_name(sku), qty, qty))
+    return rows

@@ -1,0 +1,245 @@
+"""Apply imported rows through the ordinary commands, one row (or one order) per transaction.
+
+Each function here is one command: it opens one transaction and runs the ordinary commands
+(`catalog.save_product`, `stock.adjust_stock`, `orders.place_order`, ...) inside it through
+`_JoinedUnitOfWork`, then commits once. A row the commands refuse therefore leaves none of
+its writes behind (a product saved but its stock count refused is rolled back with it), and
+the rules of those commands (validation, locks, ledger, allocation, events) stay in one place.
+
+Choices:
+- A re-imported product keeps what the file does not carry (backorder limit, release time).
+- A counted quantity sets on_hand through the ledger (reason "import"). A negative count is
+  units already sold and owed: on_hand becomes 0 and the owed units wait on an order of the
+  placeholder customer `shopify-backlog` (external_ref `shopify-backlog:<sku>@<warehouse>`,
+  created once; a re-import leaves it as it is). The sale already happened, so the owed units
+  are recorded whatever the backorder policy says: inside the row's transaction the product
+  allows backorders while that order is placed, then gets its own policy back; no other
+  transaction ever sees the switch, and later orders still obey the policy.
+- An imported order that exists (same external_ref) is left as it is: a re-import never edits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+from ..domain.errors import InvalidInput, NotFound
+from ..domain.model import BackorderPolicy, Fulfilment, Product
+from . import catalog, orders, stock
+from .catalog import CustomerIn
+from .ports import Store, UnitOfWork
+from .runner import retried
+
+BACKLOG_CUSTOMER = CustomerIn(
+    "Shopify backlog (units sold before the import)", external_id="shopify-backlog"
+)
+
+
+class Outcome(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class ProductRowIn:
+    product: Product
+    warehouse: str
+    on_hand: int | None = None  # None: stock untouched; below 0: units owed
+    reference: str | None = None  # for the ledger, e.g. "apparel.csv row 3"
+
+
+@dataclass(frozen=True)
+class StockCountIn:
+    sku: str
+    warehouse: str
+    warehouse_name: str  # used when the warehouse is new
+    count: int  # below 0: units owed
+    reference: str | None = None
+
+
+@dataclass(frozen=True)
+class ImportedLine:
+    sku: str
+    name: str  # for a product created from the line
+    qty: int
+    unit_price_minor: int
+
+
+@dataclass(frozen=True)
+class OrderImportIn:
+    external_ref: str
+    customer: CustomerIn  # found by external_id, else created
+    currency: str
+    lines: tuple[ImportedLine, ...]
+    placed_at: datetime | None = None  # None: now
+    create_products: bool = False  # an unknown SKU becomes a product (policy allow)
+    channel: str = "shopify"
+
+
+class _JoinedUnitOfWork:
+    """The open transaction of one import row, lent to the ordinary commands.
+
+    Inside it `with uow:` neither begins nor ends a transaction, `commit()` does nothing and
+    `reader()` reads in the same transaction; errors go on up to the row's own transaction,
+    which rolls everything back, or commits it all once. Any other attribute (settings such
+    as the shop's time zone) is the outer unit of work's.
+    """
+
+    def __init__(self, outer: UnitOfWork) -> None:
+        self._outer = outer
+        self.store: Store = outer.store
+
+    def __getattr__(self, name: str):
+        return getattr(self._outer, name)
+
+    def __enter__(self) -> _JoinedUnitOfWork:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        return None
+
+    def commit(self) -> None:
+        return None
+
+    def reader(self) -> _JoinedUnitOfWork:
+        return self
+
+
+# -- products and stock -----------------------------------------------------------------------
+
+
+@retried
+def import_product(uow: UnitOfWork, row: ProductRowIn, now: datetime) -> Outcome:
+    """Create or update a product and, when given, count its stock; all or nothing."""
+    with uow:
+        uow.store.lock_skus([row.product.sku])
+        joined = _JoinedUnitOfWork(uow)
+        existing = uow.store.get_product(row.product.sku)
+        product, _ = catalog.save_product(joined, _merged(existing, row.product), now)
+        changed = product != existing
+        if row.on_hand is not None:
+            changed |= _count(joined, product, row.warehouse, row.on_hand, row.reference, now)
+        uow.commit()
+    if existing is None:
+        return Outcome.CREATED
+    return Outcome.UPDATED if changed else Outcome.UNCHANGED
+
+
+@retried
+def import_stock_count(uow: UnitOfWork, row: StockCountIn, now: datetime) -> Outcome:
+    """Set a SKU's on_hand at a warehouse (created when missing); all or nothing."""
+    with uow:
+        store = uow.store
+        store.lock_skus([row.sku])
+        joined = _JoinedUnitOfWork(uow)
+        product = store.get_product(row.sku)
+        if product is None:
+            raise NotFound(f"unknown SKU {row.sku!r}: import its product first", field="sku")
+        if store.get_warehouse(row.warehouse) is None:
+            catalog.save_warehouse(joined, row.warehouse, row.warehouse_name)
+        is_new = all(level.warehouse != row.warehouse for level in store.stock_levels(row.sku))
+        changed = _count(joined, product, row.warehouse, row.count, row.reference, now)
+        uow.commit()
+    if is_new:
+        return Outcome.CREATED
+    return Outcome.UPDATED if changed else Outcome.UNCHANGED
+
+
+def _merged(existing: Product | None, imported: Product) -> Product:
+    """The file's name, price, currency and policy; our own limit and release time stay."""
+    if existing is None:
+        return imported
+    return replace(
+        existing,
+        name=imported.name,
+        price_minor=imported.price_minor,
+        currency=imported.currency,
+        backorder_policy=imported.backorder_policy,
+    )
+
+
+def _count(
+    uow: UnitOfWork, product: Product, warehouse: str, counted: int, reference: str | None,
+    now: datetime,
+) -> bool:  # fmt: skip
+    """Set on_hand to `counted`; a negative count is units owed. True when anything changed."""
+    moved = stock.adjust_stock(
+        uow, product.sku, warehouse, now, count=max(counted, 0), reason="import",
+        reference=reference,
+    )  # fmt: skip
+    recorded = counted < 0 and _record_owed_units(uow, product, warehouse, -counted, now)
+    return moved["change"] != 0 or recorded
+
+
+def _record_owed_units(
+    uow: UnitOfWork, product: Product, warehouse: str, owed: int, now: datetime
+) -> bool:
+    """Owed units become an order of the backlog customer (see the module notes); once."""
+    reference = f"shopify-backlog:{product.sku}@{warehouse}"
+    if uow.store.find_order_id(reference) is not None:
+        return False
+    customer = catalog.create_customer(uow, BACKLOG_CUSTOMER, now)
+    lenient = replace(product, backorder_policy=BackorderPolicy.ALLOW, backorder_limit=None)
+    catalog.save_product(uow, lenient, now)
+    order = orders.PlaceOrder(
+        customer.id, [orders.OrderLineIn(product.sku, owed)],
+        fulfilment=Fulfilment.SHIP_PARTIAL, external_ref=reference, channel="shopify",
+    )  # fmt: skip
+    orders.place_order(uow, order, now)
+    catalog.save_product(uow, product, now)
+    return True
+
+
+# -- orders -----------------------------------------------------------------------------------
+
+
+@retried
+def import_order(uow: UnitOfWork, order: OrderImportIn, now: datetime) -> Outcome:
+    """Place an imported order once (its customer and, if asked, its products too)."""
+    with uow:
+        store = uow.store
+        if store.find_order_id(order.external_ref) is not None:
+            return Outcome.UNCHANGED
+        store.lock_skus(line.sku for line in order.lines)
+        joined = _JoinedUnitOfWork(uow)
+        _require_products(joined, order, now)
+        customer = catalog.create_customer(joined, order.customer, now)
+        lines = [orders.OrderLineIn(x.sku, x.qty, x.unit_price_minor) for x in order.lines]
+        command = orders.PlaceOrder(
+            customer.id, lines, external_ref=order.external_ref, channel=order.channel
+        )
+        orders.place_order(joined, command, order.placed_at or now)
+        uow.commit()
+    return Outcome.CREATED
+
+
+def _require_products(uow: UnitOfWork, order: OrderImportIn, now: datetime) -> None:
+    """Every line's SKU in the catalog, in the order's currency (or created, if asked)."""
+    known = uow.store.get_products({line.sku for line in order.lines})
+    for index, line in enumerate(order.lines):
+        if line.sku not in known:
+            known[line.sku] = _product_for_line(uow, index, line, order, now)
+        if known[line.sku].currency != order.currency:
+            raise InvalidInput(
+                "currency",
+                f"the order is in {order.currency} but the catalog prices {line.sku} "
+                f"in {known[line.sku].currency}",
+            )
+
+
+def _product_for_line(
+    uow: UnitOfWork, index: int, line: ImportedLine, order: OrderImportIn, now: datetime
+) -> Product:
+    if not order.create_products:
+        raise InvalidInput(f"lines[{index}].sku", f"unknown SKU {line.sku!r}: not in the catalog")
+    product = Product(
+        line.sku, line.name, line.unit_price_minor, order.currency, BackorderPolicy.ALLOW
+    )
+    try:
+        saved, _ = catalog.save_product(uow, product, now)
+    except InvalidInput as error:
+        field_name = f"lines[{index}].{error.details['field']}"
+        raise InvalidInput(field_name, error.details["reason"]) from error
+    return saved

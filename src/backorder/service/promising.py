@@ -1,0 +1,95 @@
+"""Keep every waiting line's promised date true, inside the transaction that changed it.
+
+Called with the SKU's lock held, after anything that feeds the promise changed: an order,
+a cancel, an edit, a receipt, a purchase order created, sent, moved or cancelled.
+A date that moves later emits `promise_delayed`; earlier, `promise_improved`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from ..domain.intake import SkuPosition, available_now
+from ..domain.model import Product
+from ..domain.promising import IncomingSupply, Promise, plan_promises
+
+
+def local_date(moment: datetime, timezone: str) -> date:
+    """The shop-local calendar date of an instant (invariant 9)."""
+    return moment.astimezone(ZoneInfo(timezone)).date()
+
+
+def repromise(store, sku: str, now: datetime, timezone: str) -> list[dict]:
+    """Recompute one SKU's promises; write the changed ones; return the events emitted."""
+    product = store.get_product(sku)
+    if product is None:
+        return []
+    waiting = store.waiting_lines(sku)
+    if not waiting:
+        return []
+    promises = promises_for(store, product, waiting, now, timezone)
+    events = _apply(store, sku, promises, store.line_promises(sku), now)
+    store.insert_events(events)
+    return events
+
+
+def repromise_all(store, skus: Iterable[str], now: datetime, timezone: str) -> list[dict]:
+    events = []
+    for sku in sorted(set(skus)):
+        events += repromise(store, sku, now, timezone)
+    return events
+
+
+def promises_for(store, product: Product, waiting, now: datetime, timezone: str) -> list[Promise]:
+    today = local_date(now, timezone)
+    position = SkuPosition(product, store.stock_levels(product.sku), 0)
+    if product.is_preorder(now):  # its stock is free on the release date, not today
+        free = sum(max(0, s.available) for s in position.stock)
+        free_date = local_date(product.release_at, timezone)
+    else:
+        free, free_date = available_now(position, now), today
+    lead_days = store.lead_time_days(product.sku)
+    lead_date = today + timedelta(days=lead_days) if lead_days is not None else None
+    incoming: list[IncomingSupply] = store.open_supply(product.sku)
+    return plan_promises(waiting, free, free_date, incoming, lead_date)
+
+
+def _apply(store, sku: str, promises: list[Promise], current: dict, now: datetime) -> list[dict]:
+    rows, events = [], []
+    for promise in promises:
+        old = current.get(promise.line_id)
+        if old is None:
+            continue
+        basis = promise.basis.value
+        if (old.promised_date, old.basis, old.po_line_id) == (promise.promised, basis, promise.po_line_id):
+            continue
+        moved = old.promised_date is not None and old.promised_date != promise.promised
+        rows.append({"line_id": promise.line_id, "promised": promise.promised, "basis": basis,
+                     "po_line_id": promise.po_line_id, "changed": int(moved)})  # fmt: skip
+        if moved:
+            events.append(_promise_event(sku, old, promise, now))
+    store.set_promises(rows)
+    return events
+
+
+def _promise_event(sku: str, old, promise: Promise, now: datetime) -> dict:
+    later = promise.promised is None or promise.promised > old.promised_date
+    return {
+        "kind": "promise_delayed" if later else "promise_improved",
+        "order_id": old.order_id, "sku": sku, "created_at": now,
+        "payload": {
+            "order_id": old.order_id, "line_id": old.line_id, "sku": sku,
+            "previous_date": old.promised_date, "promised_date": promise.promised,
+            "first_promised_date": old.first_promised_date, "basis": promise.basis.value,
+            "po_line_id": promise.po_line_id,
+        },
+    }  # fmt: skip
+
+
+def start_of_local_day(day: date, timezone: str) -> datetime:
+    """The UTC instant a shop-local date begins: a date-only release never shifts by a day."""
+    from datetime import UTC, time
+
+    return datetime.combine(day, time(0), ZoneInfo(timezone)).astimezone(UTC)

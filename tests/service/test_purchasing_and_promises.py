@@ -1,0 +1,153 @@
+"""Suppliers, purchase orders, receipts against them, and promised dates that move with supply."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from backorder.bootstrap import build
+from backorder.config import Settings
+from backorder.domain.errors import StockWouldGoNegative
+from backorder.domain.model import BackorderPolicy, Product, Tier
+from backorder.service import catalog, orders, purchasing, queries, stock
+from backorder.service.promising import start_of_local_day
+
+TODAY = date(2026, 12, 3)
+
+
+def _day(offset: int) -> date:
+    return date.fromordinal(TODAY.toordinal() + offset)
+
+
+def _setup_queue(uow, clock):
+    """A: 2 on hand; a standard order for 6 (2 allocated, 4 wait), then a critical one for 3."""
+    catalog.save_product(uow, Product("A", "Anvil", 5000, "EUR", BackorderPolicy.ALLOW), clock())
+    stock.receive_stock(uow, "A", "main", 2, clock(), reference="opening")
+    ann = catalog.create_customer(uow, catalog.CustomerIn("Ann"), clock())
+    vip = catalog.create_customer(uow, catalog.CustomerIn("Vip", tier=Tier.CRITICAL), clock())
+    standard = orders.place_order(uow, orders.PlaceOrder(ann.id, [orders.OrderLineIn("A", 6)]), clock())
+    clock.advance(minutes=10)
+    critical = orders.place_order(uow, orders.PlaceOrder(vip.id, [orders.OrderLineIn("A", 3)]), clock())
+    supplier = purchasing.create_supplier(uow, purchasing.SupplierIn("Acme", 14, "EUR"), clock())
+    return standard.lines[0].id, critical.lines[0].id, supplier
+
+
+def _promise(uow, order_line_id):
+    for order in queries.orders(uow, limit=1000):
+        for line in order.lines:
+            if line.id == order_line_id:
+                return line.promised_date, line.promise_basis
+    raise AssertionError(order_line_id)
+
+
+def test_promises_follow_purchase_orders_and_a_slip_delays_only_the_lines_resting_on_it(any_app, clock):
+    uow = any_app.uow
+    standard, critical, supplier = _setup_queue(uow, clock)
+    po1 = purchasing.create_purchase_order(
+        uow, supplier.id, [purchasing.PoLineIn("A", 5, _day(10))], clock(), reference="PO-1")
+    purchasing.create_purchase_order(
+        uow, supplier.id, [purchasing.PoLineIn("A", 10, _day(20))], clock(), reference="PO-2")
+
+    # Critical 3 first: covered by PO-1 (5). Standard 4: 3 + 4 = 7 > 5, so PO-2.
+    assert _promise(uow, critical) == (date(2026, 12, 13), "purchase_order")
+    assert _promise(uow, standard) == (date(2026, 12, 23), "purchase_order")
+
+    purchasing.change_expected_date(uow, po1.lines[0].id, _day(17), clock())
+    purchasing.change_expected_date(uow, po1.lines[0].id, _day(17), clock())  # same date again
+
+    delayed = queries.events(uow, kind="promise_delayed")
+    assert [(e.payload["line_id"], e.payload["previous_date"], e.payload["promised_date"])
+            for e in delayed] == [(critical, "2026-12-13", "2026-12-20")]  # fmt: skip
+    assert _promise(uow, standard) == (date(2026, 12, 23), "purchase_order")
+    assert queries.events(uow, kind="promise_improved") == []
+    assert queries.check(uow) == []
+
+
+def test_without_purchase_orders_the_date_is_an_estimate_by_lead_time(app, clock):
+    uow = app.uow
+    standard, critical, supplier = _setup_queue(uow, clock)
+    purchasing.set_supplier_product(uow, supplier.id, "A", clock(), preferred=True)
+    assert _promise(uow, critical) == (date(2026, 12, 17), "lead_time")
+    assert _promise(uow, standard) == (date(2026, 12, 17), "lead_time")
+
+
+def test_receipt_against_a_po_line_serves_the_queue_and_closes_the_po(any_app, clock):
+    uow = any_app.uow
+    standard, critical, supplier = _setup_queue(uow, clock)
+    po = purchasing.create_purchase_order(
+        uow, supplier.id, [purchasing.PoLineIn("A", 5, _day(10))], clock(), reference="PO-9")
+    line_id = po.lines[0].id
+    first = purchasing.receive_po_line(uow, line_id, 3, clock(), reference="GRN-1")
+    assert first["allocated_to_lines"] == 3
+    assert queries.order(uow, 2).lines[0].allocated == 3  # the critical order
+    assert purchasing.receive_po_line(uow, line_id, 3, clock(), reference="GRN-1")["repeated"]
+    assert queries.purchase_order(uow, po.id).status == "partially_received"
+
+    purchasing.receive_po_line(uow, line_id, 4, clock(), reference="GRN-2")  # over-receipt: 7 of 5
+    po_now = queries.purchase_order(uow, po.id)
+    assert (po_now.status, po_now.lines[0].received, po_now.lines[0].open_qty) == ("received", 7, 0)
+    assert queries.order(uow, 1).lines[0].allocated == 6  # 2 + 4: the standard order is complete
+    assert [s.on_hand for s in queries.stock(uow, "A")] == [9]
+    assert queries.check(uow) == []
+
+
+def test_reversing_a_receipt_puts_the_lowest_priority_units_back_to_waiting(app, clock):
+    uow = app.uow
+    standard, critical, supplier = _setup_queue(uow, clock)
+    po = purchasing.create_purchase_order(
+        uow, supplier.id, [purchasing.PoLineIn("A", 7, _day(10))], clock())
+    receipt = purchasing.receive_po_line(uow, po.lines[0].id, 7, clock(), reference="GRN-7")
+
+    result = purchasing.reverse_receipt(uow, receipt["receipt_id"], clock())
+
+    assert (result["reversed"], result["back_to_waiting"]) == (7, 7)
+    assert [s.on_hand for s in queries.stock(uow, "A")] == [2]
+    standard_line = queries.order(uow, 1).lines[0]
+    critical_line = queries.order(uow, 2).lines[0]
+    # Lowest priority gives back first: all 6 of the standard line, then 1 of the critical
+    # line, which keeps 2 — as if the 2 units left had been allocated by priority.
+    assert (standard_line.allocated, standard_line.backordered) == (0, 6)
+    assert (critical_line.allocated, critical_line.backordered) == (2, 1)
+    assert purchasing.reverse_receipt(uow, receipt["receipt_id"], clock())["reversed"] == 0
+    assert queries.check(uow) == []
+
+
+def test_a_receipt_whose_units_shipped_cannot_be_reversed(app, clock):
+    uow = app.uow
+    catalog.save_product(uow, Product("B", "Bolt", 100, "EUR"), clock())
+    supplier = purchasing.create_supplier(uow, purchasing.SupplierIn("Acme", 7, "EUR"), clock())
+    po = purchasing.create_purchase_order(uow, supplier.id, [purchasing.PoLineIn("B", 10, _day(3))], clock())
+    receipt = purchasing.receive_po_line(uow, po.lines[0].id, 10, clock())
+    customer = catalog.create_customer(uow, catalog.CustomerIn("Ann"), clock())
+    order = orders.place_order(uow, orders.PlaceOrder(customer.id, [orders.OrderLineIn("B", 4)]), clock())
+    orders.ship_order(uow, order.id, clock())
+
+    with pytest.raises(StockWouldGoNegative):
+        purchasing.reverse_receipt(uow, receipt["receipt_id"], clock())
+    assert [s.on_hand for s in queries.stock(uow, "B")] == [6]
+    assert queries.check(uow) == []
+
+
+def test_b52_a_date_only_release_in_the_shop_time_zone_never_shifts(tmp_path, clock):
+    """B52: store Europe/Madrid; the ETA reads 2022-01-01 for every viewer; the preorder is
+    released at 2021-12-31T23:00Z (midnight in Madrid), not a minute earlier."""
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'tz.db'}", shop_timezone="Europe/Madrid")
+    app = build(settings, clock=clock)
+    uow = app.uow
+    release = start_of_local_day(date(2022, 1, 1), "Europe/Madrid")
+    assert release == datetime(2021, 12, 31, 23, 0, tzinfo=UTC)
+    product = Product("P", "Preorder", 100, "EUR", BackorderPolicy.ALLOW, release_at=release)
+    assert product.is_preorder(datetime(2021, 12, 31, 22, 59, tzinfo=UTC))
+    assert not product.is_preorder(datetime(2021, 12, 31, 23, 0, tzinfo=UTC))
+
+    clock.now = datetime(2021, 12, 1, 12, tzinfo=UTC)
+    catalog.save_product(uow, Product("A", "Anvil", 100, "EUR", BackorderPolicy.ALLOW), clock())
+    supplier = purchasing.create_supplier(uow, purchasing.SupplierIn("Acme", 7, "EUR"), clock())
+    purchasing.create_purchase_order(uow, supplier.id, [purchasing.PoLineIn("A", 5, date(2022, 1, 1))], clock())
+    ann = catalog.create_customer(uow, catalog.CustomerIn("Ann"), clock())
+    # Ordered at 23:30 UTC on 31 Dec = 00:30 on 1 Jan in Madrid.
+    clock.now = datetime(2021, 12, 31, 23, 30, tzinfo=UTC)
+    order = orders.place_order(uow, orders.PlaceOrder(ann.id, [orders.OrderLineIn("A", 1)]), clock())
+    assert queries.order(uow, order.id).lines[0].promised_date == date(2022, 1, 1)
+    app.close()
