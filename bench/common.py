@@ -5,10 +5,13 @@ from __future__ import annotations
 import sqlite3
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+
+from sqlalchemy import event
 
 from backorder.bootstrap import App, build
 from backorder.config import Settings
@@ -16,6 +19,12 @@ from backorder.config import Settings
 REPO = Path(__file__).resolve().parents[1]
 SCRATCH = REPO / "bench" / "out"  # git-ignored, and on the same disk as the repository
 START = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+TIMEZONE = "Europe/Istanbul"
+# Every row both runs write; they must match row for row.
+WRITTEN_TABLES = (
+    "orders", "order_lines", "line_allocations", "stock", "ledger", "allocation_log", "events",
+    "command_keys",
+)  # fmt: skip
 
 
 @contextmanager
@@ -27,7 +36,8 @@ def scratch_dir() -> Iterator[Path]:
 
 def build_app(path: Path, clock: Callable[[], datetime] = lambda: START) -> App:
     """A service app on a fresh SQLite file; `build` runs the migrations."""
-    return build(Settings(database_url=f"sqlite:///{path}"), clock=clock)
+    settings = Settings(database_url=f"sqlite:///{path}", shop_timezone=TIMEZONE)
+    return build(settings, clock=clock)
 
 
 def migrated_file(path: Path) -> Path:
@@ -67,3 +77,42 @@ def timed(fn: Callable[[], object]) -> float:
     started = time.perf_counter()
     fn()
     return time.perf_counter() - started
+
+
+def written_rows(path: Path) -> dict[str, list[tuple]]:
+    """Every row of the tables a command writes, to show two runs did the same work."""
+    conn = sqlite3.connect(path)
+    try:
+        return {
+            table: conn.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()
+            for table in WRITTEN_TABLES
+        }
+    finally:
+        conn.close()
+
+
+def assert_same_rows(first: Path, second: Path) -> None:
+    mine, theirs = written_rows(first), written_rows(second)
+    for table in WRITTEN_TABLES:
+        assert mine[table] == theirs[table], f"{table}: the service and the baseline disagree"
+
+
+def trace_statements(conn: sqlite3.Connection) -> Counter:
+    """Count the statements SQLite runs on `conn`, by first keyword (SELECT, INSERT, ...)."""
+    counts: Counter = Counter()
+    conn.set_trace_callback(lambda sql: counts.update([sql.split(None, 1)[0].upper()]))
+    return counts
+
+
+def trace_app_statements(app: App) -> Counter:
+    """The same count for every connection the service's engine opens from now on."""
+    counts: Counter = Counter()
+
+    def on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.set_trace_callback(
+            lambda sql: counts.update([sql.split(None, 1)[0].upper()])
+        )
+
+    event.listen(app.engine, "connect", on_connect)
+    app.engine.dispose()  # connections opened before the listener are not traced
+    return counts

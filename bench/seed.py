@@ -15,9 +15,11 @@ from .common import sql_time
 TIERS = ("critical", "priority", "standard")
 TIER_WEIGHTS = (5, 15, 80)
 
+LEAD_TIME_DAYS = 14
 INSERT_PRODUCT = (
     "INSERT INTO products (sku, name, price_minor, currency, backorder_policy, backorder_limit, "
-    "release_at, created_at, updated_at) VALUES (?, ?, ?, 'EUR', ?, NULL, NULL, ?, ?)"
+    "release_at, created_at, updated_at, lead_time_days) VALUES (?, ?, ?, 'EUR', ?, NULL, NULL, "
+    f"?, ?, {LEAD_TIME_DAYS})"
 )
 INSERT_CUSTOMER = (
     "INSERT INTO customers (id, external_id, name, email, tier, default_fulfilment, locale, "

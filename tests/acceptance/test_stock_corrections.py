@@ -1,4 +1,4 @@
-"""Correcting stock that orders already hold (B18)."""
+"""Taking back received units that orders already hold (the adjustment side of B18)."""
 
 from __future__ import annotations
 
@@ -18,21 +18,21 @@ from .helpers import (
 )
 
 
-def _reverse_receipt(app, sku: str, qty: int, reference: str) -> dict:
+def _take_back(app, sku: str, qty: int, reference: str) -> dict:
     return stock.adjust_stock(
         app.uow, sku, "main", app.clock(), delta=-qty, reason="receipt_reversal",
         reference=reference,
     )  # fmt: skip
 
 
-def test_b18_reversing_a_receipt_whose_units_are_reserved_is_refused(any_app):
+def test_taking_back_received_units_that_orders_hold_is_refused(any_app):
     add_product(any_app, "A")
     receive(any_app, "A", 10, reference="PO-1")
     ann = add_customer(any_app)
     placed = place(any_app, ann, ("A", 10))
 
     with pytest.raises(StockWouldGoNegative) as refused:
-        _reverse_receipt(any_app, "A", 10, "PO-1")
+        _take_back(any_app, "A", 10, "PO-1")
 
     assert (refused.value.details["on_hand"], refused.value.details["allocated"]) == (10, 10)
     assert stock_of(any_app, "A") == {"on_hand": 10, "allocated": 10, "available": 0,
@@ -42,14 +42,14 @@ def test_b18_reversing_a_receipt_whose_units_are_reserved_is_refused(any_app):
     assert_invariants(any_app)
 
 
-def test_b18_a_receipt_can_be_reversed_once_its_order_is_cancelled(app):
+def test_received_units_can_be_taken_back_once_their_order_is_cancelled(app):
     add_product(app, "A")
     receive(app, "A", 10, reference="PO-1")
     ann = add_customer(app)
     placed = place(app, ann, ("A", 10))
     orders.cancel_order(app.uow, placed.id, app.clock())
 
-    result = _reverse_receipt(app, "A", 10, "PO-1")
+    result = _take_back(app, "A", 10, "PO-1")
 
     assert (result["change"], result["on_hand"]) == (-10, 0)
     assert stock_of(app, "A") == {"on_hand": 0, "allocated": 0, "available": 0, "backordered": 0}

@@ -124,3 +124,27 @@ def test_openapi_lists_the_core_endpoints(client):
         "/explain",
     ):
         assert path in paths
+
+
+def test_purchase_order_slip_moves_the_promise_and_the_quote_reads_it(client):
+    ann, _ = _setup(client, on_hand=0)
+    order = client.post("/orders", json={"customer_id": ann, "lines": [{"sku": "A", "qty": 2}]}).json()
+    supplier = client.post("/suppliers", json={"name": "Acme", "lead_time_days": 14}).json()
+    po = client.post("/purchase-orders", json={"supplier_id": supplier["id"], "lines": [
+        {"sku": "A", "qty": 5, "expected_date": "2026-12-10"}]}).json()  # fmt: skip
+    assert po["status"] == "sent" and po["lines"][0]["open_qty"] == 5
+    line = client.get(f"/orders/{order['id']}").json()["lines"][0]
+    assert (line["promised_date"], line["promise_basis"]) == ("2026-12-10", "purchase_order")
+
+    moved = client.patch(f"/po-lines/{po['lines'][0]['id']}", json={"expected_date": "2026-12-17"})
+    assert moved.status_code == 200
+    delayed = client.get("/events", params={"kind": "promise_delayed"}).json()
+    assert [(e["payload"]["previous_date"], e["payload"]["promised_date"]) for e in delayed] == [
+        ("2026-12-10", "2026-12-17")]  # fmt: skip
+    quote = client.get("/availability", params=[("sku", "A"), ("qty", 3)]).json()
+    assert subset(quote[0], ship_now=0, backordered=3, promised_date="2026-12-17", orderable=True)
+    view = client.get("/skus/A").json()
+    assert [(w["position"], w["promised_date"]) for w in view["waiting"]] == [(1, "2026-12-17")]
+    received = client.post(f"/po-lines/{po['lines'][0]['id']}/receipts", json={"qty": 5}).json()
+    assert received["allocated_to_lines"] == 2
+    assert client.get("/check").json()["ok"] is True

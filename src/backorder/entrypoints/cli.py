@@ -17,6 +17,7 @@ from ..config import Settings
 from ..domain.errors import DomainError, InvalidInput
 from ..domain.model import BackorderPolicy, Fulfilment, PaidPriority, Product, Tier
 from ..service import catalog, orders, queries, stock
+from ..service.promising import start_of_local_day
 from . import serialize
 from .errors import exit_code
 
@@ -133,22 +134,42 @@ def check() -> None:
 
 @product_cli.command("add")
 def product_add(
-    sku: str, name: str,
+    sku: str,
+    name: str,
     price: Annotated[str, typer.Option(help="Unit price, e.g. 12.50")] = "0",
     currency: str = "USD",
-    policy: Annotated[BackorderPolicy, typer.Option(help="deny, allow or allow_notify")] = BackorderPolicy.DENY,
+    policy: Annotated[BackorderPolicy, typer.Option(help="deny, allow or allow_notify")] = (
+        BackorderPolicy.DENY
+    ),
     limit: Annotated[int | None, typer.Option(help="Backorder limit; omit for unlimited")] = None,
-    release_at: Annotated[str | None, typer.Option(help="Preorder release, ISO 8601 with offset")] = None,
-) -> None:  # fmt: skip
+    release_at: Annotated[str | None, typer.Option(help="Preorder release, ISO 8601 + offset")] = None,
+    release_date: Annotated[str | None, typer.Option(help="Preorder release day, shop time")] = None,
+    lead_time: Annotated[int | None, typer.Option(help="Lead time in days")] = None,
+    safety_stock: int = 0,
+) -> None:
     """Create or update a product."""
 
     def action():
-        product = Product(sku, name, parse_money(price), currency, policy, limit,
-                          parse_time(release_at, "release_at"))  # fmt: skip
+        released = parse_time(release_at, "release_at")
+        if release_date is not None:
+            released = start_of_local_day(
+                _parse_date(release_date, "release_date"), backend().settings.shop_timezone
+            )
+        product = Product(sku, name, parse_money(price), currency, policy, limit, released,
+                          lead_time, safety_stock)  # fmt: skip
         return catalog.save_product(backend().uow, product, backend().clock())
 
     saved, created = run(action)
     show(saved, lambda p: f"{'created' if created else 'updated'} {p.sku}: {p.name}")
+
+
+def _parse_date(text: str, field_name: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(field_name, f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 @product_cli.command("list")
@@ -345,6 +366,12 @@ def explain(sku: str, first_order: int, second_order: int) -> None:
     show(result, lambda r: r["verdict"])
 
 
+def _register_more_commands() -> None:
+    from . import cli_supply  # noqa: F401  (registers its commands on `app`)
+
+    _register_importers()
+
+
 def _register_importers() -> None:
     try:
         from .cli_import import register
@@ -353,7 +380,7 @@ def _register_importers() -> None:
     register(app)
 
 
-_register_importers()
+_register_more_commands()
 
 
 def main() -> None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, is_dataclass
-from datetime import datetime
+from dataclasses import asdict, fields, is_dataclass
+from datetime import date, datetime
 from enum import Enum
 
 from ..domain.model import Product
-from ..service.views import LineView, OrderView, StockView
+from ..service.views import LineView, OrderView, PoLineView, StockView
 
 
 def plain(value):
@@ -18,15 +18,17 @@ def plain(value):
         return dict(asdict(value), available=value.available)
     if isinstance(value, Product):
         return product(value)
-    if is_dataclass(value):
-        return {k: plain(v) for k, v in asdict(value).items()}
+    if isinstance(value, PoLineView):
+        return dict({k: plain(v) for k, v in asdict(value).items()}, open_qty=value.open_qty)
+    if is_dataclass(value):  # field by field, so nested views go through plain() too
+        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [plain(v) for v in value]
     if isinstance(value, Enum):
         return value.value
-    if isinstance(value, datetime):
+    if isinstance(value, datetime | date):
         return value.isoformat()
     return value
 
@@ -37,11 +39,12 @@ def product(value: Product) -> dict:
         "currency": value.currency, "backorder_policy": value.backorder_policy.value,
         "backorder_limit": value.backorder_limit,
         "release_at": value.release_at.isoformat() if value.release_at else None,
+        "lead_time_days": value.lead_time_days, "safety_stock": value.safety_stock,
     }  # fmt: skip
 
 
 def line(value: LineView) -> dict:
-    data = {k: v for k, v in asdict(value).items() if k != "holdings"}
+    data = {k: plain(v) for k, v in asdict(value).items() if k != "holdings"}
     data["state"] = value.state
     data["holdings"] = [{"warehouse": w, "qty": q} for w, q in value.holdings]
     return data

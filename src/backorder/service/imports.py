@@ -215,12 +215,28 @@ def import_order(uow: UnitOfWork, order: OrderImportIn, now: datetime) -> Outcom
     return Outcome.CREATED
 
 
+class UnknownSkus(InvalidInput):
+    """Every line of an order whose SKU the catalog lacks, at once (the first in `field`)."""
+
+    def __init__(self, unknown: list[tuple[int, str]]) -> None:
+        problems = [
+            {"field": f"lines[{index}].sku", "reason": f"unknown SKU {sku!r}: not in the catalog"}
+            for index, sku in unknown
+        ]
+        super().__init__(problems[0]["field"], problems[0]["reason"])
+        self.details["problems"] = problems
+
+
 def _require_products(uow: UnitOfWork, order: OrderImportIn, now: datetime) -> None:
     """Every line's SKU in the catalog, in the order's currency (or created, if asked)."""
     known = uow.store.get_products({line.sku for line in order.lines})
-    for index, line in enumerate(order.lines):
-        if line.sku not in known:
-            known[line.sku] = _product_for_line(uow, index, line, order, now)
+    unknown = [(i, line.sku) for i, line in enumerate(order.lines) if line.sku not in known]
+    if unknown and not order.create_products:
+        raise UnknownSkus(unknown)
+    for index, sku in unknown:
+        if sku not in known:  # a SKU on two lines is created once
+            known[sku] = _product_for_line(uow, index, order.lines[index], order.currency, now)
+    for line in order.lines:
         if known[line.sku].currency != order.currency:
             raise InvalidInput(
                 "currency",
@@ -230,13 +246,10 @@ def _require_products(uow: UnitOfWork, order: OrderImportIn, now: datetime) -> N
 
 
 def _product_for_line(
-    uow: UnitOfWork, index: int, line: ImportedLine, order: OrderImportIn, now: datetime
+    uow: UnitOfWork, index: int, line: ImportedLine, currency: str, now: datetime
 ) -> Product:
-    if not order.create_products:
-        raise InvalidInput(f"lines[{index}].sku", f"unknown SKU {line.sku!r}: not in the catalog")
-    product = Product(
-        line.sku, line.name, line.unit_price_minor, order.currency, BackorderPolicy.ALLOW
-    )
+    """A product made from an order line: its name and price, backorders allowed."""
+    product = Product(line.sku, line.name, line.unit_price_minor, currency, BackorderPolicy.ALLOW)
     try:
         saved, _ = catalog.save_product(uow, product, now)
     except InvalidInput as error:

@@ -185,3 +185,30 @@ def purchase_orders(
 def suppliers(uow: UnitOfWork) -> list[SupplierView]:
     with uow.reader() as r:
         return r.store.list_suppliers()
+
+
+def sku_view(uow: UnitOfWork, sku: str) -> dict:
+    """The time-phased picture of a SKU: stock now, incoming PO lines, waiting lines."""
+    with uow.reader() as r:
+        product = r.store.get_product(sku)
+        if product is None:
+            raise NotFound(f"unknown SKU {sku!r}", field="sku")
+        stock_rows = r.store.all_stock(sku)
+        incoming = r.store.open_po_lines(sku)
+        promises = r.store.line_promises(sku)
+    waiting = [
+        {"position": q.position, "order_id": q.order_id, "line_id": q.line_id,
+         "backordered": q.backordered, "priority": q.priority,
+         "promised_date": promises[q.line_id].promised_date if q.line_id in promises else None,
+         "promise_basis": promises[q.line_id].basis if q.line_id in promises else None}
+        for q in queue(uow, sku)
+    ]  # fmt: skip
+    return {
+        "product": product,
+        "on_hand": sum(x.on_hand for x in stock_rows),
+        "allocated": sum(x.allocated for x in stock_rows),
+        "available": sum(x.available for x in stock_rows),
+        "warehouses": stock_rows,
+        "incoming": incoming,
+        "waiting": waiting,
+    }

@@ -73,6 +73,21 @@ class SupplyQueries:
         options = self.supplier_products(sku)
         return options[0]["lead_time_days"] if options else None
 
+    def preferred_supplier_id(self, sku: str) -> int | None:
+        p = t.products
+        return self.conn.execute(select(p.c.preferred_supplier_id).where(p.c.sku == sku)).scalar()
+
+    def replenishment_candidates(self) -> list[str]:
+        """SKUs with waiting lines or a safety stock to keep."""
+        p, ol = t.products, t.order_lines
+        waiting = select(ol.c.sku).where(ol.c.backordered > 0).distinct()
+        query = (
+            select(p.c.sku)
+            .where((p.c.safety_stock > 0) | p.c.sku.in_(waiting))
+            .order_by(p.c.sku)
+        )
+        return list(self.conn.execute(query).scalars())
+
     def set_preferred_supplier(self, sku: str, supplier_id: int) -> None:
         self.conn.execute(
             update(t.products).where(t.products.c.sku == sku).values(preferred_supplier_id=supplier_id)
@@ -129,6 +144,20 @@ class SupplyQueries:
             .where(pl.c.sku == sku, po.c.status.in_(SUPPLYING), remaining > 0)
         )
         return [IncomingSupply(r.expected_date, r.open, r.id) for r in self.conn.execute(query)]
+
+    def open_po_lines(self, sku: str) -> list[dict]:
+        """Open PO lines of a SKU with their supplier, by expected date."""
+        pl, po, s = t.po_lines, t.purchase_orders, t.suppliers
+        remaining = pl.c.qty - pl.c.received - pl.c.cancelled
+        query = (
+            select(pl.c.id.label("po_line_id"), pl.c.po_id, pl.c.expected_date,
+                   remaining.label("open_qty"), po.c.status, s.c.name.label("supplier"))  # fmt: skip
+            .join(po, po.c.id == pl.c.po_id)
+            .join(s, s.c.id == po.c.supplier_id)
+            .where(pl.c.sku == sku, po.c.status.in_(SUPPLYING), remaining > 0)
+            .order_by(pl.c.expected_date, pl.c.id)
+        )
+        return [dict(row._mapping) for row in self.conn.execute(query)]
 
     def open_po_qty(self, sku: str) -> int:
         return sum(s.qty for s in self.open_supply(sku))

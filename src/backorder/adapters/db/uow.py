@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -14,12 +16,30 @@ _RETRYABLE_PG_CODES = {"40P01", "40001", "23505"}
 
 
 class SqlUnitOfWork:
+    """The App holds one instance for every thread: each thread's `with` gets its own
+    connection and store, kept thread-local so concurrent commands never share them."""
+
     def __init__(self, engine: Engine, *, readonly: bool = False, shop_timezone: str = "UTC") -> None:
         self.engine = engine
         self.readonly = readonly
         self.shop_timezone = shop_timezone
-        self._conn: Connection | None = None
-        self.store: SqlStore
+        self._local = threading.local()
+
+    @property
+    def _conn(self) -> Connection | None:
+        return getattr(self._local, "conn", None)
+
+    @_conn.setter
+    def _conn(self, conn: Connection | None) -> None:
+        self._local.conn = conn
+
+    @property
+    def store(self) -> SqlStore:
+        return self._local.store
+
+    @store.setter
+    def store(self, store: SqlStore) -> None:
+        self._local.store = store
 
     def __enter__(self) -> SqlUnitOfWork:
         conn = self.engine.connect()

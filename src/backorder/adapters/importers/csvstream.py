@@ -248,9 +248,15 @@ class Parsed:
     default_column: str
     line_rows: tuple[int, ...] = ()
 
-    def locate(self, error: DomainError) -> RowError:
-        field_name = str(error.details.get("field") or "")
-        reason = str(error.details.get("reason") or error.message)
+    def locate(self, error: DomainError) -> list[RowError]:
+        """The rows and columns an error names; several when it lists `problems`."""
+        problems = error.details.get("problems") or [error.details]
+        return [
+            self._place(str(p.get("field") or ""), str(p.get("reason") or error.message))
+            for p in problems
+        ]
+
+    def _place(self, field_name: str, reason: str) -> RowError:
         row = self.row
         if match := _LINE_FIELD.fullmatch(field_name):
             index, field_name = int(match[1]), match[2]
@@ -311,7 +317,8 @@ def _apply_one(entry: Parsed, apply: Callable[[Any], str], result: ImportResult)
     try:
         outcome = apply(entry.item)
     except DomainError as error:
-        result.refuse(entry.locate(error))
+        for row_error in entry.locate(error):
+            result.refuse(row_error)
     except Exception as error:  # noqa: BLE001 - one broken row must not stop the other rows
         first_line = (str(error).splitlines() or [""])[0][:300]
         result.refuse(RowError(entry.row, None, f"{type(error).__name__}: {first_line}"))

@@ -16,7 +16,7 @@ from ...bootstrap import App, build
 from ...domain.errors import DomainError
 from ...service import stock as stock_service
 from ..errors import http_status
-from . import routes
+from . import routes, routes_supply
 
 log = logging.getLogger("backorder")
 
@@ -49,6 +49,7 @@ def create_app(backend: App | None = None, *, release_loop: bool = True) -> Fast
     api.add_exception_handler(DomainError, _domain_error)
     api.add_exception_handler(RequestValidationError, _validation_error)
     api.include_router(routes.router)
+    api.include_router(routes_supply.router)
     return api
 
 

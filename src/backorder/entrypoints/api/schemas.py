@@ -26,6 +26,8 @@ class ProductIn(StrictModel):
     backorder_policy: BackorderPolicy = BackorderPolicy.DENY
     backorder_limit: Annotated[int | None, Field(ge=0, le=MAX_QTY)] = None
     release_at: datetime | None = None
+    lead_time_days: Annotated[int | None, Field(ge=0, le=3650)] = None
+    safety_stock: Annotated[int, Field(ge=0, le=MAX_QTY)] = 0
 
 
 class ProductOut(BaseModel):
@@ -36,6 +38,8 @@ class ProductOut(BaseModel):
     backorder_policy: str
     backorder_limit: int | None
     release_at: datetime | None
+    lead_time_days: int | None
+    safety_stock: int
 
 
 class WarehouseIn(StrictModel):
