@@ -150,12 +150,14 @@ def test_bom_crlf_and_untidy_headers_are_read(app, tmp_path):
         "VARIANT INVENTORY POLICY,Variant Price",
         "mug,Enamel Mug,Colour,Blue,MUG-B,4,continue,12.50",
         "mug,,,Red,MUG-R,0,deny,12.5",
+        "mug,,,Açık Mavi,,1,deny,12.5",
     ], bom=True, crlf=True)  # fmt: skip
 
     result = run(app, path)
 
-    assert (result.created, result.error_count) == (2, 0)
+    assert (result.created, result.error_count) == (3, 0)
     assert product(app, "MUG-B").name == "Enamel Mug - Blue"
+    assert product(app, "mug-acik-mavi").name == "Enamel Mug - Açık Mavi"
     assert product(app, "MUG-B").backorder_policy is BackorderPolicy.ALLOW
     assert product(app, "MUG-R").backorder_policy is BackorderPolicy.DENY
     assert product(app, "MUG-R").price_minor == 1250

@@ -7,8 +7,9 @@ Product CSV (`shopify`), one row per variant:
 - Image-only rows (no option value, SKU, price or quantity) are skipped, not refused.
 - SKU: `Variant SKU`; when empty, the handle followed by each option value as a slug, joined
   by "-": `classic-varsity-top-small`, `example-shirt-green-m`; Shopify's "Default Title"
-  adds nothing (`ocean-blue-shirt`). A fallback longer than 100 characters keeps 91 and
-  ends with 8 hex digits of its SHA-1, so it stays unique and deterministic.
+  adds nothing (`ocean-blue-shirt`). The slug keeps ASCII letters and digits (accents
+  dropped: "Açık" is `acik`); a value with none of them adds 8 hex digits of its SHA-1. A
+  fallback longer than 100 characters keeps 91 and ends with 8 hex digits of its SHA-1.
 - Name: the title, then " - " and the option values joined by " / " (`Example T-Shirt -
   Green / M`); a product without variants ("Default Title") is named by its title alone.
 - Price: `Variant Price` in the currency given (`--currency`, default USD), as minor units:
@@ -59,12 +60,12 @@ from .csvstream import (
     whole_number,
 )
 
+T = TypeVar("T")
 PRODUCTS, INVENTORY, ORDERS = "shopify", "shopify-inventory", "shopify-orders"
 FORMATS = (PRODUCTS, INVENTORY, ORDERS)
 OPTION_VALUES = ("Option1 Value", "Option2 Value", "Option3 Value")
 NO_VARIANTS = "default title"  # Shopify's option value for a product without variants
 MAX_SKU = 100
-T = TypeVar("T")
 POLICIES = {"": BackorderPolicy.DENY, "deny": BackorderPolicy.DENY,
             "continue": BackorderPolicy.ALLOW}  # fmt: skip
 
@@ -107,9 +108,16 @@ def parse(source: CsvFile, file_format: str, options: ImportOptions) -> Iterator
 # -- SKUs and names ---------------------------------------------------------------------------
 
 
+# Letters that Unicode does not decompose into an ASCII letter and an accent.
+_UNDECOMPOSED = str.maketrans(
+    {"ı": "i", "ß": "ss", "ø": "o", "æ": "ae", "œ": "oe", "đ": "d", "ł": "l", "þ": "th"}
+)
+
+
 def slug(text: str) -> str:
     """Lower-case ASCII letters and digits, other runs as one "-": "Large & Tall" is large-tall."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    decomposed = unicodedata.normalize("NFKD", text.lower().translate(_UNDECOMPOSED))
+    ascii_text = decomposed.encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 
@@ -119,11 +127,16 @@ def option_values(row: CsvRow) -> list[str]:
 
 
 def fallback_sku(handle: str, values: list[str]) -> str:
-    sku = "-".join(part for part in [handle, *map(slug, values)] if part)
+    sku = "-".join([handle, *map(_sku_part, values)])
     if len(sku) > MAX_SKU:
         digest = hashlib.sha1(sku.encode()).hexdigest()[:8]
         sku = f"{sku[: MAX_SKU - 9]}-{digest}"
     return sku
+
+
+def _sku_part(value: str) -> str:
+    """An option value in a SKU; one with no Latin letter or digit ("大") by its hash."""
+    return slug(value) or hashlib.sha1(value.encode()).hexdigest()[:8]
 
 
 def variant_sku(row: CsvRow, sku_column: str) -> str:
