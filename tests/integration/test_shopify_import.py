@@ -392,6 +392,21 @@ def test_order_problems_are_reported_on_their_rows_and_other_orders_apply(app, t
     assert queries.customer(app.uow, first.customer_id).name == "Ann"
 
 
+def test_an_order_in_another_currency_than_its_products_is_refused(app, tmp_path):
+    catalog.save_product(app.uow, Product("MUG", "Mug", 1250, "USD"), app.clock())
+    path = write(tmp_path, "eur.csv", [
+        ORDERS_HEADER,
+        "#9,ann@example.com,paid,EUR,2026-01-05 09:00:00 +0100,1,Mug,12.50,MUG,pending,Ann",
+    ])  # fmt: skip
+
+    result = run(app, path)
+
+    assert errors(result) == [
+        "row 2, column Currency: the order is in EUR but the catalog prices MUG in USD"
+    ]
+    assert queries.orders(app.uow) == []
+
+
 # -- streaming --------------------------------------------------------------------------------
 
 

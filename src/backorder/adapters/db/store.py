@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, select, text, update
+from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 
 from ...domain.allocation import Grant, WaitingLine
 from ...domain.model import BackorderPolicy, PaidPriority, Product, StockLevel, Tier
@@ -53,11 +53,11 @@ class SqlStore(SupplyQueries):
     # -- catalog -------------------------------------------------------------------------
 
     def get_product(self, sku: str) -> Product | None:
-        row = self.conn.execute(select(t.products).where(t.products.c.sku == sku)).first()
+        row = self.conn.execute(_PRODUCT, {"sku": sku}).first()
         return _product(row) if row else None
 
     def get_products(self, skus: Iterable[str]) -> dict[str, Product]:
-        rows = self.conn.execute(select(t.products).where(t.products.c.sku.in_(list(skus))))
+        rows = self.conn.execute(_PRODUCTS, {"skus": list(skus)})
         return {row.sku: _product(row) for row in rows}
 
     def list_products(self, limit: int, offset: int) -> list[Product]:
@@ -79,7 +79,7 @@ class SqlStore(SupplyQueries):
         )
 
     def get_warehouse(self, code: str) -> dict | None:
-        row = self.conn.execute(select(t.warehouses).where(t.warehouses.c.code == code)).first()
+        row = self.conn.execute(_WAREHOUSE, {"code": code}).first()
         return dict(row._mapping) if row else None
 
     def list_warehouses(self) -> list[dict]:
@@ -97,15 +97,9 @@ class SqlStore(SupplyQueries):
     # -- stock ---------------------------------------------------------------------------
 
     def stock_levels(self, sku: str) -> tuple[StockLevel, ...]:
-        query = (
-            select(t.stock, t.warehouses.c.rank)
-            .join(t.warehouses, t.warehouses.c.code == t.stock.c.warehouse)
-            .where(t.stock.c.sku == sku)
-            .order_by(t.warehouses.c.rank, t.warehouses.c.code)
-        )
         return tuple(
             StockLevel(r.sku, r.warehouse, r.on_hand, r.allocated, r.rank)
-            for r in self.conn.execute(query)
+            for r in self.conn.execute(_STOCK_LEVELS, {"sku": sku})
         )
 
     def all_stock(self, sku: str | None = None) -> list[StockView]:
@@ -117,47 +111,36 @@ class SqlStore(SupplyQueries):
         ]
 
     def ensure_stock_row(self, sku: str, warehouse: str) -> None:
-        self.conn.execute(
-            text(
-                "INSERT INTO stock (sku, warehouse, on_hand, allocated) VALUES (:s, :w, 0, 0) "
-                "ON CONFLICT (sku, warehouse) DO NOTHING"
-            ),
-            {"s": sku, "w": warehouse},
-        )
+        self.conn.execute(_ENSURE_STOCK_ROW, {"s": sku, "w": warehouse})
 
     def change_stock(self, sku: str, warehouse: str, on_hand: int = 0, allocated: int = 0) -> int:
         """Apply deltas in one UPDATE; return the new on_hand."""
         row = self.conn.execute(
-            update(t.stock)
-            .where(t.stock.c.sku == sku, t.stock.c.warehouse == warehouse)
-            .values(on_hand=t.stock.c.on_hand + on_hand, allocated=t.stock.c.allocated + allocated)
-            .returning(t.stock.c.on_hand)
+            _CHANGE_STOCK,
+            {"k_sku": sku, "k_wh": warehouse, "d_on_hand": on_hand, "d_alloc": allocated},
         ).first()
         if row is None:
             raise LookupError(f"no stock row for {sku} at {warehouse}")
         return row.on_hand
 
     def add_allocations_bulk(self, sku: str, warehouse: str, units: int) -> None:
-        self.conn.execute(
-            update(t.stock)
-            .where(t.stock.c.sku == sku, t.stock.c.warehouse == warehouse)
-            .values(allocated=t.stock.c.allocated + units)
-        )
+        self.conn.execute(_ADD_ALLOCATED, {"k_sku": sku, "k_wh": warehouse, "d_alloc": units})
 
     def append_ledger(
         self, sku: str, warehouse: str, delta: int, on_hand_after: int, reason: str,
         reference: str | None, now: datetime,
     ) -> None:  # fmt: skip
         self.conn.execute(
-            insert(t.ledger).values(
-                sku=sku,
-                warehouse=warehouse,
-                delta=delta,
-                on_hand_after=on_hand_after,
-                reason=reason,
-                reference=reference,
-                created_at=now,
-            )  # fmt: skip
+            _INSERT_LEDGER,
+            {
+                "sku": sku,
+                "warehouse": warehouse,
+                "delta": delta,
+                "on_hand_after": on_hand_after,
+                "reason": reason,
+                "reference": reference,
+                "created_at": now,
+            },  # fmt: skip
         )
 
     def ledger_entries(self, sku: str | None, limit: int) -> list[LedgerEntry]:
@@ -167,10 +150,7 @@ class SqlStore(SupplyQueries):
         return [LedgerEntry(**row._mapping) for row in self.conn.execute(query)]
 
     def backordered_total(self, sku: str) -> int:
-        query = select(func.coalesce(func.sum(t.order_lines.c.backordered), 0)).where(
-            t.order_lines.c.sku == sku, t.order_lines.c.backordered > 0
-        )
-        return int(self.conn.execute(query).scalar_one())
+        return int(self.conn.execute(_BACKORDERED_TOTAL, {"sku": sku}).scalar_one())
 
     # -- customers -----------------------------------------------------------------------
 
@@ -179,7 +159,7 @@ class SqlStore(SupplyQueries):
         return result.inserted_primary_key[0]
 
     def get_customer(self, customer_id: int) -> CustomerView | None:
-        row = self.conn.execute(select(t.customers).where(t.customers.c.id == customer_id)).first()
+        row = self.conn.execute(_CUSTOMER, {"id": customer_id}).first()
         return _customer(row) if row else None
 
     def find_customer(self, external_id: str) -> CustomerView | None:
@@ -200,10 +180,10 @@ class SqlStore(SupplyQueries):
     # -- orders --------------------------------------------------------------------------
 
     def insert_order(self, values: dict) -> int:
-        return self.conn.execute(insert(t.orders).values(**values)).inserted_primary_key[0]
+        return self.conn.execute(_INSERT_ORDER, values).inserted_primary_key[0]
 
     def insert_line(self, values: dict) -> int:
-        return self.conn.execute(insert(t.order_lines).values(**values)).inserted_primary_key[0]
+        return self.conn.execute(_INSERT_LINE, values).inserted_primary_key[0]
 
     def find_order_id(self, external_ref: str) -> int | None:
         return self.conn.execute(
@@ -215,7 +195,7 @@ class SqlStore(SupplyQueries):
         return sorted(self.conn.execute(query).scalars())
 
     def get_order(self, order_id: int) -> OrderView | None:
-        row = self.conn.execute(select(t.orders).where(t.orders.c.id == order_id)).first()
+        row = self.conn.execute(_ORDER, {"id": order_id}).first()
         if row is None:
             return None
         return OrderView(**row._mapping, lines=tuple(self._lines(order_id)))
@@ -228,11 +208,6 @@ class SqlStore(SupplyQueries):
 
     def _lines(self, order_id: int) -> list[LineView]:
         holdings = self._holdings_by_line(order_id)
-        query = (
-            select(t.order_lines)
-            .where(t.order_lines.c.order_id == order_id)
-            .order_by(t.order_lines.c.line_no)
-        )
         return [
             LineView(
                 id=r.id,
@@ -251,20 +226,12 @@ class SqlStore(SupplyQueries):
                 first_promised_date=r.first_promised_date,
                 promise_changes=r.promise_changes,
             )
-            for r in self.conn.execute(query)
+            for r in self.conn.execute(_ORDER_LINES, {"order_id": order_id})
         ]
 
     def _holdings_by_line(self, order_id: int) -> dict[int, list[tuple[str, int]]]:
-        la = t.line_allocations
-        query = (
-            select(la.c.line_id, la.c.warehouse, la.c.qty)
-            .join(t.order_lines, t.order_lines.c.id == la.c.line_id)
-            .join(t.warehouses, t.warehouses.c.code == la.c.warehouse)
-            .where(t.order_lines.c.order_id == order_id, la.c.qty > 0)
-            .order_by(t.warehouses.c.rank, t.warehouses.c.code)
-        )
         holdings: dict[int, list[tuple[str, int]]] = {}
-        for row in self.conn.execute(query):
+        for row in self.conn.execute(_ORDER_HOLDINGS, {"order_id": order_id}):
             holdings.setdefault(row.line_id, []).append((row.warehouse, row.qty))
         return holdings
 
@@ -287,39 +254,11 @@ class SqlStore(SupplyQueries):
 
     def change_line_allocation(self, line_id: int, sku: str, warehouse: str, delta: int) -> None:
         if delta < 0:  # an INSERT row with a negative qty would trip the CHECK before the upsert
-            self.conn.execute(
-                text(
-                    "UPDATE line_allocations SET qty = qty + :d "
-                    "WHERE line_id = :l AND warehouse = :w"
-                ),
-                {"l": line_id, "w": warehouse, "d": delta},
-            )
+            self.conn.execute(_REDUCE_HOLDING, {"l": line_id, "w": warehouse, "d": delta})
             return
-        self.conn.execute(
-            text(
-                "INSERT INTO line_allocations (line_id, warehouse, sku, qty) "
-                "VALUES (:l, :w, :s, :d) ON CONFLICT (line_id, warehouse) "
-                "DO UPDATE SET qty = line_allocations.qty + excluded.qty"
-            ),
-            {"l": line_id, "w": warehouse, "s": sku, "d": delta},
-        )
+        self.conn.execute(_ADD_HOLDING, {"l": line_id, "w": warehouse, "s": sku, "q": delta})
 
     def waiting_lines(self, sku: str) -> list[WaitingLine]:
-        lines, orders, customers = t.order_lines, t.orders, t.customers
-        query = (
-            select(
-                lines.c.id,
-                lines.c.order_id,
-                lines.c.backordered,
-                customers.c.tier,
-                orders.c.paid_priority,
-                orders.c.requested_date,
-                orders.c.placed_at,
-            )  # fmt: skip
-            .join(orders, orders.c.id == lines.c.order_id)
-            .join(customers, customers.c.id == orders.c.customer_id)
-            .where(lines.c.sku == sku, lines.c.backordered > 0)
-        )
         return [
             WaitingLine(
                 line_id=r.id,
@@ -331,7 +270,7 @@ class SqlStore(SupplyQueries):
                 due=r.requested_date or r.placed_at,
                 ordered_at=r.placed_at,
             )  # fmt: skip
-            for r in self.conn.execute(query)
+            for r in self.conn.execute(_WAITING_LINES, {"sku": sku})
         ]
 
     def skus_waiting_for_release(self, now: datetime) -> list[str]:
@@ -354,20 +293,9 @@ class SqlStore(SupplyQueries):
         """Move granted units from waiting to allocated, in a few bulk statements."""
         if not grants:
             return
+        self.conn.execute(_GRANT_TO_LINE, [{"q": g.qty, "l": g.line_id} for g in grants])
         self.conn.execute(
-            text(
-                "UPDATE order_lines SET allocated = allocated + :q, "
-                "backordered = backordered - :q WHERE id = :l"
-            ),
-            [{"q": g.qty, "l": g.line_id} for g in grants],
-        )
-        self.conn.execute(
-            text(
-                "INSERT INTO line_allocations (line_id, warehouse, sku, qty) "
-                "VALUES (:l, :w, :s, :q) ON CONFLICT (line_id, warehouse) "
-                "DO UPDATE SET qty = line_allocations.qty + excluded.qty"
-            ),
-            [{"l": g.line_id, "w": g.warehouse, "s": sku, "q": g.qty} for g in grants],
+            _ADD_HOLDING, [{"l": g.line_id, "w": g.warehouse, "s": sku, "q": g.qty} for g in grants]
         )
         per_warehouse: dict[str, int] = {}
         for g in grants:
@@ -380,20 +308,13 @@ class SqlStore(SupplyQueries):
         ids = sorted(set(order_ids))
         if not ids:
             return set()
-        c = t.order_lines.c
-        query = (
-            select(c.order_id)
-            .where(c.order_id.in_(ids))
-            .group_by(c.order_id)
-            .having(func.sum(c.backordered) == 0, func.sum(c.allocated) > 0)
-        )
-        return set(self.conn.execute(query).scalars())
+        return set(self.conn.execute(_FULLY_ALLOCATED, {"ids": ids}).scalars())
 
     # -- logs, events, keys, shipments ---------------------------------------------------
 
     def insert_allocation_log(self, rows: list[dict]) -> None:
         if rows:
-            self.conn.execute(insert(t.allocation_log), rows)
+            self.conn.execute(_INSERT_ALLOCATION_LOG, rows)
 
     def allocation_log(
         self, sku: str | None, order_id: int | None, limit: int
@@ -409,7 +330,7 @@ class SqlStore(SupplyQueries):
         if rows:
             for row in rows:
                 row["payload"] = json.dumps(row["payload"], sort_keys=True, default=str)
-            self.conn.execute(insert(t.events), rows)
+            self.conn.execute(_INSERT_EVENT, rows)
 
     def events(
         self, kind: str | None = None, order_id: int | None = None, limit: int = 1000
@@ -425,17 +346,15 @@ class SqlStore(SupplyQueries):
         ]
 
     def get_command_result(self, key: str) -> dict | None:
-        row = self.conn.execute(
-            select(t.command_keys.c.result).where(t.command_keys.c.key == key)
-        ).first()
+        row = self.conn.execute(_COMMAND_RESULT, {"key": key}).first()
         return json.loads(row.result) if row else None
 
     def put_command_result(self, key: str, command: str, result: dict, now: datetime) -> None:
         self.conn.execute(
-            insert(t.command_keys).values(
-                key=key, command=command, result=json.dumps(result, default=str), created_at=now
-            )
-        )
+            _INSERT_COMMAND_KEY,
+            {"key": key, "command": command, "result": json.dumps(result, default=str),
+             "created_at": now},
+        )  # fmt: skip
 
     def insert_shipment(self, order_id: int, now: datetime, lines: list[dict]) -> int:
         shipment_id = self.conn.execute(
@@ -455,6 +374,93 @@ class SqlStore(SupplyQueries):
     def run_check(self, sql: str) -> list[tuple[str, str]]:
         return [(str(r[0]), str(r[1])) for r in self.conn.execute(text(sql))]
 
+
+# -- statements built once ---------------------------------------------------------------
+# Building a Core statement costs more than running it; these are built at import and
+# their compiled form is reused from the engine's cache (names bound per call).
+
+_PRODUCT = select(t.products).where(t.products.c.sku == bindparam("sku"))
+_PRODUCTS = select(t.products).where(t.products.c.sku.in_(bindparam("skus", expanding=True)))
+_WAREHOUSE = select(t.warehouses).where(t.warehouses.c.code == bindparam("code"))
+_CUSTOMER = select(t.customers).where(t.customers.c.id == bindparam("id"))
+_STOCK_LEVELS = (
+    select(t.stock, t.warehouses.c.rank)
+    .join(t.warehouses, t.warehouses.c.code == t.stock.c.warehouse)
+    .where(t.stock.c.sku == bindparam("sku"))
+    .order_by(t.warehouses.c.rank, t.warehouses.c.code)
+)
+_STOCK_KEY = (t.stock.c.sku == bindparam("k_sku"), t.stock.c.warehouse == bindparam("k_wh"))
+_CHANGE_STOCK = (
+    update(t.stock)
+    .where(*_STOCK_KEY)
+    .values(
+        on_hand=t.stock.c.on_hand + bindparam("d_on_hand"),
+        allocated=t.stock.c.allocated + bindparam("d_alloc"),
+    )
+    .returning(t.stock.c.on_hand)
+)
+_ADD_ALLOCATED = (
+    update(t.stock).where(*_STOCK_KEY).values(allocated=t.stock.c.allocated + bindparam("d_alloc"))
+)
+_ENSURE_STOCK_ROW = text(
+    "INSERT INTO stock (sku, warehouse, on_hand, allocated) VALUES (:s, :w, 0, 0) "
+    "ON CONFLICT (sku, warehouse) DO NOTHING"
+)
+_INSERT_LEDGER = insert(t.ledger)
+_BACKORDERED_TOTAL = select(func.coalesce(func.sum(t.order_lines.c.backordered), 0)).where(
+    t.order_lines.c.sku == bindparam("sku"), t.order_lines.c.backordered > 0
+)
+_INSERT_ORDER = insert(t.orders)
+_INSERT_LINE = insert(t.order_lines)
+_ORDER = select(t.orders).where(t.orders.c.id == bindparam("id"))
+_ORDER_LINES = (
+    select(t.order_lines)
+    .where(t.order_lines.c.order_id == bindparam("order_id"))
+    .order_by(t.order_lines.c.line_no)
+)
+_ORDER_HOLDINGS = (
+    select(t.line_allocations.c.line_id, t.line_allocations.c.warehouse, t.line_allocations.c.qty)
+    .join(t.order_lines, t.order_lines.c.id == t.line_allocations.c.line_id)
+    .join(t.warehouses, t.warehouses.c.code == t.line_allocations.c.warehouse)
+    .where(t.order_lines.c.order_id == bindparam("order_id"), t.line_allocations.c.qty > 0)
+    .order_by(t.warehouses.c.rank, t.warehouses.c.code)
+)
+_REDUCE_HOLDING = text(
+    "UPDATE line_allocations SET qty = qty + :d WHERE line_id = :l AND warehouse = :w"
+)
+_ADD_HOLDING = text(
+    "INSERT INTO line_allocations (line_id, warehouse, sku, qty) "
+    "VALUES (:l, :w, :s, :q) ON CONFLICT (line_id, warehouse) "
+    "DO UPDATE SET qty = line_allocations.qty + excluded.qty"
+)
+_WAITING_LINES = (
+    select(
+        t.order_lines.c.id,
+        t.order_lines.c.order_id,
+        t.order_lines.c.backordered,
+        t.customers.c.tier,
+        t.orders.c.paid_priority,
+        t.orders.c.requested_date,
+        t.orders.c.placed_at,
+    )  # fmt: skip
+    .join(t.orders, t.orders.c.id == t.order_lines.c.order_id)
+    .join(t.customers, t.customers.c.id == t.orders.c.customer_id)
+    .where(t.order_lines.c.sku == bindparam("sku"), t.order_lines.c.backordered > 0)
+)
+_GRANT_TO_LINE = text(
+    "UPDATE order_lines SET allocated = allocated + :q, backordered = backordered - :q "
+    "WHERE id = :l"
+)
+_FULLY_ALLOCATED = (
+    select(t.order_lines.c.order_id)
+    .where(t.order_lines.c.order_id.in_(bindparam("ids", expanding=True)))
+    .group_by(t.order_lines.c.order_id)
+    .having(func.sum(t.order_lines.c.backordered) == 0, func.sum(t.order_lines.c.allocated) > 0)
+)
+_INSERT_ALLOCATION_LOG = insert(t.allocation_log)
+_INSERT_EVENT = insert(t.events)
+_COMMAND_RESULT = select(t.command_keys.c.result).where(t.command_keys.c.key == bindparam("key"))
+_INSERT_COMMAND_KEY = insert(t.command_keys)
 
 _CHECKS = {
     "1: 0 <= allocated <= on_hand": (
