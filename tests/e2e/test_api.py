@@ -148,3 +148,14 @@ def test_purchase_order_slip_moves_the_promise_and_the_quote_reads_it(client):
     received = client.post(f"/po-lines/{po['lines'][0]['id']}/receipts", json={"qty": 5}).json()
     assert received["allocated_to_lines"] == 2
     assert client.get("/check").json()["ok"] is True
+
+
+def test_an_order_mixing_currencies_is_refused_on_the_line_that_differs(client):
+    ann, _ = _setup(client)
+    client.post("/products", json={"sku": "T", "name": "Tea", "price_minor": 300, "currency": "TRY"})
+    response = client.post("/orders", json={"customer_id": ann, "lines": [
+        {"sku": "A", "qty": 1}, {"sku": "T", "qty": 1}]})  # fmt: skip
+    assert response.status_code == 422
+    assert response.json()["details"] == {
+        "field": "lines[1].sku", "reason": "'T' is priced in TRY, the order in USD"}  # fmt: skip
+    assert client.get("/orders").json() == []

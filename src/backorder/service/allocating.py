@@ -18,13 +18,16 @@ from ..domain.allocation import (
     describe_key,
     plan_allocation,
 )
+from ..domain.model import Product
 from .ports import Store
 
 
 def allocate_waiting(
-    store: Store, sku: str, cause: str, reference: str | None, now: datetime
-) -> list[Grant]:
-    product = store.get_product(sku)
+    store: Store, sku: str, cause: str, reference: str | None, now: datetime,
+    product: Product | None = None,
+) -> list[Grant]:  # fmt: skip
+    """`product`: the SKU's row when the caller has already read it in this transaction."""
+    product = product or store.get_product(sku)
     if product is None or product.is_preorder(now):
         return []
     supply = [Supply(s.warehouse, s.available) for s in store.stock_levels(sku) if s.available > 0]

@@ -50,7 +50,7 @@ def place_order(uow: UnitOfWork, cmd: PlaceOrder, now: datetime) -> OrderView:
         skus = sorted({r.sku for r in requests})
         store.lock_skus(skus)
         products = _require_products(store, requests)
-        _serve_queues_first(store, skus, now)
+        _serve_queues_first(store, skus, now, products)
         positions = {sku: _position(store, products[sku]) for sku in skus}
         fulfilment = cmd.fulfilment or Fulfilment(customer.default_fulfilment)
         plans = plan_order(requests, positions, fulfilment, now)
@@ -58,8 +58,9 @@ def place_order(uow: UnitOfWork, cmd: PlaceOrder, now: datetime) -> OrderView:
         lines = [_insert_line(store, order_id, plan, cmd, products, now) for plan in plans]
         store.insert_events(_placement_events(order_id, customer.id, lines, products, now))
         repromise_all(store, {line.sku for line in lines if line.backordered}, now, uow.shop_timezone)
+        placed = store_order(store, order_id)  # read before commit: no second transaction
         uow.commit()
-        return store_order(store, order_id)
+        return placed
 
 
 def store_order(store: Store, order_id: int) -> OrderView:
@@ -196,20 +197,36 @@ def _require_products(store: Store, requests: list[LineRequest]) -> dict[str, Pr
     for index, request in enumerate(requests):
         if request.sku not in products:
             raise InvalidInput(f"lines[{index}].sku", f"unknown SKU {request.sku!r}")
+    _require_one_currency(products, requests)
     return products
 
 
-def _serve_queues_first(store: Store, skus: Sequence[str], now: datetime) -> None:
+def _require_one_currency(products: dict[str, Product], requests: list[LineRequest]) -> None:
+    """An order is paid in one currency; a line priced in another cannot join it."""
+    currency = products[requests[0].sku].currency
+    for index, request in enumerate(requests):
+        other = products[request.sku].currency
+        if other != currency:
+            raise InvalidInput(
+                f"lines[{index}].sku",
+                f"{request.sku!r} is priced in {other}, the order in {currency}",
+            )
+
+
+def _serve_queues_first(
+    store: Store, skus: Sequence[str], now: datetime, products: dict[str, Product] | None = None
+) -> None:
     """Idle units while lines wait (a preorder released before the release job ran) go to
     the queue before a new order or a grown line can take them."""
     for sku in skus:
-        allocate_waiting(store, sku, "queue_first", None, now)
+        product = products.get(sku) if products else None
+        allocate_waiting(store, sku, "queue_first", None, now, product=product)
 
 
 def _position(store: Store, product: Product) -> SkuPosition:
-    return SkuPosition(
-        product, store.stock_levels(product.sku), store.backordered_total(product.sku)
-    )
+    # The planner reads the units already waiting only against a backorder limit.
+    waiting = 0 if product.backorder_limit is None else store.backordered_total(product.sku)
+    return SkuPosition(product, store.stock_levels(product.sku), waiting)
 
 
 def _insert_order(

@@ -6,10 +6,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -322,4 +324,46 @@ receipts = Table(
     Column("reversed", BigInteger, nullable=False, server_default="0"),
     CheckConstraint("qty > 0 AND reversed >= 0 AND reversed <= qty", name="qty"),
     Index("ix_receipts_po_line", "po_line_id"),
+)
+
+# Inventory snapshots with forecasts and sales history (issue 7, item 7), one row per SKU and
+# snapshot date. `went_on_backorder` is the label of a public dataset: kept for evaluating the
+# risk ranking, never read by it. NULL means unknown (the file's `NA`, or -99 for perf).
+sku_snapshots = Table(
+    "sku_snapshots",
+    metadata,
+    Column("sku", SKU, ForeignKey("products.sku"), nullable=False),
+    Column("snapshot_date", Date, nullable=False),
+    Column("national_inv", BigInteger, nullable=False),
+    Column("in_transit_qty", BigInteger, nullable=False),
+    Column("lead_time_weeks", Integer, nullable=True),
+    Column("forecast_3_month", BigInteger, nullable=False),
+    Column("forecast_6_month", BigInteger, nullable=False),
+    Column("forecast_9_month", BigInteger, nullable=False),
+    Column("sales_1_month", BigInteger, nullable=False),
+    Column("sales_3_month", BigInteger, nullable=False),
+    Column("sales_6_month", BigInteger, nullable=False),
+    Column("sales_9_month", BigInteger, nullable=False),
+    Column("min_bank", BigInteger, nullable=False),
+    Column("pieces_past_due", BigInteger, nullable=False),
+    Column("local_bo_qty", BigInteger, nullable=False),
+    Column("perf_6_month_avg", Float, nullable=True),
+    Column("perf_12_month_avg", Float, nullable=True),
+    Column("potential_issue", Boolean, nullable=False),
+    Column("deck_risk", Boolean, nullable=False),
+    Column("oe_constraint", Boolean, nullable=False),
+    Column("ppap_risk", Boolean, nullable=False),
+    Column("stop_auto_buy", Boolean, nullable=False),
+    Column("rev_stop", Boolean, nullable=False),
+    Column("went_on_backorder", Boolean, nullable=True),
+    Column("imported_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("sku", "snapshot_date"),
+    CheckConstraint(
+        "in_transit_qty >= 0 AND forecast_3_month >= 0 AND forecast_6_month >= 0 "
+        "AND forecast_9_month >= 0 AND sales_1_month >= 0 AND sales_3_month >= 0 "
+        "AND sales_6_month >= 0 AND sales_9_month >= 0 AND min_bank >= 0 "
+        "AND pieces_past_due >= 0 AND local_bo_qty >= 0",
+        name="quantities_nonneg",
+    ),
+    CheckConstraint("lead_time_weeks IS NULL OR lead_time_weeks >= 0", name="lead_time"),
 )
