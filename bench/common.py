@@ -6,16 +6,18 @@ import sqlite3
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import event
 
 from backorder.bootstrap import App, build
 from backorder.config import Settings
 
+T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[1]
 SCRATCH = REPO / "bench" / "out"  # git-ignored, and on the same disk as the repository
 START = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
@@ -77,6 +79,22 @@ def timed(fn: Callable[[], object]) -> float:
     started = time.perf_counter()
     fn()
     return time.perf_counter() - started
+
+
+def timed_in_turns(
+    batches: Sequence[T], service: Callable[[T], object], raw: Callable[[T], object]
+) -> tuple[float, float]:
+    """Seconds each side takes for all batches, run in turns batch by batch, so that both
+    see the same machine (other processes, disk cache, write-back) at the same time."""
+    service_seconds = raw_seconds = 0.0
+    for batch in batches:
+        raw_seconds += timed(lambda: raw(batch))  # noqa: B023 - called at once
+        service_seconds += timed(lambda: service(batch))  # noqa: B023
+    return service_seconds, raw_seconds
+
+
+def in_batches(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 def written_rows(path: Path) -> dict[str, list[tuple]]:

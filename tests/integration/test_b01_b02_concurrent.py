@@ -8,8 +8,8 @@ section while the first is inside it.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy.exc import IntegrityError
 
@@ -19,23 +19,33 @@ from backorder.domain.model import BackorderPolicy, Product
 from backorder.service import catalog, orders, queries, stock
 from backorder.service.views import OrderView
 
-JOIN_TIMEOUT = 60  # seconds; a thread still running after this is a deadlock
+JOIN_TIMEOUT = 30  # seconds; a thread still running after this is a deadlock
 
 
 def together(calls: list[Callable[[], object]]) -> list[object]:
-    """Run the calls in as many threads, released at one instant; each result or exception."""
-    start = threading.Barrier(len(calls))
+    """Run the calls in as many threads, released at one instant; each result or exception.
 
-    def run(call: Callable[[], object]) -> object:
+    Daemon threads joined with a timeout: a deadlock fails the test instead of hanging it.
+    """
+    start = threading.Barrier(len(calls))
+    results: list[object] = [None] * len(calls)
+
+    def run(index: int) -> None:
         start.wait(timeout=JOIN_TIMEOUT)
         try:
-            return call()
+            results[index] = calls[index]()
         except Exception as error:  # the test decides which errors were expected
-            return error
+            results[index] = error
 
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        futures = [pool.submit(run, call) for call in calls]
-        return [future.result(timeout=JOIN_TIMEOUT) for future in futures]
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + JOIN_TIMEOUT
+    for thread in threads:
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    stuck = sum(thread.is_alive() for thread in threads)
+    assert stuck == 0, f"{stuck} of {len(threads)} threads still running after {JOIN_TIMEOUT} s"
+    return results
 
 
 def accepted(results: list[object]) -> list[OrderView]:
@@ -94,9 +104,7 @@ def test_two_concurrent_orders_for_the_last_units_oversell_nothing(any_app, cloc
     assert queries.check(any_app.uow) == []
 
 
-def test_with_unlimited_backorders_both_racing_orders_are_taken_and_one_unit_waits(
-    any_app, clock
-):
+def test_with_unlimited_backorders_both_racing_orders_are_taken_and_one_unit_waits(any_app, clock):
     now = clock()
     seed(any_app, now, on_hand=5, policy=BackorderPolicy.ALLOW, limit=None)
     ann, bob = customers(any_app, now, 2)
@@ -134,9 +142,7 @@ def test_the_sku_lock_keeps_the_second_checkout_out_until_the_first_commits(
     assert queries.check(any_app.uow) == []
 
 
-def test_without_the_sku_lock_both_checkouts_would_read_the_same_stock(
-    pg_app, clock, monkeypatch
-):
+def test_without_the_sku_lock_both_checkouts_would_read_the_same_stock(pg_app, clock, monkeypatch):
     """The control for the test above: it does detect two checkouts inside at once."""
     now = clock()
     seed(pg_app, now, on_hand=5)

@@ -349,6 +349,22 @@ class SqlStore(SupplyQueries):
         row = self.conn.execute(_COMMAND_RESULT, {"key": key}).first()
         return json.loads(row.result) if row else None
 
+    def get_command(self, key: str) -> tuple[dict, datetime] | None:
+        ck = t.command_keys
+        row = self.conn.execute(select(ck.c.result, ck.c.created_at).where(ck.c.key == key)).first()
+        return (json.loads(row.result), row.created_at) if row else None
+
+    def replace_command_result(self, key: str, result: dict) -> None:
+        ck = t.command_keys
+        self.conn.execute(
+            update(ck).where(ck.c.key == key).values(result=json.dumps(result, default=str))
+        )
+
+    def delete_command(self, key: str) -> None:
+        from sqlalchemy import delete
+
+        self.conn.execute(delete(t.command_keys).where(t.command_keys.c.key == key))
+
     def put_command_result(self, key: str, command: str, result: dict, now: datetime) -> None:
         self.conn.execute(
             _INSERT_COMMAND_KEY,

@@ -17,6 +17,7 @@ from ...domain.errors import DomainError
 from ...service import stock as stock_service
 from ..errors import http_status
 from . import routes, routes_supply
+from .idempotency import IdempotencyMiddleware
 
 log = logging.getLogger("backorder")
 
@@ -46,6 +47,7 @@ def create_app(backend: App | None = None, *, release_loop: bool = True) -> Fast
     )
     if backend is not None:
         api.state.backend = backend
+    api.add_middleware(IdempotencyMiddleware)
     api.add_exception_handler(DomainError, _domain_error)
     api.add_exception_handler(RequestValidationError, _validation_error)
     api.include_router(routes.router)
