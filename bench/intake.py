@@ -10,6 +10,7 @@ kind; after them, that both wrote the same rows.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,10 +23,11 @@ from .common import (
     TIMEZONE,
     assert_same_rows,
     build_app,
+    in_batches,
     migrated_file,
     raw_connect,
     sql_time,
-    timed,
+    timed_in_turns,
     trace_app_statements,
     trace_statements,
 )
@@ -36,6 +38,7 @@ CUSTOMERS = 200
 PLENTY = 10_000_000
 SHORT_STOCK = {"main": 6, "east": 4}
 TRACED_ORDERS = 200
+BATCH = 100  # orders per turn when the two runs take turns
 
 
 @dataclass(frozen=True)
@@ -66,10 +69,13 @@ def run(workdir: Path, count: int) -> IntakeResult:
     specs = order_specs(count)
     assert_same_statements(workdir, specs[:TRACED_ORDERS])
     service_db, raw_db = workdir / "intake-service.db", workdir / "intake-raw.db"
-    raw_seconds = timed(lambda: place_all_raw(prepare_raw(raw_db), specs))
-    app = prepare_service(service_db)
-    service_seconds = timed(lambda: place_all(app, specs))
+    app, conn = prepare_service(service_db), prepare_raw(raw_db)
+    batches = in_batches(list(enumerate(specs)), BATCH)
+    service_seconds, raw_seconds = timed_in_turns(
+        batches, lambda batch: place_all(app, batch), lambda batch: place_all_raw(conn, batch)
+    )
     app.close()
+    conn.close()
     assert_same_rows(service_db, raw_db)
     return IntakeResult(count, count / service_seconds, count / raw_seconds)
 
@@ -125,29 +131,30 @@ def order_time(index: int) -> datetime:
     return START + timedelta(seconds=index)
 
 
-def place_all(app, specs: list[OrderSpec]) -> None:
+def place_all(app, numbered: Sequence[tuple[int, OrderSpec]]) -> None:
     """Through `service.orders.place_order`, one transaction per order."""
-    for index, spec in enumerate(specs):
+    for index, spec in numbered:
         line = orders.OrderLineIn(spec.sku, spec.qty)
         orders.place_order(app.uow, orders.PlaceOrder(spec.customer_id, [line]), order_time(index))
 
 
-def place_all_raw(conn, specs: list[OrderSpec]) -> None:
+def place_all_raw(conn, numbered: Sequence[tuple[int, OrderSpec]]) -> None:
     """The same statements through the `sqlite3` module, one transaction per order."""
-    for index, spec in enumerate(specs):
+    for index, spec in numbered:
         now = order_time(index)
         place_raw(conn, spec.customer_id, spec.sku, spec.qty, now, sql_time(now), TIMEZONE)
-    conn.close()
 
 
 def assert_same_statements(workdir: Path, specs: list[OrderSpec]) -> None:
     """The baseline must issue what the service issues: compare counts by statement kind."""
+    numbered = list(enumerate(specs))
     app = prepare_service(workdir / "traced-service.db")
     service_counts = trace_app_statements(app)
-    place_all(app, specs)
+    place_all(app, numbered)
     app.close()
     conn = prepare_raw(workdir / "traced-raw.db")
     raw_counts = trace_statements(conn)
-    place_all_raw(conn, specs)
+    place_all_raw(conn, numbered)
+    conn.close()
     assert service_counts == raw_counts, f"service {service_counts} != raw {raw_counts}"
     assert_same_rows(workdir / "traced-service.db", workdir / "traced-raw.db")

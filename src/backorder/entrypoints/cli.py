@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -127,6 +128,27 @@ def check() -> None:
     if breaches:
         raise typer.Exit(1)
     typer.echo("ok: every invariant holds")
+
+
+@app.command("backup")
+def backup_command(file: Path) -> None:
+    """Write a consistent backup of the database to FILE while the service runs."""
+    from ..adapters.db.backup import backup
+
+    backup(backend().engine, file)
+    typer.echo(f"backup written: {file}")
+
+
+@app.command("restore")
+def restore_command(file: Path) -> None:
+    """Replace the database's content with the backup in FILE (stop the service first)."""
+    from ..adapters.db.backup import restore
+
+    if not file.exists():
+        typer.echo(f"error: {file} does not exist", err=True)
+        raise typer.Exit(2)
+    restore(backend().engine, file)
+    typer.echo(f"restored from {file}; `backorder check` verifies it")
 
 
 # -- catalog ---------------------------------------------------------------------------------

@@ -24,10 +24,11 @@ from ...service.views import (
     StockView,
 )
 from . import tables as t
+from .snapshot_store import SnapshotQueries
 from .supply_store import SupplyQueries
 
 
-class SqlStore(SupplyQueries):
+class SqlStore(SupplyQueries, SnapshotQueries):
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self._sqlite = conn.dialect.name == "sqlite"

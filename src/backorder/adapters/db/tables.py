@@ -367,3 +367,70 @@ sku_snapshots = Table(
     ),
     CheckConstraint("lead_time_weeks IS NULL OR lead_time_weeks >= 0", name="lead_time"),
 )
+
+
+# -- notifications (issue 8): endpoints, opt-outs, and the delivery log fanned out of events --
+
+# New events are found through this index until the planner marks them dispatched.
+Index(
+    "ix_events_undispatched",
+    events.c.id,
+    sqlite_where=text("dispatched_at IS NULL"),
+    postgresql_where=text("dispatched_at IS NULL"),
+)
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("url", String(2000), nullable=False),
+    Column("secret", String(200), nullable=False),
+    Column("event_kinds", Text, nullable=False),  # JSON list of kinds; [] means every kind
+    Column("description", String(300), nullable=True),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+notification_optouts = Table(
+    "notification_optouts",
+    metadata,
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("customer_id", "channel"),
+)
+
+# One row per (event, channel, recipient): the outbox's fan-out and its delivery log.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", Integer, ForeignKey("events.id"), nullable=False),
+    Column("order_id", Integer, nullable=True),
+    Column("kind", String(50), nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("recipient", String(2000), nullable=False),
+    Column("customer_id", Integer, nullable=True),
+    Column("endpoint_id", Integer, ForeignKey("webhook_endpoints.id"), nullable=True),
+    Column("idempotency_key", String(200), nullable=False, unique=True),
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("claimed_by", String(100), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("subject", String(500), nullable=True),
+    Column("body", Text, nullable=False),
+    Column("body_html", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+    CheckConstraint("status IN ('pending','sent','failed','dead')", name="status"),
+    CheckConstraint("attempts >= 0", name="attempts"),
+    Index(
+        "ix_deliveries_due",
+        "next_attempt_at",
+        sqlite_where=text("status IN ('pending','failed')"),
+        postgresql_where=text("status IN ('pending','failed')"),
+    ),
+    Index("ix_deliveries_order", "order_id"),
+    Index("ix_deliveries_event", "event_id"),
+)
