@@ -9,8 +9,8 @@ every line allocated, and both databases must hold the same allocations, log and
 from __future__ import annotations
 
 import random
-import sqlite3
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -18,10 +18,20 @@ from pathlib import Path
 from backorder.service import queries, stock
 
 from . import seed
-from .common import START, build_app, copy_database, raw_connect, sql_time, timed
+from .common import (
+    START,
+    assert_same_rows,
+    build_app,
+    copy_database,
+    in_batches,
+    raw_connect,
+    sql_time,
+    timed_in_turns,
+)
 from .raw_restock import receive_raw
 
 WAREHOUSE = "main"
+BATCH = 10  # receipts per turn when the two runs take turns
 RECEIVED_AT = START + timedelta(days=30)
 
 
@@ -61,28 +71,32 @@ def sku_name(index: int) -> str:
 
 
 def run(workdir: Path, size: RestockSize) -> RestockResult:
+    assert size.skus >= 2 and size.lines_per_sku % 2 == 0, "two-line orders need pairs"
     service_db, raw_db = workdir / "restock-service.db", workdir / "restock-raw.db"
     app = build_app(service_db, clock=lambda: RECEIVED_AT)
-    receipts = seed_waiting_lines(service_db, size)
-    copy_database(service_db, raw_db)
-    service_seconds = timed(lambda: receive_all(app, receipts))
+    receipts = list(seed_waiting_lines(service_db, size).items())
+    conn = raw_connect(copy_database(service_db, raw_db))
+    service_seconds, raw_seconds = timed_in_turns(
+        in_batches(receipts, BATCH),
+        lambda batch: receive_all(app, batch),
+        lambda batch: receive_all_raw(conn, batch),
+    )
+    conn.close()
     assert_all_allocated(app, size)
     app.close()
-    raw_seconds = timed(lambda: receive_all_raw(raw_db, receipts))
-    assert outcome(service_db) == outcome(raw_db), "the service and the baseline disagree"
+    assert_same_rows(service_db, raw_db)
     return RestockResult(size.lines, size.lines / service_seconds, size.lines / raw_seconds)
 
 
-def receive_all(app, receipts: dict[str, int]) -> None:
-    for sku, units in receipts.items():
+def receive_all(app, receipts: Sequence[tuple[str, int]]) -> None:
+    """One `service.stock.receive_stock` per SKU, covering all its waiting units."""
+    for sku, units in receipts:
         stock.receive_stock(app.uow, sku, WAREHOUSE, units, RECEIVED_AT, reference=f"PO-{sku}")
 
 
-def receive_all_raw(path: Path, receipts: dict[str, int]) -> None:
-    conn = raw_connect(path)
-    for sku, units in receipts.items():
+def receive_all_raw(conn, receipts: Sequence[tuple[str, int]]) -> None:
+    for sku, units in receipts:
         receive_raw(conn, sku, WAREHOUSE, units, sql_time(RECEIVED_AT), f"PO-{sku}")
-    conn.close()
 
 
 def assert_all_allocated(app, size: RestockSize) -> None:
@@ -93,23 +107,6 @@ def assert_all_allocated(app, size: RestockSize) -> None:
             "SELECT count(*) FROM order_lines WHERE allocated = qty AND backordered = 0"
         ).scalar_one()
     assert served == size.lines, f"{served} of {size.lines} lines allocated"
-
-
-def outcome(path: Path) -> list[list[tuple]]:
-    """Allocations, log and events: what both runs must have written alike."""
-    conn = sqlite3.connect(path)
-    queries_ = (
-        "SELECT id, allocated, backordered FROM order_lines ORDER BY id",
-        "SELECT line_id, warehouse, sku, qty FROM line_allocations ORDER BY line_id, warehouse",
-        "SELECT sku, warehouse, on_hand, allocated FROM stock ORDER BY sku, warehouse",
-        "SELECT sku, warehouse, line_id, order_id, qty, cause, reference, priority_key, reason, "
-        "ahead_of_line_id FROM allocation_log ORDER BY id",
-        "SELECT kind, order_id, sku, payload FROM events ORDER BY id",
-        "SELECT key, result FROM command_keys ORDER BY key",
-    )
-    rows = [conn.execute(sql).fetchall() for sql in queries_]
-    conn.close()
-    return rows
 
 
 # -- the waiting lines ---------------------------------------------------------------------

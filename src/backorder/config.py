@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -15,6 +15,43 @@ class Settings(BaseSettings):
     shop_timezone: str = "UTC"
     # How often `serve` looks for preorders whose release time has passed (seconds).
     release_check_seconds: float = 30.0
+
+    # -- notifications (issue 8) ------------------------------------------------------------
+    # The outbox dispatcher also runs inside `serve` (a background thread) when true.
+    dispatch_in_serve: bool = True
+    dispatch_poll_seconds: float = 1.0  # idle wait between rounds
+    dispatch_batch: int = 20  # deliveries claimed per round
+    dispatch_max_attempts: int = 8  # then the delivery is dead-lettered
+    dispatch_backoff_seconds: float = 30.0  # first retry delay; doubles per attempt
+    dispatch_backoff_max_seconds: float = 3600.0
+    # A claimed delivery is hidden from other dispatchers this long; longer than any send.
+    dispatch_lease_seconds: float = 120.0
+    # E-mail to customers goes out only when an SMTP host is set.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "backorder@localhost"
+    smtp_timeout_seconds: float = 10.0
+    webhook_timeout_seconds: float = 10.0
+    # Development: write every event (and the customer message, if any) to the log.
+    notify_log: bool = False
+    # Merchant templates, looked up before the packaged ones: <dir>/<locale>/<kind>.txt|.html
+    template_dir: str | None = None
+    show_queue_position: bool = False  # tell waiting customers their place in the queue
+    shop_name: str = "Our shop"
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_send(self) -> Settings:
+        # A send that outlives its lease could be claimed and sent again by another dispatcher.
+        longest = max(self.smtp_timeout_seconds, self.webhook_timeout_seconds)
+        if self.dispatch_lease_seconds <= longest:
+            raise ValueError(
+                f"dispatch_lease_seconds ({self.dispatch_lease_seconds}) must exceed the longest "
+                f"send timeout ({longest})"
+            )
+        return self
 
     @field_validator("shop_timezone")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..domain.allocation import Grant, WaitingLine
 from ..domain.model import Product, StockLevel
@@ -16,6 +16,9 @@ from .views import (
     OrderView,
     StockView,
 )
+
+if TYPE_CHECKING:  # notifications imports this module
+    from .notifications import Delivery, RenderedMessage
 
 
 class RetryableConflict(Exception):
@@ -98,3 +101,33 @@ class UnitOfWork(Protocol):
     def __exit__(self, exc_type, exc, tb) -> None: ...
     def commit(self) -> None: ...
     def reader(self) -> UnitOfWork: ...
+
+
+# -- notifications (issue 8) ------------------------------------------------------------------
+
+
+class DeliveryFailed(Exception):
+    """A channel could not deliver. `permanent`: retrying cannot help (a refused address)."""
+
+    def __init__(self, reason: str, *, permanent: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+
+
+class ChannelSender(Protocol):
+    """Sends one planned delivery (e-mail, webhook, log); raises DeliveryFailed.
+
+    Called outside any transaction; it may be called again for the same delivery after a
+    crash, so it passes the delivery's idempotency key on for the receiver to discard repeats.
+    """
+
+    channel: str
+
+    def send(self, delivery: Delivery) -> None: ...
+
+
+class MessageRenderer(Protocol):
+    """Turns a customer-facing event's facts into a message, or None for kinds without one."""
+
+    def render(self, kind: str, locale: str, facts: dict) -> RenderedMessage | None: ...
