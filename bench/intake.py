@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from backorder.service import orders
+from backorder.bootstrap import App
+from backorder.service import orders, queries
 
 from . import seed
 from .common import (
@@ -53,6 +54,8 @@ class IntakeResult:
     orders: int
     service_per_s: float
     raw_per_s: float
+    waiting_orders: int  # orders of the service's database with a line on backorder
+    breaches: list  # what `queries.check` found after the service run
 
     @property
     def ratio(self) -> float:
@@ -61,7 +64,8 @@ class IntakeResult:
     def line(self) -> str:
         return (
             f"intake: service {self.service_per_s:,.0f} orders/s, raw sqlite3 "
-            f"{self.raw_per_s:,.0f} orders/s, ratio {self.ratio:.2f} (target >= 0.50)"
+            f"{self.raw_per_s:,.0f} orders/s, ratio {self.ratio:.2f} (target >= 0.50); "
+            f"{self.orders:,} orders, {self.waiting_orders:,} of them on backorder"
         )
 
 
@@ -74,10 +78,19 @@ def run(workdir: Path, count: int) -> IntakeResult:
     service_seconds, raw_seconds = timed_in_turns(
         batches, lambda batch: place_all(app, batch), lambda batch: place_all_raw(conn, batch)
     )
-    app.close()
     conn.close()
+    breaches, waiting = queries.check(app.uow), waiting_orders(app)
+    app.close()
+    assert breaches == [], breaches
     assert_same_rows(service_db, raw_db)
-    return IntakeResult(count, count / service_seconds, count / raw_seconds)
+    return IntakeResult(count, count / service_seconds, count / raw_seconds, waiting, breaches)
+
+
+def waiting_orders(app: App) -> int:
+    with app.engine.connect() as conn:
+        return conn.exec_driver_sql(
+            "SELECT count(DISTINCT order_id) FROM order_lines WHERE backordered > 0"
+        ).scalar_one()
 
 
 def order_specs(count: int, seed_value: int = 7) -> list[OrderSpec]:
@@ -116,7 +129,7 @@ def seed_catalog(path: Path) -> None:
     conn.close()
 
 
-def prepare_service(path: Path):
+def prepare_service(path: Path) -> App:
     app = build_app(path)
     seed_catalog(path)
     return app
@@ -156,5 +169,8 @@ def assert_same_statements(workdir: Path, specs: list[OrderSpec]) -> None:
     raw_counts = trace_statements(conn)
     place_all_raw(conn, numbered)
     conn.close()
-    assert service_counts == raw_counts, f"service {service_counts} != raw {raw_counts}"
+    assert service_counts == raw_counts, (
+        f"the baseline no longer issues what the service issues (update bench/raw_intake.py): "
+        f"service {service_counts}, raw {raw_counts}"
+    )
     assert_same_rows(workdir / "traced-service.db", workdir / "traced-raw.db")

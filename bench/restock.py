@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from backorder.bootstrap import App
 from backorder.service import queries, stock
 
 from . import seed
@@ -27,6 +28,8 @@ from .common import (
     raw_connect,
     sql_time,
     timed_in_turns,
+    trace_app_statements,
+    trace_statements,
 )
 from .raw_restock import receive_raw
 
@@ -54,6 +57,8 @@ class RestockResult:
     lines: int
     service_per_s: float
     raw_per_s: float
+    lines_allocated: int  # lines of the service's database now holding all their units
+    breaches: list  # what `queries.check` found after the service run
 
     @property
     def ratio(self) -> float:
@@ -62,8 +67,13 @@ class RestockResult:
     def line(self) -> str:
         return (
             f"restock: {self.service_per_s:,.0f} lines/s (target >= 30000), ratio "
-            f"{self.ratio:.2f} to a raw sqlite3 baseline ({self.raw_per_s:,.0f} lines/s)"
+            f"{self.ratio:.2f} to a raw sqlite3 baseline ({self.raw_per_s:,.0f} lines/s); "
+            f"{self.lines_allocated:,} of {self.lines:,} lines allocated, "
+            f"{len(self.breaches)} invariant breaches"
         )
+
+
+TRACED_SIZE = RestockSize(skus=6, lines_per_sku=10)
 
 
 def sku_name(index: int) -> str:
@@ -72,9 +82,9 @@ def sku_name(index: int) -> str:
 
 def run(workdir: Path, size: RestockSize) -> RestockResult:
     assert size.skus >= 2 and size.lines_per_sku % 2 == 0, "two-line orders need pairs"
+    assert_same_statements(workdir, TRACED_SIZE)
     service_db, raw_db = workdir / "restock-service.db", workdir / "restock-raw.db"
-    app = build_app(service_db, clock=lambda: RECEIVED_AT)
-    receipts = list(seed_waiting_lines(service_db, size).items())
+    app, receipts = prepare(service_db, size)
     conn = raw_connect(copy_database(service_db, raw_db))
     service_seconds, raw_seconds = timed_in_turns(
         in_batches(receipts, BATCH),
@@ -82,10 +92,37 @@ def run(workdir: Path, size: RestockSize) -> RestockResult:
         lambda batch: receive_all_raw(conn, batch),
     )
     conn.close()
-    assert_all_allocated(app, size)
+    breaches, allocated = queries.check(app.uow), lines_allocated(app)
     app.close()
+    assert breaches == [], breaches
+    assert allocated == size.lines, f"{allocated} of {size.lines} lines allocated"
     assert_same_rows(service_db, raw_db)
-    return RestockResult(size.lines, size.lines / service_seconds, size.lines / raw_seconds)
+    return RestockResult(
+        size.lines, size.lines / service_seconds, size.lines / raw_seconds, allocated, breaches
+    )
+
+
+def prepare(path: Path, size: RestockSize) -> tuple[App, list[tuple[str, int]]]:
+    """A service app over the waiting lines, and the receipts (SKU, units) that cover them."""
+    app = build_app(path, clock=lambda: RECEIVED_AT)
+    return app, list(seed_waiting_lines(path, size).items())
+
+
+def assert_same_statements(workdir: Path, size: RestockSize) -> None:
+    """The baseline must issue what the service issues: compare counts by statement kind."""
+    service_db, raw_db = workdir / "traced-restock-service.db", workdir / "traced-restock-raw.db"
+    app, receipts = prepare(service_db, size)
+    conn = raw_connect(copy_database(service_db, raw_db))
+    service_counts, raw_counts = trace_app_statements(app), trace_statements(conn)
+    receive_all(app, receipts)
+    receive_all_raw(conn, receipts)
+    app.close()
+    conn.close()
+    assert service_counts == raw_counts, (
+        f"the baseline no longer issues what the service issues (update bench/raw_restock.py): "
+        f"service {service_counts}, raw {raw_counts}"
+    )
+    assert_same_rows(service_db, raw_db)
 
 
 def receive_all(app, receipts: Sequence[tuple[str, int]]) -> None:
@@ -99,14 +136,11 @@ def receive_all_raw(conn, receipts: Sequence[tuple[str, int]]) -> None:
         receive_raw(conn, sku, WAREHOUSE, units, sql_time(RECEIVED_AT), f"PO-{sku}")
 
 
-def assert_all_allocated(app, size: RestockSize) -> None:
-    breaches = queries.check(app.uow)
-    assert breaches == [], breaches
+def lines_allocated(app: App) -> int:
     with app.engine.connect() as conn:
-        served = conn.exec_driver_sql(
+        return conn.exec_driver_sql(
             "SELECT count(*) FROM order_lines WHERE allocated = qty AND backordered = 0"
         ).scalar_one()
-    assert served == size.lines, f"{served} of {size.lines} lines allocated"
 
 
 # -- the waiting lines ---------------------------------------------------------------------

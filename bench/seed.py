@@ -56,8 +56,14 @@ def add_customers(conn: sqlite3.Connection, count: int, rng: random.Random, now:
     conn.executemany(
         INSERT_CUSTOMER,
         [
-            (n, f"Customer {n}", f"c{n}@example.com", tiers[n - 1], "tr" if n % 4 == 0 else "en",
-             stamp)  # fmt: skip
+            (
+                n,
+                f"Customer {n}",
+                f"c{n}@example.com",
+                tiers[n - 1],
+                "tr" if n % 4 == 0 else "en",
+                stamp,
+            )  # fmt: skip
             for n in range(1, count + 1)
         ],
     )
@@ -69,6 +75,4 @@ def add_stock(
     """Opening stock: one stock row and one ledger row per (sku, warehouse, on_hand)."""
     stamp = sql_time(now)
     conn.executemany(INSERT_STOCK, levels)
-    conn.executemany(
-        INSERT_LEDGER, [(sku, wh, qty, qty, stamp) for sku, wh, qty in levels if qty]
-    )
+    conn.executemany(INSERT_LEDGER, [(sku, wh, qty, qty, stamp) for sku, wh, qty in levels if qty])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import field_validator, model_validator
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -42,6 +44,59 @@ class Settings(BaseSettings):
     show_queue_position: bool = False  # tell waiting customers their place in the queue
     shop_name: str = "Our shop"
 
+    # -- customer care (issue 8, part B) ------------------------------------------------------
+    waitlist_hold_hours: float = Field(24.0, gt=0, le=24 * 90)  # a back-in-stock hold lasts
+    # Longest wait for backordered units, in days from the order; a product's own wins.
+    max_wait_days: int | None = Field(None, ge=1, le=3650)  # None: no shop-wide limit
+    auto_cancel_warning_days: int = Field(3, ge=0, le=365)  # 0: cancel without a warning
+    delay_consent_deadline_days: int = Field(7, ge=1, le=365)
+    delay_consent_default: Literal["keep_waiting", "cancel_line"] = "keep_waiting"
+    # A line never given a date: ask for consent this many days after the order (None: never).
+    delay_consent_undated_days: int | None = Field(14, ge=1, le=3650)
+    public_url: str = "http://127.0.0.1:8000"  # the base of links sent to customers
+    # Signs feedback and consent links. Unset: a random key is generated into the database on
+    # first use (shared by every process on it); a short or placeholder value is refused.
+    secret_key: SecretStr | None = None
+    jobs_check_seconds: float = Field(60.0, gt=0)  # how often `serve` runs the due jobs
+
+    # -- payments (issue 4) ---------------------------------------------------------------------
+    # The shop's default gateway for orders placed with payment details: `manual`, or the name
+    # of the HTTP gateway below. Unset, with no URL either: payments are off.
+    payment_gateway: str | None = None
+    payment_gateway_url: str | None = None  # an HTTP gateway (the sandbox speaks its API)
+    payment_http_gateway: str = "sandbox"  # the name orders use for that HTTP gateway
+    payment_webhook_secret: str = ""  # HMAC key of the gateway's signed callbacks
+    payment_policy: Literal["on_shipment", "on_allocation", "deposit"] = "on_shipment"
+    payment_deposit_percent: int = Field(0, ge=0, le=100)  # with the deposit policy
+    payment_authorization_days: float = Field(7.0, gt=0)  # when a gateway does not say
+    payment_renew_hours: float = Field(24.0, ge=0)  # re-authorize this long before expiry
+    payment_grace_hours: float = Field(48.0, ge=0)  # payment_required units are kept this long
+    payment_timeout_seconds: float = Field(10.0, gt=0)
+    payment_retry_seconds: float = Field(30.0, gt=0)  # first retry of an unanswered call
+    payment_max_attempts: int = Field(12, ge=1)
+    payment_loop_seconds: float = Field(5.0, gt=0)  # how often `serve` runs intents and renewals
+
+    @field_validator("secret_key")
+    @classmethod
+    def _strong_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        raw = value.get_secret_value()
+        if len(raw) < 32 or len(set(raw)) < 8 or _looks_like_placeholder(raw):
+            raise ValueError(
+                "must be at least 32 random characters (e.g. `python -c \"import secrets; "
+                "print(secrets.token_urlsafe(48))\"`), or unset to keep a generated key in "
+                "the database"
+            )
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
     @model_validator(mode="after")
     def _lease_outlasts_a_send(self) -> Settings:
         # A send that outlives its lease could be claimed and sent again by another dispatcher.
@@ -72,3 +127,8 @@ class Settings(BaseSettings):
         if value.startswith("postgresql://"):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
         return value
+
+
+def _looks_like_placeholder(secret: str) -> bool:
+    lowered = secret.lower()
+    return any(word in lowered for word in ("change", "secret", "example", "default", "password"))

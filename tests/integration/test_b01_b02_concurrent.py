@@ -14,6 +14,7 @@ from collections.abc import Callable
 from sqlalchemy.exc import IntegrityError
 
 from backorder.adapters.db.store import SqlStore
+from backorder.adapters.db.uow import SqlUnitOfWork
 from backorder.domain.errors import InsufficientStock
 from backorder.domain.model import BackorderPolicy, Product
 from backorder.service import catalog, orders, queries, stock
@@ -135,7 +136,8 @@ def test_the_sku_lock_keeps_the_second_checkout_out_until_the_first_commits(
 
     results = together([order_a(any_app, now, ann, 3), order_a(any_app, now, bob, 3)])
 
-    assert seen.met == [False, False]  # never both inside at once
+    assert seen.rival_racing == [True, True]  # each time the other had begun already
+    assert seen.met == [False, False]  # yet they were never both inside at once
     assert seen.available == [5, 2]  # the second read came after the first commit
     assert len(accepted(results)) == 1 and len(refused(results)) == 1
     assert stock_of_a(any_app) == (5, 3, 2)
@@ -152,6 +154,7 @@ def test_without_the_sku_lock_both_checkouts_would_read_the_same_stock(pg_app, c
 
     results = together([order_a(pg_app, now, ann, 3), order_a(pg_app, now, bob, 3)])
 
+    assert seen.rival_racing == [True, True]
     assert seen.met == [True, True]
     assert seen.available == [5, 5]
     # Only the CHECK constraint (allocated <= on_hand) stops the oversell, with a raw error.
@@ -162,31 +165,51 @@ def test_without_the_sku_lock_both_checkouts_would_read_the_same_stock(pg_app, c
 
 
 class MeetingPoint:
+    """Each checkout's first stock read (made under the SKU lock) waits there for the other.
+
+    Before waiting, it makes sure the rival has already begun its own transaction, so the
+    rival is racing for the lock (blocked in BEGIN IMMEDIATE or in SELECT ... FOR UPDATE).
+    """
+
     def __init__(self, timeout: float) -> None:
         self.barrier = threading.Barrier(2, timeout=timeout)
+        self.begun = 0
+        self.changed = threading.Condition()
+        self.rival_racing: list[bool] = []
         self.met: list[bool] = []
         self.available: list[int] = []
         self.thread = threading.local()
 
+    def first_read(self, levels) -> None:
+        self.available.append(sum(level.available for level in levels))
+        with self.changed:  # both transactions begun: this one and the rival's
+            self.rival_racing.append(self.changed.wait_for(lambda: self.begun >= 2, timeout=5))
+        try:
+            self.barrier.wait()
+            self.met.append(True)
+        except threading.BrokenBarrierError:
+            self.met.append(False)
+
 
 def install_meeting_point(monkeypatch, timeout: float) -> MeetingPoint:
-    """Make each thread's first stock read (under the SKU lock) wait there for the other."""
     seen = MeetingPoint(timeout)
-    read_stock = SqlStore.stock_levels
+    read_stock, begin = SqlStore.stock_levels, SqlUnitOfWork.__enter__
+
+    def begin_and_say_so(self):
+        if not self.readonly:
+            with seen.changed:
+                seen.begun += 1
+                seen.changed.notify_all()
+        return begin(self)
 
     def read_then_wait(self, sku):
         levels = read_stock(self, sku)
-        if getattr(seen.thread, "done", False):
-            return levels
-        seen.thread.done = True
-        seen.available.append(sum(level.available for level in levels))
-        try:
-            seen.barrier.wait()
-            seen.met.append(True)
-        except threading.BrokenBarrierError:
-            seen.met.append(False)
+        if not getattr(seen.thread, "done", False):
+            seen.thread.done = True
+            seen.first_read(levels)
         return levels
 
+    monkeypatch.setattr(SqlUnitOfWork, "__enter__", begin_and_say_so)
     monkeypatch.setattr(SqlStore, "stock_levels", read_then_wait)
     return seen
 

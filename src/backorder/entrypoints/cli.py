@@ -103,13 +103,20 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Default 127.0.0.1")] = None,
     port: Annotated[int | None, typer.Option(help="Default 8000")] = None,
 ) -> None:
-    """Start the HTTP API (OpenAPI at /docs) with the preorder release check."""
+    """Start the HTTP API (OpenAPI at /docs) with the preorder release check and, unless
+    BACKORDER_DISPATCH_IN_SERVE=false, the notification dispatcher."""
     import uvicorn
 
     from .api.app import create_app
+    from .worker import start_in_background
 
     settings = backend().settings
-    uvicorn.run(create_app(backend()), host=host or settings.host, port=port or settings.port)
+    dispatcher = start_in_background(backend()) if settings.dispatch_in_serve else None
+    try:
+        uvicorn.run(create_app(backend()), host=host or settings.host, port=port or settings.port)
+    finally:
+        if dispatcher:
+            dispatcher.stop()
 
 
 @app.command()
@@ -389,9 +396,12 @@ def explain(sku: str, first_order: int, second_order: int) -> None:
 
 
 def _register_more_commands() -> None:
-    from . import cli_supply  # noqa: F401  (registers its commands on `app`)
+    from . import cli_export, cli_notify, cli_supply  # noqa: F401  (register their commands)
+    from .cli_risk import register as register_risk
 
+    register_risk(app)
     _register_importers()
+    cli_export.register(app)
 
 
 def _register_importers() -> None:

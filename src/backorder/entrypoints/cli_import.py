@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,20 +17,19 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from ..adapters.importers import shopify
+from ..adapters.importers import registry
+from ..adapters.importers.batching import apply_batched
 from ..adapters.importers.csvstream import CsvFile, ImportResult, UnusableInput, apply_all
+from ..adapters.importers.registry import ImportFormat
 from ..adapters.importers.shopify import ImportOptions
-from ..bootstrap import App, build
+from ..bootstrap import App, build, rolled_back
 from ..config import Settings
-from ..service import imports, queries
+from ..service import bulk_imports, imports, queries
+from ..service.imports import ProductRowIn
+from ..service.ports import UnitOfWork
+from .import_progress import ImportProgress
 
 EXIT_OK, EXIT_ROWS_REFUSED, EXIT_UNUSABLE = 0, 1, 2
-
-APPLIERS: dict[str, Callable[[Any, Any, Any], str]] = {
-    shopify.PRODUCTS: imports.import_product,
-    shopify.INVENTORY: imports.import_stock_count,
-    shopify.ORDERS: imports.import_order,
-}
 
 
 def register(app: typer.Typer) -> None:
@@ -38,35 +37,44 @@ def register(app: typer.Typer) -> None:
 
 
 def import_file(
-    app: App, path: Path | str, options: ImportOptions, file_format: str | None = None
-) -> ImportResult:
-    """Import one file into `app`'s database; UnusableInput when nothing can be imported."""
+    app: App, path: Path | str, options: ImportOptions, file_format: str | None = None,
+    *, dry_run: bool = False,
+) -> ImportResult:  # fmt: skip
+    """Import one file into `app`'s database; UnusableInput when nothing can be imported.
+    A dry run reports what would change and leaves the database as it was."""
     with CsvFile(path) as source:
-        file_format = file_format or _detected(source)
-        entries = shopify.parse(source, file_format, options)
-        return apply_all(source, entries, _applier(app, file_format))
+        kind = registry.chosen(source, file_format)
+        return _applied(app, source, kind.parse(source, options), kind, dry_run=dry_run)
 
 
-def _applier(app: App, file_format: str) -> Callable[[Any], str]:
-    apply = APPLIERS[file_format]
-    return lambda item: apply(app.uow, item, app.clock())
+def _applied(app: App, source: CsvFile, entries, kind: ImportFormat, *, dry_run: bool
+             ) -> ImportResult:  # fmt: skip
+    if not dry_run:
+        return _apply_with(app.uow, app, source, entries, kind)
+    with rolled_back(app) as uow:  # every commit undone at the end
+        return _apply_with(uow, app, source, entries, kind)
 
 
-def _detected(source: CsvFile) -> str:
-    found = shopify.detect_format(source)
-    if found is None:
-        raise UnusableInput(
-            f"cannot tell the format of {source.path.name} from its header; "
-            f"give --format ({' | '.join(shopify.FORMATS)})"
-        )
-    return found
+def _apply_with(uow: UnitOfWork, app: App, source: CsvFile, entries, kind: ImportFormat
+                ) -> ImportResult:  # fmt: skip
+    """Product rows a batch per transaction (`service.bulk_imports`), other items one each."""
+
+    def apply_one(item: Any) -> str:
+        return kind.apply(uow, item, app.clock())
+
+    def apply_batch(rows: Sequence[ProductRowIn]) -> list:
+        return bulk_imports.import_products(uow, rows, app.clock())
+
+    if kind.apply is not imports.import_product:
+        return apply_all(source, entries, apply_one)
+    return apply_batched(source, entries, apply_one, apply_batch, bulk_imports.BATCH)
 
 
 def import_command(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="The CSV file.", show_default=False)],
     file_format: Annotated[str | None, typer.Option("--format", help=(
-        "shopify | shopify-inventory | shopify-orders; by default told by the header."))] = None,
+        f"{' | '.join(registry.NAMES)}; by default told by the header."))] = None,
     create_products: Annotated[bool, typer.Option("--create-products", help=(
         "Orders: a SKU the catalog lacks becomes a product (policy allow)."))] = False,
     warehouse: Annotated[str, typer.Option(help=(
@@ -75,39 +83,42 @@ def import_command(
                         ] = "USD",
     database_url: Annotated[str | None, typer.Option(help=(
         "sqlite:///PATH or postgresql+psycopg://... (default: BACKORDER_DATABASE_URL)"))] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help=(
+        "Report what would be created, updated, unchanged or refused; write nothing."))] = False,
 ) -> None:  # fmt: skip
-    """Import a Shopify product CSV, inventory export or orders export, one row at a time."""
+    """Import a shop's CSV file (Shopify, WooCommerce, Magento, PrestaShop, Online Retail)."""
     options = ImportOptions(warehouse, currency, create_products, file.name)
     try:
         _check_options(file_format, currency)
-        with CsvFile(file) as source:
-            file_format = file_format or _detected(source)
-            entries = shopify.parse(source, file_format, options)
-            result = _apply(source, entries, file_format, options, database_url or
-                            _parent_option(ctx, "database_url"))  # fmt: skip
+        with CsvFile(file) as source, ImportProgress(source) as progress:
+            kind = registry.chosen(source, file_format)
+            entries = progress.track(kind.parse(source, options))
+            result = _apply(source, entries, kind, options, database_url or
+                            _parent_option(ctx, "database_url"), dry_run)  # fmt: skip
     except UnusableInput as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(EXIT_UNUSABLE) from None
-    _report(result, file, as_json=bool(_parent_option(ctx, "as_json")))
+    _report(result, file, as_json=bool(_parent_option(ctx, "as_json")), dry_run=dry_run)
+    if progress.show:
+        typer.echo(progress.rate_line())
     raise typer.Exit(EXIT_OK if result.ok else EXIT_ROWS_REFUSED)
 
 
-def _apply(source: CsvFile, entries, file_format: str, options: ImportOptions,
-           database_url: str | None) -> ImportResult:  # fmt: skip
+def _apply(source: CsvFile, entries, kind: ImportFormat, options: ImportOptions,
+           database_url: str | None, dry_run: bool = False) -> ImportResult:  # fmt: skip
     """Open the database only once the file proved usable, so a typo creates no database."""
     app = _app(database_url)
     try:
-        if file_format != shopify.ORDERS:
+        if kind.uses_warehouse:
             _require_warehouse(app, options.warehouse)
-        return apply_all(source, entries, _applier(app, file_format))
+        return _applied(app, source, entries, kind, dry_run=dry_run)
     finally:
         app.close()
 
 
 def _check_options(file_format: str | None, currency: str) -> None:
-    if file_format is not None and file_format not in shopify.FORMATS:
-        known = " | ".join(shopify.FORMATS)
-        raise UnusableInput(f"unknown format {file_format!r}; known: {known}")
+    if file_format is not None:
+        registry.by_name(file_format)
     if not re.fullmatch(r"[A-Z]{3}", currency):
         raise UnusableInput(f"--currency {currency!r}: give a three-letter code such as USD")
 
@@ -130,13 +141,13 @@ def _require_warehouse(app: App, code: str) -> None:
         raise UnusableInput(f"unknown warehouse {code!r}; known: {', '.join(known)}")
 
 
-def _report(result: ImportResult, file: Path, *, as_json: bool) -> None:
+def _report(result: ImportResult, file: Path, *, as_json: bool, dry_run: bool = False) -> None:
     if as_json:
-        typer.echo(json.dumps({"file": str(file), **asdict(result)}, indent=2))
+        typer.echo(json.dumps({"file": str(file), "dry_run": dry_run, **asdict(result)}, indent=2))
         return
     for error in result.errors:
         typer.echo(str(error))
     hidden = result.error_count - len(result.errors)
     if hidden:
         typer.echo(f"... and {hidden} more refused rows")
-    typer.echo(f"{file.name}: {result.summary()}")
+    typer.echo(f"{file.name}{' (dry run: nothing written)' if dry_run else ''}: {result.summary()}")

@@ -19,6 +19,7 @@ from ..domain.allocation import (
     plan_allocation,
 )
 from ..domain.model import Product
+from . import payments
 from .ports import Store
 
 
@@ -33,7 +34,7 @@ def allocate_waiting(
     supply = [Supply(s.warehouse, s.available) for s in store.stock_levels(sku) if s.available > 0]
     if not supply:
         return []
-    waiting = store.waiting_lines(sku)
+    waiting = payments.servable(store, store.waiting_lines(sku))  # not while payment is due
     if not waiting:
         return []
     grants = plan_allocation(waiting, supply)
@@ -43,6 +44,7 @@ def allocate_waiting(
         [log_row(sku, g, by_line[g.line_id], cause, reference, now) for g in grants]
     )
     store.insert_events(allocation_events(store, sku, grants, now))
+    payments.on_units_allocated(store, grants, now)  # charge-on-allocation: capture intents
     return grants
 
 

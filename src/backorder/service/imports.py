@@ -7,7 +7,19 @@ its writes behind (a product saved but its stock count refused is rolled back wi
 the rules of those commands (validation, locks, ledger, allocation, events) stay in one place.
 
 Choices:
-- A re-imported product keeps what the file does not carry (backorder limit, release time).
+- A re-imported product keeps what the file does not carry (backorder limit, release time);
+  a row that carries a limit (`sets_limit`, Magento's threshold) replaces ours, "none" included.
+  A policy given only as deny or allow (`coarse_policy`: Shopify's deny / continue) keeps our
+  allow_notify when it says allow.
+- A platform's own ids (PrestaShop's product, combination and supplier ids) are remembered as
+  external keys (`remember`/`recall`, kept in the command-key table under the key itself, e.g.
+  `prestashop:product:1` -> {"sku": "RP-demo_1"}), so a later file can name a row by that id.
+- A variant (a PrestaShop combination) is its parent's product with its own SKU, name
+  (`<parent name> - <value>, <value>`), price (parent's plus the impact) and stock; its parent
+  is then sold only through its variants: the parent's policy becomes deny and its stock at
+  the variant's warehouse 0 (PrestaShop itself counts a product with combinations as the sum of
+  them), in the same transaction; it is remembered, so a later import of the products file
+  updates the parent's name and price but leaves its stock and policy alone.
 - A counted quantity sets on_hand through the ledger (reason "import"). A negative count is
   units already sold and owed: on_hand becomes 0 and the owed units wait on an order of the
   placeholder customer `shopify-backlog` (external_ref `shopify-backlog:<sku>@<warehouse>`,
@@ -48,6 +60,25 @@ class ProductRowIn:
     warehouse: str
     on_hand: int | None = None  # None: stock untouched; below 0: units owed
     reference: str | None = None  # for the ledger, e.g. "apparel.csv row 3"
+    sets_limit: bool = False  # the file carries the backorder limit (None: unlimited)
+    coarse_policy: bool = False  # the file says only deny or allow (Shopify): see `merged`
+    external_key: str | None = None  # the platform's id for it, e.g. "prestashop:product:1"
+
+
+@dataclass(frozen=True)
+class VariantRowIn:
+    """A variant of a product imported earlier, which `parent_key` names."""
+
+    parent_key: str  # e.g. "prestashop:product:1"
+    parent_label: str  # how the file names the parent, for errors: "product ID 1"
+    sku: str | None  # None: the parent's SKU, "-", then `sku_suffix`
+    sku_suffix: str
+    values: tuple[str, ...]  # option values, in the name: "iPod Nano - Blue, 16GB"
+    price_delta_minor: int  # added to the parent's price
+    warehouse: str
+    on_hand: int | None = None
+    reference: str | None = None
+    external_key: str | None = None  # e.g. "prestashop:combination:17"
 
 
 @dataclass(frozen=True)
@@ -64,7 +95,7 @@ class ImportedLine:
     sku: str
     name: str  # for a product created from the line
     qty: int
-    unit_price_minor: int
+    unit_price_minor: int | None = None  # None: the catalog price (a created product: 0)
 
 
 @dataclass(frozen=True)
@@ -115,16 +146,102 @@ def import_product(uow: UnitOfWork, row: ProductRowIn, now: datetime) -> Outcome
     """Create or update a product and, when given, count its stock; all or nothing."""
     with uow:
         uow.store.lock_skus([row.product.sku])
-        joined = _JoinedUnitOfWork(uow)
-        existing = uow.store.get_product(row.product.sku)
-        product, _ = catalog.save_product(joined, _merged(existing, row.product), now)
-        changed = product != existing
-        if row.on_hand is not None:
-            changed |= _count(joined, product, row.warehouse, row.on_hand, row.reference, now)
+        outcome = _save_row(_JoinedUnitOfWork(uow), row, now)
         uow.commit()
-    if existing is None:
+    return outcome
+
+
+def _save_row(uow: UnitOfWork, row: ProductRowIn, now: datetime) -> Outcome:
+    known = recall(uow.store, row.external_key) if row.external_key else None
+    has_variants = bool(known and known.get("variants"))
+    if has_variants:  # sold through its variants: name and price only
+        row = replace(row, on_hand=None,
+                      product=replace(row.product, backorder_policy=BackorderPolicy.DENY))
+    existing = uow.store.get_product(row.product.sku)
+    merged = merged_product(existing, row)
+    product, _ = catalog.save_product(uow, merged, now)
+    changed = product != existing
+    if row.on_hand is not None:
+        changed |= _count(uow, product, row.warehouse, row.on_hand, row.reference, now)
+    if row.external_key:
+        facts = {"sku": product.sku} | ({"variants": True} if has_variants else {})
+        changed |= remember(uow.store, row.external_key, facts, now)
+    return outcome_of(existing is None, changed)
+
+
+def outcome_of(created: bool, changed: bool) -> Outcome:
+    if created:
         return Outcome.CREATED
     return Outcome.UPDATED if changed else Outcome.UNCHANGED
+
+
+@retried
+def import_variant(uow: UnitOfWork, row: VariantRowIn, now: datetime) -> Outcome:
+    """Create or update a variant of a product imported earlier; its parent stops selling."""
+    with uow:
+        store = uow.store
+        parent_sku = (recall(store, row.parent_key) or {}).get("sku")
+        parent = store.get_product(parent_sku) if parent_sku else None
+        if parent is None:
+            raise NotFound(f"unknown parent {row.parent_label}: import its product first",
+                           field="parent")  # fmt: skip
+        variant = _variant_row(row, parent)
+        store.lock_skus([parent.sku, variant.product.sku])
+        joined = _JoinedUnitOfWork(uow)
+        outcome = _save_row(joined, variant, now)
+        changed = _retire_parent(joined, parent, row.warehouse, row.reference, now)
+        changed |= remember(store, row.parent_key, {"sku": parent.sku, "variants": True}, now)
+        if row.external_key:
+            facts = {"sku": variant.product.sku, "parent_key": row.parent_key}
+            changed |= remember(store, row.external_key, facts, now)
+        uow.commit()
+    return Outcome.UPDATED if changed and outcome is Outcome.UNCHANGED else outcome
+
+
+def _variant_row(row: VariantRowIn, parent: Product) -> ProductRowIn:
+    sku = row.sku or f"{parent.sku}-{row.sku_suffix}"[:100].rstrip("-")
+    name = f"{parent.name} - {', '.join(row.values)}" if row.values else parent.name
+    price = parent.price_minor + row.price_delta_minor
+    if price < 0:
+        raise InvalidInput("price_minor", f"the parent's price plus the impact is {price}")
+    product = Product(sku, name, price, parent.currency, parent.backorder_policy,
+                      parent.backorder_limit)  # fmt: skip
+    return ProductRowIn(product, row.warehouse, row.on_hand, row.reference, sets_limit=True)
+
+
+def _retire_parent(
+    uow: UnitOfWork, parent: Product, warehouse: str, reference: str | None, now: datetime
+) -> bool:
+    """A product with variants is sold through them: deny, and no stock of its own here."""
+    changed = parent.backorder_policy is not BackorderPolicy.DENY
+    if changed:
+        catalog.save_product(uow, replace(parent, backorder_policy=BackorderPolicy.DENY), now)
+    levels = [s for s in uow.store.stock_levels(parent.sku) if s.warehouse == warehouse]
+    if levels and levels[0].on_hand:
+        changed |= _count(uow, parent, warehouse, 0, reference, now)
+    return changed
+
+
+# -- external keys ----------------------------------------------------------------------------
+
+EXTERNAL_KEY = "external_key"  # the command name of remembered ids in the command-key table
+
+
+def recall(store: Store, key: str) -> dict | None:
+    """What `remember` stored under a platform's id, or None."""
+    return store.get_command_result(key)
+
+
+def remember(store: Store, key: str, value: dict, now: datetime) -> bool:
+    """Store `value` under `key` (a platform's id); True when that is new or different."""
+    known = store.get_command_result(key)
+    if known == value:
+        return False
+    if known is None:
+        store.put_command_result(key, EXTERNAL_KEY, value, now)
+    else:
+        store.replace_command_result(key, value)
+    return True
 
 
 @retried
@@ -147,8 +264,25 @@ def import_stock_count(uow: UnitOfWork, row: StockCountIn, now: datetime) -> Out
     return Outcome.UPDATED if changed else Outcome.UNCHANGED
 
 
-def _merged(existing: Product | None, imported: Product) -> Product:
-    """The file's name, price, currency and policy; our own limit and release time stay."""
+def merged_product(existing: Product | None, row: ProductRowIn) -> Product:
+    """The product a row makes of `existing`. A file that says only deny or allow (Shopify's
+    deny / continue) leaves an allow_notify product allow_notify when it says allow, so that
+    our export read back changes nothing."""
+    product = _merged(existing, row.product, sets_limit=row.sets_limit)
+    keeps_notify = (
+        row.coarse_policy
+        and existing is not None
+        and existing.backorder_policy is BackorderPolicy.ALLOW_NOTIFY
+        and product.backorder_policy is BackorderPolicy.ALLOW
+    )
+    if keeps_notify:
+        return replace(product, backorder_policy=BackorderPolicy.ALLOW_NOTIFY)
+    return product
+
+
+def _merged(existing: Product | None, imported: Product, *, sets_limit: bool = False) -> Product:
+    """The file's name, price, currency and policy; our own limit and release time stay
+    (the limit too when the file carries one)."""
     if existing is None:
         return imported
     return replace(
@@ -157,6 +291,7 @@ def _merged(existing: Product | None, imported: Product) -> Product:
         price_minor=imported.price_minor,
         currency=imported.currency,
         backorder_policy=imported.backorder_policy,
+        backorder_limit=imported.backorder_limit if sets_limit else existing.backorder_limit,
     )
 
 
@@ -249,7 +384,8 @@ def _product_for_line(
     uow: UnitOfWork, index: int, line: ImportedLine, currency: str, now: datetime
 ) -> Product:
     """A product made from an order line: its name and price, backorders allowed."""
-    product = Product(line.sku, line.name, line.unit_price_minor, currency, BackorderPolicy.ALLOW)
+    price = line.unit_price_minor or 0
+    product = Product(line.sku, line.name, price, currency, BackorderPolicy.ALLOW)
     try:
         saved, _ = catalog.save_product(uow, product, now)
     except InvalidInput as error:

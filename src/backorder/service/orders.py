@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from ..domain.allocation import Grant
 from ..domain.errors import InsufficientStock, InvalidInput, NotFound, ShipmentNotAllowed
 from ..domain.intake import LinePlan, LineRequest, SkuPosition, plan_order, release_from, take_from
 from ..domain.model import BackorderPolicy, Fulfilment, PaidPriority, Product
+from . import feedback, payments, waitlist
 from . import validation as v
 from .allocating import allocate_waiting, log_row
+from .payment_views import PaymentIn
 from .ports import Store, UnitOfWork
 from .promising import repromise, repromise_all
 from .runner import retried
@@ -34,8 +36,10 @@ class PlaceOrder:
     requested_date: datetime | None = None
     external_ref: str | None = None
     channel: str = "api"
+    payment: PaymentIn | None = None  # issue 4: None takes no payment through this service
 
 
+@payments.voids_authorization_on_refusal
 @retried
 def place_order(uow: UnitOfWork, cmd: PlaceOrder, now: datetime) -> OrderView:
     """Allocate what is there, backorder the rest within policy, or refuse with every shortage."""
@@ -51,12 +55,15 @@ def place_order(uow: UnitOfWork, cmd: PlaceOrder, now: datetime) -> OrderView:
         store.lock_skus(skus)
         products = _require_products(store, requests)
         _serve_queues_first(store, skus, now, products)
+        claimed = waitlist.claim_own_holds(store, customer.id, skus, now)  # theirs: free to them
         positions = {sku: _position(store, products[sku]) for sku in skus}
         fulfilment = cmd.fulfilment or Fulfilment(customer.default_fulfilment)
         plans = plan_order(requests, positions, fulfilment, now)
         order_id = _insert_order(store, cmd, customer.id, fulfilment, products, now)
+        waitlist.record_claims(store, claimed, order_id, now)
         lines = [_insert_line(store, order_id, plan, cmd, products, now) for plan in plans]
         store.insert_events(_placement_events(order_id, customer.id, lines, products, now))
+        payments.on_order_placed(store, order_id, cmd.payment, now)  # intents, same transaction
         repromise_all(store, {line.sku for line in lines if line.backordered}, now, uow.shop_timezone)
         placed = store_order(store, order_id)  # read before commit: no second transaction
         uow.commit()
@@ -79,8 +86,10 @@ def cancel_order(
         store = uow.store
         store.lock_skus(store.order_skus(order_id))
         order = store_order(store, order_id)
+        keep = payments.paid_units_kept(store, order)  # paid units stay promised (B14)
         cancelled = [
-            _cancel_line(store, line, now) for line in order.lines if line.quantities.outstanding
+            _cancel_line(store, line, now, keep.get(line.id, 0))
+            for line in order.lines if line.quantities.outstanding > keep.get(line.id, 0)
         ]
         for sku in sorted({line.sku for line in cancelled}):
             allocate_waiting(store, sku, "cancel", f"order {order_id}", now)
@@ -89,6 +98,8 @@ def cancel_order(
                 [_cancel_event("order_cancelled", order_id, cancelled, reason, now)]
             )
             repromise_all(store, {line.sku for line in cancelled}, now, uow.shop_timezone)
+            feedback.request_if_closed(store, order_id, now)
+        payments.on_order_changed(store, order_id, now)  # refund, void: as intents
         uow.commit()
         return store_order(store, order_id)
 
@@ -101,12 +112,16 @@ def cancel_line(
     with uow:
         store = uow.store
         store.lock_skus(store.order_skus(order_id))
-        line = _line(store_order(store, order_id), line_id)
-        if line.quantities.outstanding:
-            _cancel_line(store, line, now)
+        order = store_order(store, order_id)
+        line = _line(order, line_id)
+        keep = payments.paid_units_kept(store, order).get(line.id, 0)
+        if line.quantities.outstanding > keep:
+            line = _cancel_line(store, line, now, keep)
             allocate_waiting(store, line.sku, "cancel", f"order {order_id}", now)
             store.insert_events([_cancel_event("line_cancelled", order_id, [line], reason, now)])
             repromise(store, line.sku, now, uow.shop_timezone)
+            feedback.request_if_closed(store, order_id, now)
+        payments.on_order_changed(store, order_id, now)
         uow.commit()
         return store_order(store, order_id)
 
@@ -135,6 +150,9 @@ def change_line_qty(
         elif new_qty > line.qty:
             _grow_line(store, order, line, new_qty - line.qty, now)
         repromise(store, line.sku, now, uow.shop_timezone)
+        if new_qty < line.qty:
+            feedback.request_if_closed(store, order_id, now)
+        payments.on_order_changed(store, order_id, now)
         uow.commit()
         return store_order(store, order_id)
 
@@ -152,10 +170,12 @@ def ship_order(
         if key and (first := store.get_command_result(key)) is not None:
             return first | {"repeated": True}
         order = store_order(store, order_id)
+        payments.check_shipment_allowed(store, order)
         picks = _picks(order, quantities)
         ref = reference or f"order {order_id}"
         rows = [row for line, qty in picks for row in _ship_line(store, line, qty, ref, now)]
         shipment_id = store.insert_shipment(order_id, now, rows)
+        payments.on_shipped(store, order_id, shipment_id, now)  # the capture, as an intent
         result = {
             "shipment_id": shipment_id,
             "order_id": order_id,
@@ -166,6 +186,7 @@ def ship_order(
             "kind": "shipment_shipped", "order_id": order_id, "sku": None, "created_at": now,
             "payload": {k: result[k] for k in ("shipment_id", "order_id", "lines")},
         }])  # fmt: skip
+        feedback.request_if_closed(store, order_id, now)
         if key:
             store.put_command_result(key, "shipment", result, now)
         uow.commit()
@@ -316,13 +337,16 @@ def _release(store: Store, line: LineView, units: int) -> None:
         store.change_line_allocation(line.id, line.sku, warehouse, -give)
 
 
-def _cancel_line(store: Store, line: LineView, now: datetime) -> LineView:
-    _release(store, line, line.allocated)
+def _cancel_line(store: Store, line: LineView, now: datetime, keep: int = 0) -> LineView:
+    """Cancel what the line holds or waits for, except `keep` allocated units already paid
+    for; returns the line as its cancel event should tell it (what was released)."""
+    released = line.allocated - keep
+    _release(store, line, released)
     store.change_line(
-        line.id, allocated=-line.allocated, backordered=-line.backordered,
-        cancelled=line.quantities.outstanding,
+        line.id, allocated=-released, backordered=-line.backordered,
+        cancelled=line.quantities.outstanding - keep,
     )  # fmt: skip
-    return line
+    return replace(line, allocated=released) if keep else line
 
 
 def _cancel_event(kind: str, order_id: int, lines: list[LineView], reason: str, now) -> dict:

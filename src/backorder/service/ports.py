@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -131,3 +132,59 @@ class MessageRenderer(Protocol):
     """Turns a customer-facing event's facts into a message, or None for kinds without one."""
 
     def render(self, kind: str, locale: str, facts: dict) -> RenderedMessage | None: ...
+
+
+# -- payments (issue 4) -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GatewayResult:
+    """A gateway's final or interim answer to one operation."""
+
+    status: str  # succeeded | declined | pending (a confirmation follows by callback)
+    reference: str | None = None  # the gateway's id of the authorization, capture, refund
+    amount: int = 0
+    expires_at: datetime | None = None  # authorizations: when the hold lapses
+    reason: str | None = None  # why it was declined
+
+
+@dataclass(frozen=True)
+class GatewayEvent:
+    """A verified callback: the outcome of the operation that carried `key`."""
+
+    event_id: str
+    kind: str  # authorize | capture | void | refund
+    key: str  # the idempotency key of the operation it reports on
+    result: GatewayResult
+    parent: str | None = None  # the authorization of a capture or void; the capture of a refund
+
+
+class GatewayUnavailable(Exception):
+    """No answer (timeout, connection refused, 5xx): the operation may or may not have
+    happened, so it is retried later with the same idempotency key."""
+
+
+class InvalidCallback(Exception):
+    """A callback whose signature, age or body does not check out; nothing is recorded."""
+
+
+class PaymentGateway(Protocol):
+    """Authorize at order, capture at shipment, void and refund; each call idempotent by key.
+
+    Called outside any transaction. A repeated key returns the first outcome and moves no
+    money again, so a call that timed out is simply made again.
+    """
+
+    name: str
+
+    def authorize(
+        self, *, amount: int, currency: str, method: str | None, key: str, reference: str
+    ) -> GatewayResult: ...
+    def capture(
+        self, *, authorization: str, amount: int, currency: str, key: str
+    ) -> GatewayResult: ...
+    def void(self, *, authorization: str, amount: int, key: str) -> GatewayResult: ...
+    def refund(self, *, capture: str, amount: int, currency: str, key: str) -> GatewayResult: ...
+    def parse_callback(
+        self, body: bytes, headers: Mapping[str, str], now: datetime
+    ) -> GatewayEvent: ...

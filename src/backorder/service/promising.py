@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from ..domain.intake import SkuPosition, available_now
 from ..domain.model import Product
 from ..domain.promising import IncomingSupply, Promise, plan_promises
+from .consent import ask_on_delays
 
 
 def local_date(moment: datetime, timezone: str) -> date:
@@ -31,6 +32,7 @@ def repromise(store, sku: str, now: datetime, timezone: str) -> list[dict]:
         return []
     promises = promises_for(store, product, waiting, now, timezone)
     events = _apply(store, sku, promises, store.line_promises(sku), now)
+    events += ask_on_delays(store, events, now)  # issue 8: a slip asks the customer's consent
     store.insert_events(events)
     return events
 

@@ -14,6 +14,7 @@ from .ports import UnitOfWork
 from .promising import local_date, repromise, repromise_all
 from .runner import retried
 from .views import PurchaseOrderView, SupplierView
+from .waitlist import make_room_for_reversal, offer_holds
 
 
 @dataclass(frozen=True)
@@ -188,6 +189,7 @@ def _receive(store, line, warehouse: str, qty: int, reference, now, timezone) ->
     store.update_po_line(line.id, received=line.received + qty, last_received_date=local_date(now, timezone))
     _refresh_po_status(store, line.po_id)
     grants = allocate_waiting(store, line.sku, "receipt", reference or f"PO line {line.id}", now)
+    offer_holds(store, line.sku, now)  # issue 8: what the queue left goes to the waitlist
     repromise(store, line.sku, now, timezone)
     return {"receipt_id": receipt_id, "sku": line.sku, "warehouse": warehouse, "qty": qty,
             "on_hand": on_hand, "allocated_to_lines": sum(g.qty for g in grants),
@@ -213,6 +215,7 @@ def reverse_receipt(uow: UnitOfWork, receipt_id: int, now: datetime) -> dict:
                 f"still at {warehouse}; units already shipped cannot be taken back",
                 receipt_id=receipt_id, on_hand=level.on_hand if level else 0, qty=qty,
             )  # fmt: skip
+        level = make_room_for_reversal(store, level, qty, now)  # issue 8: holds give way first
         unallocated = _unallocate(store, sku, warehouse, max(0, qty - level.available), receipt_id, now)
         on_hand = store.change_stock(sku, warehouse, on_hand=-qty)
         store.append_ledger(sku, warehouse, -qty, on_hand, "receipt_reversal", f"receipt {receipt_id}", now)

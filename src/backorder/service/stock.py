@@ -10,6 +10,7 @@ from .allocating import allocate_waiting
 from .ports import Store, UnitOfWork
 from .promising import repromise
 from .runner import retried
+from .waitlist import offer_holds
 
 
 @retried
@@ -35,6 +36,7 @@ def receive_stock(
         _require_sku_and_warehouse(store, sku, warehouse)
         on_hand = _move(store, sku, warehouse, qty, "receipt", reference, now)
         grants = allocate_waiting(store, sku, "receipt", reference, now)
+        offer_holds(store, sku, now)  # issue 8: what the queue left goes to the waitlist
         repromise(store, sku, now, uow.shop_timezone)
         result = {
             "sku": sku, "warehouse": warehouse, "qty": qty, "on_hand": on_hand,

@@ -24,11 +24,17 @@ from ...service.views import (
     StockView,
 )
 from . import tables as t
+from .bulk_store import BulkQueries
+from .notify_store import NotifyQueries
+from .payment_store import PAYMENT_CHECKS, PaymentQueries
 from .snapshot_store import SnapshotQueries
 from .supply_store import SupplyQueries
+from .waitlist_store import WaitlistQueries
 
 
-class SqlStore(SupplyQueries, SnapshotQueries):
+class SqlStore(
+    SupplyQueries, SnapshotQueries, NotifyQueries, BulkQueries, WaitlistQueries, PaymentQueries
+):
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self._sqlite = conn.dialect.name == "sqlite"
@@ -386,7 +392,7 @@ class SqlStore(SupplyQueries, SnapshotQueries):
 
     def check_queries(self) -> dict[str, str]:
         """Named SQL queries; each returns (subject, detail) rows that break an invariant."""
-        return _CHECKS
+        return {**_CHECKS, **PAYMENT_CHECKS}
 
     def run_check(self, sql: str) -> list[tuple[str, str]]:
         return [(str(r[0]), str(r[1])) for r in self.conn.execute(text(sql))]
@@ -490,10 +496,13 @@ _CHECKS = {
         "WHERE qty <> allocated + backordered + shipped + cancelled OR allocated < 0 "
         "OR backordered < 0 OR shipped < 0 OR cancelled < 0"
     ),
-    "3: line allocations sum to the stock row's allocated": (
-        "SELECT s.sku || '@' || s.warehouse, 'allocated ' || s.allocated || ', lines hold ' "
-        "|| COALESCE(a.held, 0) FROM stock s LEFT JOIN (SELECT sku, warehouse, SUM(qty) AS held "
-        "FROM line_allocations GROUP BY sku, warehouse) a "
+    # Issue 8: an active back-in-stock hold keeps its unit in stock.allocated too.
+    "3: line allocations and active holds sum to the stock row's allocated": (
+        "SELECT s.sku || '@' || s.warehouse, 'allocated ' || s.allocated || ', lines and holds "
+        "hold ' || COALESCE(a.held, 0) FROM stock s LEFT JOIN (SELECT sku, warehouse, "
+        "SUM(qty) AS held FROM (SELECT sku, warehouse, qty FROM line_allocations UNION ALL "
+        "SELECT sku, warehouse, qty FROM stock_holds WHERE status = 'active') u "
+        "GROUP BY sku, warehouse) a "
         "ON a.sku = s.sku AND a.warehouse = s.warehouse "
         "WHERE s.allocated <> COALESCE(a.held, 0)"
     ),
@@ -502,6 +511,11 @@ _CHECKS = {
         "|| COALESCE(a.held, 0) FROM order_lines l LEFT JOIN (SELECT line_id, SUM(qty) AS held "
         "FROM line_allocations GROUP BY line_id) a ON a.line_id = l.id "
         "WHERE l.allocated <> COALESCE(a.held, 0)"
+    ),
+    "3: an active hold is a unit held for a subscriber who has not ordered yet": (
+        "SELECT 'hold ' || h.id, 'subscription ' || w.id || ' is ' || w.status "
+        "FROM stock_holds h JOIN waitlist_subscriptions w ON w.id = h.subscription_id "
+        "WHERE h.status = 'active' AND w.status <> 'held'"
     ),
     "4: ledger replays to on_hand": (
         "SELECT s.sku || '@' || s.warehouse, 'on_hand ' || s.on_hand || ', ledger ' "

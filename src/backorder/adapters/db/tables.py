@@ -434,3 +434,204 @@ deliveries = Table(
     Index("ix_deliveries_order", "order_id"),
     Index("ix_deliveries_event", "event_id"),
 )
+
+
+# -- customer care (issue 8, part B): back-in-stock waitlist and holds, auto-cancel warnings,
+# delay consent, feedback, and the key that signs customer links ----------------------------
+
+# A product's own longest wait for backordered units, in days; NULL: the shop-wide setting.
+products.append_column(Column("max_wait_days", Integer, nullable=True))
+
+
+def _where(condition: str) -> dict:
+    """A partial index's condition, for both databases."""
+    return {"sqlite_where": text(condition), "postgresql_where": text(condition)}
+
+
+waitlist_subscriptions = Table(
+    "waitlist_subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sku", SKU, ForeignKey("products.sku"), nullable=False),
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+    # waiting -> held -> ordered | expired; waiting/held -> cancelled (unsubscribed) or
+    # ordered (the customer bought the SKU); held -> waiting if its unit had to go back.
+    Column("status", String(20), nullable=False),
+    Column("subscribed_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime, nullable=True),
+    CheckConstraint(
+        "status IN ('waiting','held','ordered','expired','cancelled')", name="status"
+    ),
+    Index("ix_waitlist_subscriptions_waiting", "sku", "subscribed_at",
+          **_where("status = 'waiting'")),  # fmt: skip
+    # One open subscription per customer and SKU.
+    Index("uq_waitlist_subscriptions_open", "customer_id", "sku", unique=True,
+          **_where("status IN ('waiting','held')")),  # fmt: skip
+)
+
+# A held unit is part of stock.allocated while the hold is active (invariant 3 counts it).
+stock_holds = Table(
+    "stock_holds",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("subscription_id", Integer, ForeignKey("waitlist_subscriptions.id"), nullable=False),
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+    Column("sku", SKU, ForeignKey("products.sku"), nullable=False),
+    Column("warehouse", String(50), ForeignKey("warehouses.code"), nullable=False),
+    Column("qty", BigInteger, nullable=False),
+    Column("status", String(20), nullable=False),  # active, claimed, expired, released
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime, nullable=True),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=True),  # the order it became
+    CheckConstraint("qty > 0", name="qty_pos"),
+    CheckConstraint("status IN ('active','claimed','expired','released')", name="status"),
+    Index("ix_stock_holds_active", "sku", "warehouse", **_where("status = 'active'")),
+    Index("ix_stock_holds_expiry", "expires_at", **_where("status = 'active'")),
+    Index("ix_stock_holds_subscription", "subscription_id"),
+)
+
+# The once-per-line auto-cancel warning, and the cancel time it told the customer.
+auto_cancel_warnings = Table(
+    "auto_cancel_warnings",
+    metadata,
+    Column("line_id", Integer, ForeignKey("order_lines.id"), primary_key=True),
+    Column("cancel_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+delay_consents = Table(
+    "delay_consents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=False),
+    Column("line_id", Integer, ForeignKey("order_lines.id"), nullable=False),
+    Column("sku", SKU, nullable=False),
+    Column("first_promised_date", Date, nullable=True),
+    Column("reference_date", Date, nullable=True),  # the date this slip went past
+    Column("promised_date", Date, nullable=True),  # the new date; NULL: no date known
+    # open -> answered (customer or deadline) | superseded (a further slip) | moot
+    Column("status", String(20), nullable=False),
+    Column("answer", String(20), nullable=True),
+    Column("answered_by", String(20), nullable=True),  # customer, deadline
+    Column("nonce", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("deadline", UTCDateTime, nullable=False),
+    Column("answered_at", UTCDateTime, nullable=True),
+    CheckConstraint("status IN ('open','answered','superseded','moot')", name="status"),
+    CheckConstraint("answer IS NULL OR answer IN ('keep_waiting','cancel_line')", name="answer"),
+    Index("ix_delay_consents_line", "line_id"),
+    Index("ix_delay_consents_order", "order_id"),
+    Index("ix_delay_consents_due", "deadline", **_where("status = 'open'")),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=False, unique=True),
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+    Column("nonce", String(64), nullable=False),
+    Column("order_status", String(20), nullable=False),  # shipped or cancelled
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("waiting_days", Integer, nullable=False),  # order placed -> last shipment or cancel
+    Column("promise_changes", Integer, nullable=False),
+    Column("promise_delays", Integer, nullable=False),
+    Column("rating", Integer, nullable=True),
+    Column("comment", Text, nullable=True),
+    Column("answered_at", UTCDateTime, nullable=True),
+    CheckConstraint("rating IS NULL OR (rating >= 1 AND rating <= 5)", name="rating"),
+    CheckConstraint(
+        "waiting_days >= 0 AND promise_changes >= 0 AND promise_delays >= 0", name="counts"
+    ),
+    Index("ix_feedback_answered", "rating", **_where("rating IS NOT NULL")),
+)
+
+app_secrets = Table(
+    "app_secrets",
+    metadata,
+    Column("name", String(50), primary_key=True),
+    Column("value", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+
+# -- payments (issue 4): an order's payment terms, the intents (the outbox of money moves),
+# and the operations a gateway confirmed (append-only; every amount is summed from these).
+
+order_payments = Table(
+    "order_payments",
+    metadata,
+    Column("order_id", Integer, ForeignKey("orders.id"), primary_key=True),
+    Column("gateway", String(50), nullable=False),
+    Column("policy", String(20), nullable=False),
+    Column("deposit_percent", Integer, nullable=False, server_default="0"),
+    Column("currency", String(3), nullable=False),
+    Column("method", String(200), nullable=True),  # a payment-method token of the gateway
+    Column("required_since", UTCDateTime, nullable=True),  # payment_required since
+    Column("grace_until", UTCDateTime, nullable=True),  # its allocated units are kept until
+    Column("released_at", UTCDateTime, nullable=True),  # they went back to the queue at
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("policy IN ('on_shipment','on_allocation','deposit')", name="policy"),
+    CheckConstraint("deposit_percent >= 0 AND deposit_percent <= 100", name="deposit"),
+)
+
+payment_intents = Table(
+    "payment_intents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=True),
+    Column("kind", String(20), nullable=False),
+    Column("reason", String(30), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("gateway", String(50), nullable=False),
+    Column("idempotency_key", String(200), nullable=False, unique=True),
+    Column("method", String(200), nullable=True),
+    Column("target_ref", String(200), nullable=True),  # the authorization a void releases
+    Column("lines", Text, nullable=False),  # JSON [[line id, units], ...] paid or given back
+    Column("status", String(10), nullable=False),
+    Column("generation", Integer, nullable=False, server_default="0"),  # +1 when unblocked
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Column("gateway_ref", String(200), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("kind IN ('authorize','capture','void','refund')", name="kind"),
+    CheckConstraint("status IN ('pending','waiting','blocked','done','failed')", name="status"),
+    CheckConstraint("amount_minor >= 0", name="amount"),
+    Index("ix_payment_intents_order", "order_id"),
+    Index(
+        "ix_payment_intents_due",
+        "next_attempt_at",
+        sqlite_where=text("status = 'pending'"),
+        postgresql_where=text("status = 'pending'"),
+    ),
+)
+
+payment_operations = Table(
+    "payment_operations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=True),
+    Column("intent_id", Integer, ForeignKey("payment_intents.id"), nullable=True),
+    Column("kind", String(20), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("gateway", String(50), nullable=False),
+    # One operation per key, ever: a repeated response or callback cannot record it twice.
+    Column("idempotency_key", String(450), nullable=False, unique=True),
+    Column("reference", String(200), nullable=True),
+    Column("parent_ref", String(200), nullable=True),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("detail", String(300), nullable=True),
+    Column("source", String(20), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("kind IN ('authorize','capture','void','refund')", name="kind"),
+    CheckConstraint("status IN ('succeeded','declined')", name="status"),
+    CheckConstraint("amount_minor >= 0", name="amount"),
+    Index("ix_payment_operations_order", "order_id"),
+)

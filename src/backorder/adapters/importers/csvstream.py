@@ -4,8 +4,11 @@ Reading:
 - Encoding: UTF-8, with or without a BOM. A byte that is not UTF-8 is read as Windows-1252
   (what Excel writes on "Save as CSV"), so one stray accent never stops an import.
 - Line ends: LF, CRLF or a lone CR; a quoted cell may span lines.
+- Delimiter: told by the header line: the most frequent of ",", ";" and a tab (PrestaShop
+  writes ";"); a comma when the header has none of them.
 - Headers match after trimming, collapsing inner spaces and ignoring case:
-  " variant  SKU" is "Variant SKU". Cells are trimmed.
+  " variant  SKU" is "Variant SKU". Cells are trimmed, and a quote guarding a formula
+  character (`'=`, `'-3`: what our exporters write, see exporters.csvsafe) is taken off.
 - Row numbers are file lines, 1-based, the header being row 1. A row whose quoted cell spans
   several lines is numbered by its first line. Blank lines are not rows.
 - Memory stays constant: one row at a time, and a cell longer than the csv module's field
@@ -32,6 +35,7 @@ from typing import Any
 
 from ...domain.errors import DomainError
 from ...service.validation import MAX_QTY
+from ..exporters.csvsafe import unguard
 
 MAX_KEPT_ERRORS = 1000  # the summary keeps this many row errors and counts the rest
 
@@ -112,21 +116,39 @@ class CsvRow:
         position = self.index.get(normalise(column))
         if position is None or position >= len(self.cells):
             return ""
-        return self.cells[position].strip()
+        return unguard(self.cells[position].strip())  # our formula guard off (exporters.csvsafe)
+
+
+DELIMITERS = (",", ";", "\t")
+
+
+def _delimiter_of(stream: io.TextIOWrapper) -> str:
+    """The delimiter the header line uses most (a comma on a tie or when it has none)."""
+    try:
+        header = stream.readline(1 << 20)
+        stream.seek(0)
+    except OSError:  # not seekable: assume commas
+        return ","
+    counts = {delimiter: header.count(delimiter) for delimiter in DELIMITERS}
+    best = max(DELIMITERS, key=lambda delimiter: counts[delimiter])
+    return best if counts[best] > counts[","] else ","
 
 
 class CsvFile:
     """An open CSV file: its header at once, its rows one at a time."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, delimiter: str | None = None) -> None:
         self.path = Path(path)
         self.rows_read = 0
         self.header: list[str] = []
+        self.delimiter = delimiter  # None: told by the header line
         self._index: dict[str, int] = {}
 
     def __enter__(self) -> CsvFile:
         self._stream = _open_text(self.path)
-        self._reader = csv.reader(self._stream)
+        if self.delimiter is None:
+            self.delimiter = _delimiter_of(self._stream)
+        self._reader = csv.reader(self._stream, delimiter=self.delimiter)
         try:
             header = next(self._reader, [])
         except csv.Error as error:
@@ -150,6 +172,11 @@ class CsvFile:
         missing = [column for column in columns if not self.has(column)]
         if missing:
             raise UnusableInput(f"{self.path.name} lacks the column(s): {', '.join(missing)}")
+
+    @property
+    def bytes_read(self) -> int:
+        """How far into the file reading is, in bytes (ahead by at most one buffer)."""
+        return self._stream.buffer.tell()
 
     def rows(self) -> Iterator[CsvRow | RowError]:
         while True:
@@ -232,6 +259,7 @@ class Skipped:
     """Rows that carry nothing to import (an image-only row, say): counted, not refused."""
 
     rows: int = 1
+    reason: str = ""  # e.g. "grouped product: not a stock item"; tallied in `skipped_because`
 
 
 @dataclass(frozen=True)
@@ -276,6 +304,7 @@ class ImportResult:
     skipped: int = 0
     error_count: int = 0
     errors: list[RowError] = field(default_factory=list)  # the first MAX_KEPT_ERRORS
+    skipped_because: dict[str, int] = field(default_factory=dict)  # reason -> rows
 
     @property
     def ok(self) -> bool:
@@ -284,6 +313,13 @@ class ImportResult:
     def count(self, outcome: str) -> None:
         """`outcome` is "created", "updated" or "unchanged"."""
         setattr(self, outcome, getattr(self, outcome) + 1)
+
+    def skip(self, skipped: Skipped) -> None:
+        self.skipped += skipped.rows
+        if skipped.reason:
+            self.skipped_because[skipped.reason] = (
+                self.skipped_because.get(skipped.reason, 0) + skipped.rows
+            )
 
     def refuse(self, error: RowError) -> None:
         self.error_count += 1
@@ -306,7 +342,7 @@ def apply_all(
         if isinstance(entry, RowError):
             result.refuse(entry)
         elif isinstance(entry, Skipped):
-            result.skipped += entry.rows
+            result.skip(entry)
         else:
             _apply_one(entry, apply, result)
     result.rows_read = source.rows_read

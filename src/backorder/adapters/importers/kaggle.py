@@ -37,8 +37,10 @@ from .csvstream import (
 
 FORMAT = "kaggle"
 UNKNOWN = "na"
-COUNTS = ("in_transit_qty", "forecast_3_month", "forecast_6_month", "forecast_9_month",
-          "sales_1_month", "sales_3_month", "sales_6_month", "sales_9_month", "min_bank")  # fmt: skip
+COUNTS = (
+    "in_transit_qty", "forecast_3_month", "forecast_6_month", "forecast_9_month",
+    "sales_1_month", "sales_3_month", "sales_6_month", "sales_9_month", "min_bank",
+)  # fmt: skip
 REQUIRED = ("sku", "national_inv", "lead_time", *COUNTS)
 OPTIONAL_COUNTS = ("pieces_past_due", "local_bo_qty")
 PERFORMANCE = ("perf_6_month_avg", "perf_12_month_avg")

@@ -13,9 +13,10 @@ Product CSV (`shopify`), one row per variant:
 - Name: the title, then " - " and the option values joined by " / " (`Example T-Shirt -
   Green / M`); a product without variants ("Default Title") is named by its title alone.
 - Price: `Variant Price` in the currency given (`--currency`, default USD), as minor units:
-  "25" is 2500, "9.99" is 999. `Variant Inventory Policy`: `continue` is `allow`, `deny` (or
-  blank, Shopify's default) is `deny`. `Variant Inventory Qty`: on_hand at the chosen
-  warehouse; blank leaves stock as it is; negative is units owed (see service.imports).
+  "25" is 2500, "9.99" is 999. `Variant Inventory Policy`: `continue` is `allow` (a product
+  that is `allow_notify` stays so), `deny` (or blank, Shopify's default) is `deny`.
+  `Variant Inventory Qty`: on_hand at the chosen warehouse; blank leaves stock as it is;
+  negative is units owed (see service.imports).
 - `Status`, `Variant Inventory Tracker`, barcodes, images and SEO columns are not used.
 
 Inventory export (`shopify-inventory`), one row per variant and location:
@@ -217,7 +218,8 @@ def _product_row(row: CsvRow, title: str, options: ImportOptions) -> ProductRowI
     )
     quantity = row.get("Variant Inventory Qty")
     on_hand = whole_number(quantity, "Variant Inventory Qty") if quantity else None
-    return ProductRowIn(product, options.warehouse, on_hand, _reference(options, row.number))
+    return ProductRowIn(product, options.warehouse, on_hand, _reference(options, row.number),
+                        coarse_policy=True)  # fmt: skip
 
 
 # -- inventory export -------------------------------------------------------------------------

@@ -6,6 +6,7 @@ a merchant's folder (BACKORDER_TEMPLATE_DIR) is searched before the packaged one
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -47,7 +48,7 @@ class TemplateRenderer:
             return None
         locale, text_template = found
         context = {"timezone": self.timezone, **facts, "locale": locale}
-        subject, _, body = text_template.render(context).strip().partition("\n")
+        subject, _, body = _tidy(text_template.render(context)).partition("\n")
         html = self._html(kind, locale, context)
         return RenderedMessage(subject.strip(), body.strip() + "\n", html)
 
@@ -65,6 +66,12 @@ class TemplateRenderer:
         except TemplateNotFound:
             return None
         return template.render(context)
+
+
+def _tidy(text: str) -> str:
+    """Plain text as a person would type it: no trailing blanks, at most one empty line."""
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
 
 
 def _as_date_or_time(value) -> date | datetime | None:
@@ -99,7 +106,8 @@ def _datetime(context, value) -> str:
         return _date(context, value)
     local = _local(value, context["timezone"])
     locale = context["locale"]
-    return f"{format_date(local, 'long', locale=locale)} {format_time(local, 'short', locale=locale)}"
+    day = format_date(local, "long", locale=locale)
+    return f"{day} {format_time(local, 'short', locale=locale)}"
 
 
 @pass_context

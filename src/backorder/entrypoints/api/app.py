@@ -16,7 +16,7 @@ from ...bootstrap import App, build
 from ...domain.errors import DomainError
 from ...service import stock as stock_service
 from ..errors import http_status
-from . import routes, routes_supply
+from . import routes, routes_notify, routes_risk, routes_supply
 from .idempotency import IdempotencyMiddleware
 
 log = logging.getLogger("backorder")
@@ -52,6 +52,8 @@ def create_app(backend: App | None = None, *, release_loop: bool = True) -> Fast
     api.add_exception_handler(RequestValidationError, _validation_error)
     api.include_router(routes.router)
     api.include_router(routes_supply.router)
+    api.include_router(routes_risk.router)
+    api.include_router(routes_notify.router)
     return api
 
 
