@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,6 +12,10 @@ import pytest
 from backorder.bootstrap import App, build
 from backorder.config import Settings
 from tests.pg import admin_url_or_skip, fresh_database
+
+# The API asks for keys by default; tests of other things call it without. The access tests
+# (tests/e2e/test_api_access.py) turn it on and walk every endpoint.
+os.environ.setdefault("BACKORDER_API_AUTH", "false")
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 

@@ -17,6 +17,8 @@ class Settings(BaseSettings):
     shop_timezone: str = "UTC"
     # How often `serve` looks for preorders whose release time has passed (seconds).
     release_check_seconds: float = 30.0
+    # Every API call needs `Authorization: Bearer <key>` (see `backorder apikey create`).
+    api_auth: bool = True
 
     # -- notifications (issue 8) ------------------------------------------------------------
     # The outbox dispatcher also runs inside `serve` (a background thread) when true.

@@ -65,3 +65,11 @@ class StockWouldGoNegative(DomainError):
 
 class ShipmentNotAllowed(DomainError):
     code = "shipment_not_allowed"
+
+
+class Unauthenticated(DomainError):
+    code = "unauthenticated"
+
+
+class Forbidden(DomainError):
+    code = "forbidden"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -396,7 +396,7 @@ def explain(sku: str, first_order: int, second_order: int) -> None:
 
 
 def _register_more_commands() -> None:
-    from . import cli_export, cli_notify, cli_supply  # noqa: F401  (register their commands)
+    from . import cli_access, cli_export, cli_notify, cli_supply  # noqa: F401  (register commands)
     from .cli_risk import register as register_risk
 
     register_risk(app)
@@ -405,10 +405,8 @@ def _register_more_commands() -> None:
 
 
 def _register_importers() -> None:
-    try:
-        from .cli_import import register
-    except ModuleNotFoundError:  # TEMP until the importer lands
-        return
+    from .cli_import import register
+
     register(app)
 
 

@@ -10,6 +10,8 @@ ERROR_TABLE: dict[str, tuple[int, int]] = {
     "stock_would_go_negative": (409, 4),
     "shipment_not_allowed": (409, 5),
     "conflict": (409, 5),
+    "unauthenticated": (401, 6),
+    "forbidden": (403, 6),
     "domain_error": (400, 1),
 }
 

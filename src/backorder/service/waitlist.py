@@ -89,6 +89,8 @@ def offer_holds(store, sku: str, now: datetime, product: Product | None = None) 
     """Hold free units for waiting subscribers, one each, first subscribed first.
 
     Call after the backorder queue was served: only units nobody else holds are offered."""
+    if not store.has_waiting_subscribers(sku):  # the usual case: one cheap look
+        return 0
     product = product or store.get_product(sku)
     if product is None or product.is_preorder(now):  # preorder stock waits for its release
         return 0
@@ -106,9 +108,9 @@ def offer_holds(store, sku: str, now: datetime, product: Product | None = None) 
 def claim_own_holds(store, customer_id: int, skus, now: datetime) -> list[HoldView]:
     """A customer's own holds become free stock for the order being placed, which takes
     them at once; their waiting subscriptions for these SKUs are fulfilled too."""
-    holds = store.active_holds_of(customer_id, skus)
+    holds, waiting = store.open_subscriptions_of(customer_id, skus)  # one look, usually empty
     claimed = [hold for hold in holds if _end_hold(store, hold, "claimed", now)]
-    for subscription_id in store.waiting_subscriptions_of(customer_id, skus):
+    for subscription_id in waiting:
         store.set_subscription_status(subscription_id, "ordered", now, from_status=("waiting",))
     return claimed
 

@@ -24,6 +24,7 @@ from ...service.views import (
     StockView,
 )
 from . import tables as t
+from .auth_store import AuthQueries
 from .bulk_store import BulkQueries
 from .notify_store import NotifyQueries
 from .payment_store import PAYMENT_CHECKS, PaymentQueries
@@ -33,6 +34,7 @@ from .waitlist_store import WaitlistQueries
 
 
 class SqlStore(
+    AuthQueries,
     SupplyQueries, SnapshotQueries, NotifyQueries, BulkQueries, WaitlistQueries, PaymentQueries
 ):
     def __init__(self, conn: Connection) -> None:

@@ -635,3 +635,21 @@ payment_operations = Table(
     CheckConstraint("amount_minor >= 0", name="amount"),
     Index("ix_payment_operations_order", "order_id"),
 )
+
+# -- API keys (issue 6): hashed at rest, shown once, revocable ---------------------------------
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False),
+    Column("prefix", String(16), nullable=False),  # shown in listings to tell keys apart
+    Column("key_hash", String(64), nullable=False, unique=True),  # sha256 of the whole key
+    Column("role", String(20), nullable=False),
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    CheckConstraint(
+        "role IN ('admin','operator','integration','viewer','customer')", name="role"
+    ),
+    CheckConstraint("(role = 'customer') = (customer_id IS NOT NULL)", name="customer_scope"),
+)

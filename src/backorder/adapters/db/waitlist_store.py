@@ -111,12 +111,30 @@ class WaitlistQueries:
         )
         return result.rowcount == 1
 
-    def waiting_subscriptions_of(self, customer_id: int, skus: Iterable[str]) -> list[int]:
+    def has_waiting_subscribers(self, sku: str) -> bool:
         w = t.waitlist_subscriptions
-        query = select(w.c.id).where(
-            w.c.customer_id == customer_id, w.c.sku.in_(list(skus)), w.c.status == "waiting"
+        query = select(w.c.id).where(w.c.sku == sku, w.c.status == "waiting").limit(1)
+        return self.conn.execute(query).first() is not None
+
+    def open_subscriptions_of(
+        self, customer_id: int, skus: Iterable[str]
+    ) -> tuple[list[HoldView], list[int]]:
+        """A customer's active holds, and ids of their subscriptions still waiting, for SKUs."""
+        w, h = t.waitlist_subscriptions, t.stock_holds
+        query = (
+            select(w.c.id.label("sid"), w.c.status.label("subscription_status"), h)
+            .outerjoin(h, (h.c.subscription_id == w.c.id) & (h.c.status == "active"))
+            .where(w.c.customer_id == customer_id, w.c.sku.in_(list(skus)),
+                   w.c.status.in_(OPEN_SUBSCRIPTION))  # fmt: skip
+            .order_by(w.c.id)
         )
-        return list(self.conn.execute(query).scalars())
+        holds, waiting = [], []
+        for row in self.conn.execute(query):
+            if row.subscription_status == "waiting":
+                waiting.append(row.sid)
+            elif row.id is not None:
+                holds.append(HoldView(**{c.name: row._mapping[c] for c in h.c}))
+        return holds, waiting
 
     def skus_to_offer(self) -> list[str]:
         """SKUs with free stock somewhere and a subscriber still waiting."""
@@ -157,10 +175,6 @@ class WaitlistQueries:
         if hold_ids:
             h = t.stock_holds
             self.conn.execute(update(h).where(h.c.id.in_(list(hold_ids))).values(order_id=order_id))
-
-    def active_holds_of(self, customer_id: int, skus: Iterable[str]) -> list[HoldView]:
-        h = t.stock_holds
-        return self._holds(h.c.customer_id == customer_id, h.c.sku.in_(list(skus)))
 
     def active_holds_at(self, sku: str, warehouse: str) -> list[HoldView]:
         h = t.stock_holds

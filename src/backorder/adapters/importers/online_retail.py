@@ -8,6 +8,8 @@ only; `service.imports` and `service.imports_history` apply the items. Rules:
   placed at `InvoiceDate`, its lines the rows with a positive quantity. InvoiceDate is written
   "2010-12-01 08:26:00" (ISO, no offset) in the retailer's local time: Europe/London (GMT in
   December), stored in UTC.
+- An order has at most MAX_LINES (500) lines: a longer invoice is split into parts of 500 rows,
+  the later parts being orders `online-retail:<InvoiceNo>#2`, `#3`, ..., same customer and time.
 - Products are created from the lines (`StockCode`, `Description` or else the code, `UnitPrice`)
   with policy allow, so orders wait; prices are GBP (the retailer's currency, whatever
   `--currency` says). The file has no stock: every line is backordered until stock is counted
@@ -19,7 +21,8 @@ only; `service.imports` and `service.imports_history` apply the items. Rules:
   line to cancel (the sale predates the file) the row is refused, never turned into stock.
 - A negative quantity on an ordinary invoice (no customer, price 0: stock found damaged or
   lost) is a write-off from the chosen warehouse (`--warehouse`), refused when it would take
-  on_hand below what orders hold, which, with no stock in the file, it always would.
+  on_hand below what orders hold, which, with no stock in the file, it always would (and
+  refused as an unknown SKU when the code was never sold before it).
 - Codes that are charges, not goods (POSTAGE, DOTCOM POSTAGE, CARRIAGE, Discount, Manual,
   Bank Charges, AMAZON FEE, CRUK commission, SAMPLES, bad-debt adjustment) are skipped.
 - Every correction row has a key (`online-retail:<InvoiceNo>:<StockCode>#<n>`, n counting that
@@ -58,37 +61,41 @@ def detect(source: CsvFile) -> bool:
 
 def parse(source: CsvFile, options: ImportOptions) -> Iterator[Entry]:
     source.require(*COLUMNS, "Description")
-    for group in _invoices(source.rows()):
-        if isinstance(group, RowError):
-            yield group
-        else:
-            yield from _invoice_entries(group, options)
+    seen: dict[str, int] = {}  # stock code -> its rows so far in the current invoice
+    for part in _invoice_parts(source.rows()):
+        if isinstance(part, RowError):
+            yield part
+            continue
+        rows, number = part
+        if number == 1:
+            seen.clear()
+        yield from _invoice_entries(rows, number, seen, options)
 
 
-def _invoices(rows: Iterator[CsvRow | RowError]) -> Iterator[list[CsvRow] | RowError]:
-    """Consecutive rows of one invoice; an invoice of more than MAX_LINES rows is refused."""
+def _invoice_parts(
+    rows: Iterator[CsvRow | RowError],
+) -> Iterator[tuple[list[CsvRow], int] | RowError]:
+    """Consecutive rows of one invoice, MAX_LINES at most: (rows, part number from 1)."""
     group: list[CsvRow] = []
-    too_long = False
+    number = 1
     for row in rows:
         if isinstance(row, RowError):
             yield row
             continue
         if group and row.get("InvoiceNo") != group[0].get("InvoiceNo"):
-            yield _too_long(group[0]) if too_long else group
-            group, too_long = [], False
-        if len(group) < MAX_LINES:
-            group.append(row)
-        else:
-            too_long = True
+            yield group, number
+            group, number = [], 1
+        elif len(group) == MAX_LINES:
+            yield group, number
+            group, number = [], number + 1
+        group.append(row)
     if group:
-        yield _too_long(group[0]) if too_long else group
+        yield group, number
 
 
-def _too_long(first: CsvRow) -> RowError:
-    return RowError(first.number, "InvoiceNo", f"an invoice has at most {MAX_LINES} lines")
-
-
-def _invoice_entries(group: list[CsvRow], options: ImportOptions) -> Iterator[Entry]:
+def _invoice_entries(
+    group: list[CsvRow], part: int, seen: dict[str, int], options: ImportOptions
+) -> Iterator[Entry]:
     invoice = group[0].get("InvoiceNo")
     goods = [row for row in group if row.get("StockCode").upper() not in CHARGES]
     if len(goods) < len(group):
@@ -97,7 +104,6 @@ def _invoice_entries(group: list[CsvRow], options: ImportOptions) -> Iterator[En
         yield from (RowError(row.number, "InvoiceNo", f"{invoice!r} is not an invoice number "
                              "(digits, or C and digits)") for row in goods)  # fmt: skip
         return
-    seen: dict[str, int] = {}  # stock code -> rows of it so far in this invoice
     sales, problems = [], []
     for row in goods:
         try:
@@ -110,8 +116,8 @@ def _invoice_entries(group: list[CsvRow], options: ImportOptions) -> Iterator[En
         else:
             yield entry
     yield from problems
-    if sales and not problems:  # an invoice is placed whole or not at all
-        yield from _order(invoice, sales)
+    if sales and not problems:  # an invoice (part) is placed whole or not at all
+        yield from _order(invoice, part, sales)
 
 
 def _correction(row: CsvRow, invoice: str, seen: dict[str, int], options: ImportOptions):
@@ -137,20 +143,24 @@ def _correction(row: CsvRow, invoice: str, seen: dict[str, int], options: Import
     return Parsed(item, row.number, CORRECTION_COLUMNS, "Quantity")
 
 
-def _order(invoice: str, rows: list[CsvRow]) -> Iterator[Entry]:
-    problems, lines = [], []
+def _order(invoice: str, part: int, rows: list[CsvRow]) -> Iterator[Entry]:
+    """The order of an invoice's sale rows; every bad cell reported, nothing placed then."""
+    first, problems, lines = rows[0], [], []
     for row in rows:
         try:
             lines.append(_line(row))
         except RowProblem as problem:
             problems.append(problem.at(row.number))
+    try:
+        placed_at, customer = _placed_at(first), _customer(first, invoice)
+    except RowProblem as problem:
+        problems.append(problem.at(first.number))
     if problems:
         yield from problems
         return
-    first = rows[0]
     order = OrderImportIn(
-        external_ref=f"online-retail:{invoice}", customer=_customer(first, invoice),
-        currency=CURRENCY, lines=tuple(lines), placed_at=_placed_at(first),
+        external_ref=f"online-retail:{invoice}" + (f"#{part}" if part > 1 else ""),
+        customer=customer, currency=CURRENCY, lines=tuple(lines), placed_at=placed_at,
         create_products=True, channel="online-retail",
     )  # fmt: skip
     line_rows = tuple(row.number for row in rows)

@@ -34,7 +34,8 @@ class IdempotencyMiddleware:
         ).hexdigest()
         backend = scope["app"].state.backend
         decision = await run_in_threadpool(
-            idempotency.reserve, backend.uow, key, fingerprint, backend.clock())
+            idempotency.reserve, backend.uow, key, fingerprint, backend.clock()
+        )
         if decision.action == "replay":
             await _respond(send, decision.status, decision.body.encode(), replayed=True)
         elif decision.action == "mismatch":

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from ...domain.model import Product
+from ...domain.roles import Role
+from ...service import auth as auth_service
 from ...service import catalog, orders, queries, stock
 from .. import serialize
+from .auth import check_customer_owns, principal_of, public, role
 from .deps import BackendDep, Limit, Offset
 from .schemas import (
+    ApiKeyIn,
     AdjustmentIn,
     CancelIn,
     CustomerIn,
@@ -25,12 +29,13 @@ from .schemas import (
 )
 
 ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorOut} for s in (404, 409, 422)}
+
 router = APIRouter(responses=ERRORS)
 SkuPath = Annotated[str, Path(min_length=1, max_length=100)]
 Id = Annotated[int, Path(gt=0, le=2**31 - 1)]
 
 
-@router.get("/health", tags=["meta"])
+@router.get("/health", tags=["meta"], **public())
 def health() -> dict:
     return {"status": "ok"}
 
@@ -38,7 +43,13 @@ def health() -> dict:
 # -- catalog -------------------------------------------------------------------------------
 
 
-@router.post("/products", tags=["catalog"], response_model=ProductOut, status_code=201)
+@router.post(
+    "/products",
+    tags=["catalog"],
+    response_model=ProductOut,
+    status_code=201,
+    **role(Role.INTEGRATION),
+)
 def save_product(body: ProductIn, backend: BackendDep, response: Response) -> dict:
     """Create a product, or update it when the SKU exists (then 200)."""
     product, created = catalog.save_product(
@@ -49,22 +60,22 @@ def save_product(body: ProductIn, backend: BackendDep, response: Response) -> di
     return serialize.product(product)
 
 
-@router.get("/products", tags=["catalog"], response_model=list[ProductOut])
+@router.get("/products", tags=["catalog"], response_model=list[ProductOut], **role(Role.VIEWER))
 def list_products(backend: BackendDep, limit: Limit = 100, offset: Offset = 0) -> list[dict]:
     return [serialize.product(p) for p in queries.products(backend.uow, limit, offset)]
 
 
-@router.get("/products/{sku}", tags=["catalog"], response_model=ProductOut)
+@router.get("/products/{sku}", tags=["catalog"], response_model=ProductOut, **role(Role.VIEWER))
 def get_product(sku: SkuPath, backend: BackendDep) -> dict:
     return serialize.product(catalog.get_product(backend.uow, sku))
 
 
-@router.post("/warehouses", tags=["catalog"], status_code=201)
+@router.post("/warehouses", tags=["catalog"], status_code=201, **role(Role.ADMIN))
 def save_warehouse(body: WarehouseIn, backend: BackendDep) -> dict:
     return catalog.save_warehouse(backend.uow, body.code, body.name, body.rank)
 
 
-@router.get("/warehouses", tags=["catalog"])
+@router.get("/warehouses", tags=["catalog"], **role(Role.VIEWER))
 def list_warehouses(backend: BackendDep) -> list[dict]:
     return queries.warehouses(backend.uow)
 
@@ -72,7 +83,7 @@ def list_warehouses(backend: BackendDep) -> list[dict]:
 # -- customers -------------------------------------------------------------------------------
 
 
-@router.post("/customers", tags=["customers"], status_code=201)
+@router.post("/customers", tags=["customers"], status_code=201, **role(Role.INTEGRATION))
 def create_customer(body: CustomerIn, backend: BackendDep) -> dict:
     customer = catalog.create_customer(
         backend.uow, catalog.CustomerIn(**body.model_dump()), backend.clock()
@@ -80,17 +91,17 @@ def create_customer(body: CustomerIn, backend: BackendDep) -> dict:
     return serialize.plain(customer)
 
 
-@router.get("/customers", tags=["customers"])
+@router.get("/customers", tags=["customers"], **role(Role.VIEWER))
 def list_customers(backend: BackendDep, limit: Limit = 100, offset: Offset = 0) -> list[dict]:
     return serialize.plain(queries.customers(backend.uow, limit, offset))
 
 
-@router.get("/customers/{customer_id}", tags=["customers"])
+@router.get("/customers/{customer_id}", tags=["customers"], **role(Role.VIEWER))
 def get_customer(customer_id: Id, backend: BackendDep) -> dict:
     return serialize.plain(queries.customer(backend.uow, customer_id))
 
 
-@router.put("/customers/{customer_id}", tags=["customers"])
+@router.put("/customers/{customer_id}", tags=["customers"], **role(Role.OPERATOR))
 def update_customer(customer_id: Id, body: CustomerIn, backend: BackendDep) -> dict:
     customer = catalog.update_customer(
         backend.uow, customer_id, catalog.CustomerIn(**body.model_dump())
@@ -101,14 +112,14 @@ def update_customer(customer_id: Id, body: CustomerIn, backend: BackendDep) -> d
 # -- stock -----------------------------------------------------------------------------------
 
 
-@router.get("/stock", tags=["stock"])
+@router.get("/stock", tags=["stock"], **role(Role.VIEWER))
 def list_stock(
     backend: BackendDep, sku: Annotated[str | None, Query(max_length=100)] = None
 ) -> list[dict]:
     return serialize.plain(queries.stock(backend.uow, sku))
 
 
-@router.post("/receipts", tags=["stock"], status_code=201)
+@router.post("/receipts", tags=["stock"], status_code=201, **role(Role.INTEGRATION))
 def receive(body: ReceiptIn, backend: BackendDep, response: Response) -> dict:
     """Add units and hand them to waiting lines by priority; a repeated reference is a no-op."""
     result = stock.receive_stock(backend.uow, body.sku, body.warehouse, body.qty, backend.clock(),
@@ -118,7 +129,7 @@ def receive(body: ReceiptIn, backend: BackendDep, response: Response) -> dict:
     return result
 
 
-@router.post("/adjustments", tags=["stock"], status_code=201)
+@router.post("/adjustments", tags=["stock"], status_code=201, **role(Role.OPERATOR))
 def adjust(body: AdjustmentIn, backend: BackendDep) -> dict:
     return stock.adjust_stock(
         backend.uow, body.sku, body.warehouse, backend.clock(), delta=body.delta, count=body.count,
@@ -126,13 +137,13 @@ def adjust(body: AdjustmentIn, backend: BackendDep) -> dict:
     )  # fmt: skip
 
 
-@router.get("/ledger", tags=["stock"])
+@router.get("/ledger", tags=["stock"], **role(Role.VIEWER))
 def ledger(backend: BackendDep, sku: Annotated[str | None, Query(max_length=100)] = None,
            limit: Limit = 1000) -> list[dict]:  # fmt: skip
     return serialize.plain(queries.ledger(backend.uow, sku, limit))
 
 
-@router.post("/preorders/release", tags=["stock"])
+@router.post("/preorders/release", tags=["stock"], **role(Role.OPERATOR))
 def release_preorders(backend: BackendDep) -> dict:
     """Serve the queues of SKUs whose release time has passed (also runs on a timer)."""
     return {"released": stock.release_preorders(backend.uow, backend.clock())}
@@ -141,7 +152,7 @@ def release_preorders(backend: BackendDep) -> dict:
 # -- orders ----------------------------------------------------------------------------------
 
 
-@router.post("/orders", tags=["orders"], status_code=201)
+@router.post("/orders", tags=["orders"], status_code=201, **role(Role.INTEGRATION))
 def place_order(body: OrderIn, backend: BackendDep, response: Response) -> dict:
     """Allocate what is there and backorder the rest within policy; a known external_ref returns
     the first order (200) instead of placing a second one."""
@@ -164,34 +175,47 @@ def _exists(backend, external_ref: str) -> bool:
     return True
 
 
-@router.get("/orders", tags=["orders"])
-def list_orders(backend: BackendDep, customer_id: Annotated[int | None, Query(gt=0)] = None,
+@router.get("/orders", tags=["orders"], **role(Role.VIEWER, customers=True))
+def list_orders(request: Request, backend: BackendDep, customer_id: Annotated[int | None, Query(gt=0)] = None,
                 limit: Limit = 100, offset: Offset = 0) -> list[dict]:  # fmt: skip
+    if principal_of(request).role is Role.CUSTOMER:  # a customer key lists its own orders only
+        customer_id = principal_of(request).customer_id
     return [serialize.order(o) for o in queries.orders(backend.uow, customer_id, limit, offset)]
 
 
-@router.get("/orders/{order_id}", tags=["orders"])
-def get_order(order_id: Id, backend: BackendDep) -> dict:
-    return serialize.order(queries.order(backend.uow, order_id))
+@router.get("/orders/{order_id}", tags=["orders"], **role(Role.VIEWER, customers=True))
+def get_order(order_id: Id, request: Request, backend: BackendDep) -> dict:
+    return serialize.order(_visible_order(request, backend, order_id))
 
 
-@router.post("/orders/{order_id}/cancel", tags=["orders"])
+def _visible_order(request: Request, backend, order_id: int):
+    order = queries.order(backend.uow, order_id)
+    check_customer_owns(request, order.customer_id, "order_id")
+    return order
+
+
+@router.post("/orders/{order_id}/cancel", tags=["orders"], **role(Role.OPERATOR))
 def cancel_order(order_id: Id, backend: BackendDep, body: CancelIn | None = None) -> dict:
     reason = body.reason if body else "requested"
     return serialize.order(orders.cancel_order(backend.uow, order_id, backend.clock(), reason))
 
 
-@router.post("/orders/{order_id}/lines/{line_id}/cancel", tags=["orders"])
+@router.post(
+    "/orders/{order_id}/lines/{line_id}/cancel",
+    tags=["orders"],
+    **role(Role.OPERATOR, customers=True),
+)
 def cancel_line(
-    order_id: Id, line_id: Id, backend: BackendDep, body: CancelIn | None = None
+    order_id: Id, line_id: Id, request: Request, backend: BackendDep, body: CancelIn | None = None
 ) -> dict:
     reason = body.reason if body else "requested"
+    _visible_order(request, backend, order_id)
     return serialize.order(
         orders.cancel_line(backend.uow, order_id, line_id, backend.clock(), reason)
     )
 
 
-@router.patch("/orders/{order_id}/lines/{line_id}", tags=["orders"])
+@router.patch("/orders/{order_id}/lines/{line_id}", tags=["orders"], **role(Role.OPERATOR))
 def change_line(order_id: Id, line_id: Id, body: LineQtyIn, backend: BackendDep) -> dict:
     """Change a line's quantity; its own allocation counts as available to it."""
     return serialize.order(
@@ -199,7 +223,9 @@ def change_line(order_id: Id, line_id: Id, body: LineQtyIn, backend: BackendDep)
     )
 
 
-@router.post("/orders/{order_id}/shipments", tags=["orders"], status_code=201)
+@router.post(
+    "/orders/{order_id}/shipments", tags=["orders"], status_code=201, **role(Role.INTEGRATION)
+)
 def ship(
     order_id: Id, backend: BackendDep, response: Response, body: ShipmentIn | None = None
 ) -> dict:
@@ -213,21 +239,22 @@ def ship(
     return result
 
 
-@router.get("/orders/{order_id}/events", tags=["orders"])
-def order_events(order_id: Id, backend: BackendDep) -> list[dict]:
+@router.get("/orders/{order_id}/events", tags=["orders"], **role(Role.VIEWER, customers=True))
+def order_events(order_id: Id, request: Request, backend: BackendDep) -> list[dict]:
+    _visible_order(request, backend, order_id)
     return serialize.plain(queries.events(backend.uow, order_id=order_id))
 
 
 # -- the queue and why -----------------------------------------------------------------------
 
 
-@router.get("/skus/{sku}/queue", tags=["allocation"])
+@router.get("/skus/{sku}/queue", tags=["allocation"], **role(Role.VIEWER))
 def sku_queue(sku: SkuPath, backend: BackendDep) -> list[dict]:
     """Waiting lines in the order they will be served, with each position and key in words."""
     return serialize.plain(queries.queue(backend.uow, sku))
 
 
-@router.get("/allocation-log", tags=["allocation"])
+@router.get("/allocation-log", tags=["allocation"], **role(Role.VIEWER))
 def allocation_log(
     backend: BackendDep, sku: Annotated[str | None, Query(max_length=100)] = None,
     order_id: Annotated[int | None, Query(gt=0)] = None, limit: Limit = 1000,
@@ -235,7 +262,7 @@ def allocation_log(
     return serialize.plain(queries.allocation_log(backend.uow, sku, order_id, limit))
 
 
-@router.get("/explain", tags=["allocation"])
+@router.get("/explain", tags=["allocation"], **role(Role.VIEWER))
 def explain(backend: BackendDep, sku: Annotated[str, Query(min_length=1, max_length=100)],
             first_order: Annotated[int, Query(gt=0)],
             second_order: Annotated[int, Query(gt=0)]) -> dict:  # fmt: skip
@@ -243,16 +270,45 @@ def explain(backend: BackendDep, sku: Annotated[str, Query(min_length=1, max_len
     return serialize.plain(queries.explain(backend.uow, sku, first_order, second_order))
 
 
-@router.get("/events", tags=["allocation"])
+@router.get("/events", tags=["allocation"], **role(Role.VIEWER))
 def list_events(backend: BackendDep, kind: Annotated[str | None, Query(max_length=50)] = None,
                 limit: Limit = 1000) -> list[dict]:  # fmt: skip
     return serialize.plain(queries.events(backend.uow, kind=kind, limit=limit))
 
 
-@router.get("/check", tags=["meta"])
+@router.get("/check", tags=["meta"], **role(Role.VIEWER))
 def check(backend: BackendDep, response: Response) -> dict:
     """Verify every invariant of DESIGN.md §3 against the database (409 on a breach)."""
     breaches = queries.check(backend.uow)
     if breaches:
         response.status_code = 409
     return {"ok": not breaches, "breaches": serialize.plain(breaches)}
+
+
+# -- API keys --------------------------------------------------------------------------------
+
+
+@router.post("/api-keys", tags=["access"], status_code=201, **role(Role.ADMIN))
+def create_api_key(body: ApiKeyIn, backend: BackendDep) -> dict:
+    """Make a key; the response is the only time the key itself is shown."""
+    key, record = auth_service.create_key(backend.uow, body.name, body.role, backend.clock())
+    return serialize.plain(record | {"key": key})
+
+
+@router.get("/api-keys", tags=["access"], **role(Role.ADMIN))
+def list_api_keys(backend: BackendDep) -> list[dict]:
+    return serialize.plain(auth_service.list_keys(backend.uow))
+
+
+@router.post("/api-keys/{key_id}/revoke", tags=["access"], **role(Role.ADMIN))
+def revoke_api_key(key_id: Id, backend: BackendDep) -> dict:
+    return serialize.plain(auth_service.revoke_key(backend.uow, key_id, backend.clock()))
+
+
+@router.post("/customers/{customer_id}/keys", tags=["access"], status_code=201,
+             **role(Role.OPERATOR))  # fmt: skip
+def create_customer_key(customer_id: Id, backend: BackendDep) -> dict:
+    """A key that reaches only this customer's orders (for a storefront's order page)."""
+    key, record = auth_service.create_key(
+        backend.uow, f"customer {customer_id}", Role.CUSTOMER, backend.clock(), customer_id)
+    return serialize.plain(record | {"key": key})

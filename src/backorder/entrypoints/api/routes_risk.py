@@ -6,15 +6,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from ...domain.roles import Role
 from ...service import risk
 from .. import serialize
+from .auth import role
 from .deps import BackendDep
 
 router = APIRouter()
 Top = Annotated[int, Query(ge=1, le=1_000_000, description="How many SKUs, riskiest first")]
 
 
-@router.get("/risk", tags=["risk"])
+@router.get("/risk", tags=["risk"], **role(Role.VIEWER))
 def ranked_risk(
     backend: BackendDep,
     top: Top = 100,

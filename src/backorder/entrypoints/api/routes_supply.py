@@ -10,8 +10,10 @@ from pydantic import Field
 
 from ...domain.errors import InvalidInput
 from ...domain.model import PaidPriority
+from ...domain.roles import Role
 from ...service import purchasing, queries, quotes, replenishment
 from .. import serialize
+from .auth import role
 from .deps import BackendDep, Limit
 from .schemas import Qty, Sku, StrictModel
 
@@ -59,32 +61,35 @@ class PoReceiptIn(StrictModel):
     reference: Annotated[str | None, Field(max_length=200)] = None
 
 
-@router.post("/suppliers", tags=["supply"], status_code=201)
+@router.post("/suppliers", tags=["supply"], status_code=201, **role(Role.OPERATOR))
 def create_supplier(body: SupplierIn, backend: BackendDep) -> dict:
     supplier = purchasing.create_supplier(
-        backend.uow, purchasing.SupplierIn(**body.model_dump()), backend.clock())
+        backend.uow, purchasing.SupplierIn(**body.model_dump()), backend.clock()
+    )
     return serialize.plain(supplier)
 
 
-@router.get("/suppliers", tags=["supply"])
+@router.get("/suppliers", tags=["supply"], **role(Role.VIEWER))
 def list_suppliers(backend: BackendDep) -> list[dict]:
     return serialize.plain(queries.suppliers(backend.uow))
 
 
-@router.put("/suppliers/{supplier_id}/products", tags=["supply"])
+@router.put("/suppliers/{supplier_id}/products", tags=["supply"], **role(Role.OPERATOR))
 def set_supplier_product(supplier_id: Id, body: SupplierProductIn, backend: BackendDep) -> dict:
     """Say that a supplier sells a SKU, in packs, with a minimum order."""
     data = body.model_dump()
-    return purchasing.set_supplier_product(backend.uow, supplier_id, data.pop("sku"), backend.clock(), **data)
+    return purchasing.set_supplier_product(
+        backend.uow, supplier_id, data.pop("sku"), backend.clock(), **data
+    )
 
 
-@router.get("/suppliers/{supplier_id}/reliability", tags=["supply"])
+@router.get("/suppliers/{supplier_id}/reliability", tags=["supply"], **role(Role.VIEWER))
 def supplier_reliability(supplier_id: Id, backend: BackendDep) -> dict:
     """On-time receipt rate and mean / p90 lateness in days."""
     return replenishment.supplier_reliability(backend.uow, supplier_id)
 
 
-@router.post("/purchase-orders", tags=["supply"], status_code=201)
+@router.post("/purchase-orders", tags=["supply"], status_code=201, **role(Role.OPERATOR))
 def create_purchase_order(body: PurchaseOrderIn, backend: BackendDep) -> dict:
     lines = [purchasing.PoLineIn(**line.model_dump()) for line in body.lines]
     po = purchasing.create_purchase_order(
@@ -94,66 +99,74 @@ def create_purchase_order(body: PurchaseOrderIn, backend: BackendDep) -> dict:
     return serialize.plain(po)
 
 
-@router.get("/purchase-orders", tags=["supply"])
+@router.get("/purchase-orders", tags=["supply"], **role(Role.VIEWER))
 def list_purchase_orders(backend: BackendDep, status: Annotated[str | None, Query(max_length=20)] = None,
                          limit: Limit = 100) -> list[dict]:  # fmt: skip
     return serialize.plain(queries.purchase_orders(backend.uow, status, limit))
 
 
-@router.get("/purchase-orders/{po_id}", tags=["supply"])
+@router.get("/purchase-orders/{po_id}", tags=["supply"], **role(Role.VIEWER))
 def get_purchase_order(po_id: Id, backend: BackendDep) -> dict:
     return serialize.plain(queries.purchase_order(backend.uow, po_id))
 
 
-@router.post("/purchase-orders/{po_id}/send", tags=["supply"])
+@router.post("/purchase-orders/{po_id}/send", tags=["supply"], **role(Role.OPERATOR))
 def send_purchase_order(po_id: Id, backend: BackendDep) -> dict:
     return serialize.plain(purchasing.send_purchase_order(backend.uow, po_id, backend.clock()))
 
 
-@router.patch("/po-lines/{po_line_id}", tags=["supply"])
+@router.patch("/po-lines/{po_line_id}", tags=["supply"], **role(Role.OPERATOR))
 def change_expected_date(po_line_id: Id, body: ExpectedDateIn, backend: BackendDep) -> dict:
     """Move an expected date: the promises resting on it move too (promise_delayed/improved)."""
-    po = purchasing.change_expected_date(backend.uow, po_line_id, body.expected_date, backend.clock())
+    po = purchasing.change_expected_date(
+        backend.uow, po_line_id, body.expected_date, backend.clock()
+    )
     return serialize.plain(po)
 
 
-@router.post("/po-lines/{po_line_id}/cancel", tags=["supply"])
+@router.post("/po-lines/{po_line_id}/cancel", tags=["supply"], **role(Role.OPERATOR))
 def cancel_po_line(po_line_id: Id, backend: BackendDep) -> dict:
     return serialize.plain(purchasing.cancel_po_line(backend.uow, po_line_id, backend.clock()))
 
 
-@router.post("/po-lines/{po_line_id}/receipts", tags=["supply"], status_code=201)
-def receive_po_line(po_line_id: Id, body: PoReceiptIn, backend: BackendDep, response: Response) -> dict:
+@router.post(
+    "/po-lines/{po_line_id}/receipts", tags=["supply"], status_code=201, **role(Role.INTEGRATION)
+)
+def receive_po_line(
+    po_line_id: Id, body: PoReceiptIn, backend: BackendDep, response: Response
+) -> dict:
     """Receive against a PO line (partial and over-receipts allowed); units go to the queue."""
-    result = purchasing.receive_po_line(backend.uow, po_line_id, body.qty, backend.clock(), body.reference)
+    result = purchasing.receive_po_line(
+        backend.uow, po_line_id, body.qty, backend.clock(), body.reference
+    )
     if result["repeated"]:
         response.status_code = 200
     return result
 
 
-@router.post("/receipts/{receipt_id}/reverse", tags=["supply"])
+@router.post("/receipts/{receipt_id}/reverse", tags=["supply"], **role(Role.OPERATOR))
 def reverse_receipt(receipt_id: Id, backend: BackendDep) -> dict:
     """Take a receipt back; refused for units already shipped."""
     return purchasing.reverse_receipt(backend.uow, receipt_id, backend.clock())
 
 
-@router.get("/replenishment", tags=["supply"])
+@router.get("/replenishment", tags=["supply"], **role(Role.VIEWER))
 def replenishment_suggestions(backend: BackendDep) -> list[dict]:
     return serialize.plain(replenishment.suggestions(backend.uow, backend.clock()))
 
 
-@router.post("/replenishment/drafts", tags=["supply"], status_code=201)
+@router.post("/replenishment/drafts", tags=["supply"], status_code=201, **role(Role.OPERATOR))
 def draft_purchase_orders(backend: BackendDep) -> list[dict]:
     return replenishment.create_draft_orders(backend.uow, backend.clock())
 
 
-@router.get("/skus/{sku}", tags=["supply"])
+@router.get("/skus/{sku}", tags=["supply"], **role(Role.VIEWER))
 def sku_view(sku: Annotated[str, Path(min_length=1, max_length=100)], backend: BackendDep) -> dict:
     """Time-phased picture: on hand, allocated, incoming PO lines, waiting lines with dates."""
     return serialize.plain(queries.sku_view(backend.uow, sku))
 
 
-@router.get("/availability", tags=["supply"])
+@router.get("/availability", tags=["supply"], **role(Role.VIEWER))
 def availability(
     backend: BackendDep,
     sku: Annotated[list[str], Query(min_length=1, max_length=100)],
@@ -166,4 +179,6 @@ def availability(
     if len(sku) != len(qty):
         raise InvalidInput("qty", "give one qty per sku, in the same order")
     items = list(zip(sku, qty, strict=True))
-    return serialize.plain(quotes.quote(backend.uow, items, backend.clock(), customer_id, paid_priority))
+    return serialize.plain(
+        quotes.quote(backend.uow, items, backend.clock(), customer_id, paid_priority)
+    )

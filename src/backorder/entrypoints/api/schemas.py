@@ -112,3 +112,8 @@ class ErrorOut(BaseModel):
     code: str
     message: str
     details: dict
+
+
+class ApiKeyIn(StrictModel):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    role: Annotated[str, Field(pattern=r"^(admin|operator|integration|viewer)$")]
