@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from .adapters.db.engine import make_engine
 from .adapters.db.migrate import upgrade
+from .adapters.db.payment_store import attach_payments
 from .adapters.db.uow import SqlUnitOfWork
 from .adapters.db.waitlist_store import attach_care_policy
 from .adapters.payments import build_gateways
@@ -49,9 +50,10 @@ def build(
     attach_care_policy(engine, policy_from(settings))  # issue 8: holds, auto-cancel, links
     if migrate:
         upgrade(engine)
+    gateways = build_gateways(settings, clock)
+    attach_payments(engine, bool(gateways))  # issue 4: no gateway, no payment reads at all
     uow = SqlUnitOfWork(engine, shop_timezone=settings.shop_timezone)
-    return App(settings, engine, uow, clock, build_gateways(settings, clock),
-               payment_settings(settings))  # fmt: skip
+    return App(settings, engine, uow, clock, gateways, payment_settings(settings))
 
 
 def payment_settings(settings: Settings) -> PaymentSettings:

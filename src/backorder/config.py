@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     # Merchant templates, looked up before the packaged ones: <dir>/<locale>/<kind>.txt|.html
     template_dir: str | None = None
     show_queue_position: bool = False  # tell waiting customers their place in the queue
+    # Older events (imported history, a long outage) reach webhooks but mail no customer.
+    notify_max_age_hours: float = 72.0
     shop_name: str = "Our shop"
 
     # -- customer care (issue 8, part B) ------------------------------------------------------

@@ -144,6 +144,9 @@ def test_a_deadlock_from_locks_taken_in_opposite_orders_is_retried_until_both_su
 def test_sixteen_clients_ordering_receiving_cancelling_and_editing_keep_every_invariant(
     any_app, clock, retries
 ):
+    """16 clients × 12 commands: orders for HOT (20 on hand, at most 12 may wait), for
+    A and B listed in opposite orders, and for 8 SKUs without backorders (5 on hand each);
+    receipts, cancels, line cancels, quantity edits and shipments in between."""
     now = clock()
     setup_catalog(any_app, now, CATALOG)
     people = setup_customers(any_app, now, CLIENTS)
@@ -159,7 +162,7 @@ def test_sixteen_clients_ordering_receiving_cancelling_and_editing_keep_every_in
     ops = sum((c.ops for c in clients), Counter())
     assert set(ops) == set(Client.KINDS) and ops.total() == CLIENTS * STEPS
     assert sum((c.refusals for c in clients), Counter())["InsufficientStock"] > 0
-    assert retries == []  # no deadlock, no "database is locked"
+    assert [r for r in retries if r.startswith("40P01") or "locked" in r] == []  # no deadlock
     assert monitor.samples > 0 and monitor.breaches == []  # never negative, at any moment
     received = Counter({sku: units for sku, (_, _, units) in CATALOG.items()})
     received.update(sum((c.received for c in clients), Counter()))

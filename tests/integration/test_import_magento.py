@@ -110,7 +110,8 @@ def test_source_items_refuse_fractional_quantities_and_create_a_warehouse_per_so
     assert {"source-1", "source-2"} <= {w["code"] for w in queries.warehouses(app.uow)}
 
 
-def test_an_out_of_stock_source_item_counts_zero_and_every_source_is_a_warehouse(app):
+def test_an_out_of_stock_source_item_counts_zero_and_every_source_is_a_warehouse(any_app):
+    app = any_app
     add_products(app, "SKU-1", "SKU-2", "SKU-3")
 
     result = run(app, shared_file("magento-inventory/export_full.csv"))

@@ -16,7 +16,7 @@ from backorder.adapters.importers import online_retail, registry
 from backorder.adapters.importers.csvstream import CsvFile
 from backorder.bootstrap import build
 from backorder.config import Settings
-from backorder.service import queries
+from backorder.service import queries, stock
 from tests.conftest import FakeClock, shared_file
 
 from .importing import counts, errors, facts, on_hand, run, write
@@ -115,15 +115,14 @@ def test_a_negative_line_without_a_cancellation_is_a_write_off_refused_below_all
            "allocated to orders" in errors(first)
 
 
-def test_a_write_off_takes_counted_stock_out_through_the_ledger_once(app, tmp_path):
+def test_a_write_off_takes_counted_stock_out_through_the_ledger_once(any_app, tmp_path):
+    app = any_app
     path = write(tmp_path, "retail.csv", [
         HEADER,
         "1001,MUG,MUG,4,2010-12-01 09:00:00,2.50,123.0,United Kingdom",
         "1002,MUG,,-3,2010-12-01 10:00:00,0.0,,United Kingdom",
     ])  # fmt: skip
     run(app, path)
-    from backorder.service import stock
-
     stock.receive_stock(app.uow, "MUG", "main", 10, app.clock())  # 4 go to order 1001
     first = run(app, path)
     again = run(app, path)

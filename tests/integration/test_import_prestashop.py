@@ -100,7 +100,8 @@ def test_the_details_file_makes_a_purchase_order_with_the_headers_date_and_wareh
     assert {"prestashop-1", "prestashop-2"} <= {w["code"] for w in queries.warehouses(app.uow)}
 
 
-def test_reimporting_every_file_changes_nothing(app):
+def test_reimporting_every_file_changes_nothing(any_app):
+    app = any_app
     import_all(app, *FILES)
     ledger_rows = len(queries.ledger(app.uow))
 

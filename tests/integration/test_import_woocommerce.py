@@ -63,7 +63,8 @@ def test_the_official_sample_creates_simple_products_and_variations_only(app):
     assert "logo-collection" not in {p.sku for p in queries.products(app.uow, limit=100)}
 
 
-def test_reimporting_the_files_changes_nothing(app):
+def test_reimporting_the_files_changes_nothing(any_app):
+    app = any_app
     run(app, shared_file("woocommerce/sample.csv"))
     run(app, shared_file("woocommerce/sample_products.csv"))
     ledger_rows = len(queries.ledger(app.uow))

@@ -159,3 +159,18 @@ def test_a_preorder_gets_a_preorder_confirmation(app, smtp):
     assert message["Subject"] == f"Preorder confirmed: order {order.id}"
     preorder = "Your preorder of 1 unit of Item P (P) is confirmed; it is released on December 13"
     assert preorder in text_of(message)
+
+
+def test_history_older_than_the_age_limit_mails_nobody_but_reaches_webhooks(app, clock, smtp):
+    from .notify_support import SECRET, WebhookReceiver
+
+    add_product(app, "A", on_hand=0)
+    ann = add_customer(app, "Ann", "ann@example.com")
+    with WebhookReceiver() as hook:
+        notify_admin.add_webhook(app.uow, hook.url, clock(), ["order_backordered"], SECRET)
+        place(app, ann, "A", 1)  # as an import of last month's orders would
+        clock.advance(hours=73)
+        dispatcher(app, smtp, notify_max_age_hours=72).run_until_idle()
+
+    assert smtp.inbox == []
+    assert [r.kind for r in hook.received] == ["order_backordered"]

@@ -163,3 +163,22 @@ def test_a_backorder_notice_counts_only_the_backordered_part():
         datetime(2026, 12, 3, tzinfo=UTC))  # fmt: skip
 
     assert units_by_line(event)[11]["units"] == 2
+
+
+@pytest.mark.parametrize(
+    ("locale", "reason", "said"),
+    [
+        ("en", "max_wait", "because it waited longer than the longest wait we allow. You are "
+                           "not charged for them (€2,469.12)."),
+        ("en", "refunded", "with a refund. The amount, €2,469.12, is refunded to you."),
+        ("tr", "delay_declined", "yeni tarihi beklememeyi seçtiğiniz için iptal edildi. "
+                                 "Bunun için ücret alınmaz (€2.469,12)."),
+        ("tr", "refunded", "iade ile iptal edildi. €2.469,12 tutarı size iade edilir."),
+    ],
+)  # fmt: skip
+def test_a_cancellation_states_its_reason_and_what_is_charged(renderer, locale, reason, said):
+    event = EVENT | {"reason": reason}
+
+    message = renderer.render("line_cancelled", locale, facts("line_cancelled", event=event))
+
+    assert said in message.text

@@ -35,6 +35,8 @@ app.add_typer(warehouse_cli, name="warehouse")
 
 T = TypeVar("T")
 _state: dict[str, Any] = {"url": None, "json": False}
+# Called after every command that succeeded (issue 4: execute the payment intents it wrote).
+AFTER_COMMAND: list[Callable[[], None]] = []
 
 
 @app.callback()
@@ -56,10 +58,13 @@ def backend() -> App:
 def run(action: Callable[[], T]) -> T:
     """Run a command; a domain error prints its reason and exits with its code, changing nothing."""
     try:
-        return action()
+        result = action()
     except DomainError as error:
         typer.echo(f"error [{error.code}]: {error.message}", err=True)
         raise typer.Exit(exit_code(error.code)) from None
+    for hook in AFTER_COMMAND:
+        hook()
+    return result
 
 
 def show(value: Any, text: Callable[[Any], str] | None = None) -> None:
@@ -397,6 +402,8 @@ def explain(sku: str, first_order: int, second_order: int) -> None:
 
 def _register_more_commands() -> None:
     from . import cli_access, cli_export, cli_notify, cli_supply  # noqa: F401  (register commands)
+    from . import cli_customer_care  # noqa: F401  (issue 8: waitlist, jobs, feedback)
+    from . import cli_payments  # noqa: F401  (issue 4: payment, payments run)
     from .cli_risk import register as register_risk
 
     register_risk(app)

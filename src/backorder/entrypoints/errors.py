@@ -12,6 +12,8 @@ ERROR_TABLE: dict[str, tuple[int, int]] = {
     "conflict": (409, 5),
     "unauthenticated": (401, 6),
     "forbidden": (403, 6),
+    "invalid_token": (403, 6),  # a customer link altered or never issued (issue 8)
+    "token_used": (409, 5),  # a single-use link already answered, superseded or expired
     "domain_error": (400, 1),
 }
 

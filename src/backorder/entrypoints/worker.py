@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
 from ..bootstrap import App, notifiers
 from ..config import Settings
@@ -22,6 +23,7 @@ from ..service.notifications import (
     DispatchPolicy,
     RoundResult,
     claim_due,
+    has_work,
     plan_deliveries,
     send_claimed,
 )
@@ -39,6 +41,7 @@ def policy_from(settings: Settings, senders: Mapping[str, ChannelSender]) -> Dis
         lease_seconds=settings.dispatch_lease_seconds, batch=settings.dispatch_batch,
         email="email" in senders, log=settings.notify_log and "log" in senders,
         show_queue_position=settings.show_queue_position, shop_name=settings.shop_name,
+        customer_max_age=timedelta(hours=settings.notify_max_age_hours),
     )  # fmt: skip
 
 
@@ -73,6 +76,8 @@ class Dispatcher:
 
     def run_once(self) -> RoundResult:
         """Plan what is new, then claim and send one batch of due deliveries."""
+        if not has_work(self.app.uow, self.app.clock()):
+            return RoundResult()
         planned = self.plan()
         claimed = claim_due(self.app.uow, self.policy, self.app.clock(), self.worker_id)
         started = time.monotonic()

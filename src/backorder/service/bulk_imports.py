@@ -66,7 +66,7 @@ class _Batch:
     slow: set[str] = field(default_factory=set)  # SKUs left to `import_product`
     new_products: dict[str, Product] = field(default_factory=dict)
     changed_products: dict[str, Product] = field(default_factory=dict)
-    new_stock_rows: list[tuple[str, str]] = field(default_factory=list)
+    new_stock_rows: set[tuple[str, str]] = field(default_factory=set)  # inserted as they end
     on_hand_changes: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
     ledger: list[dict] = field(default_factory=list)
 
@@ -132,11 +132,12 @@ def _count(batch: _Batch, sku: str, row: ProductRowIn, now: datetime) -> bool:
     key = (sku, row.warehouse)
     level = batch.stock.get(key)
     if level is None:
-        batch.new_stock_rows.append(key)
+        batch.new_stock_rows.add(key)  # inserted with the count it ends with (`_write`)
         level = StockLevel(sku, row.warehouse, 0, 0)
     change = row.on_hand - level.on_hand
     if change:
-        batch.on_hand_changes[key] += change
+        if key not in batch.new_stock_rows:
+            batch.on_hand_changes[key] += change
         batch.ledger.append({
             "sku": sku, "warehouse": row.warehouse, "delta": change, "on_hand_after": row.on_hand,
             "reason": "import", "reference": row.reference, "created_at": now,
@@ -157,7 +158,8 @@ def _keep(batch: _Batch, existing: Product | None, product: Product) -> None:
 def _write(store: Store, batch: _Batch, now: datetime) -> None:
     store.insert_products(list(batch.new_products.values()), now)
     store.update_products(list(batch.changed_products.values()), now)
-    store.ensure_stock_rows(batch.new_stock_rows)
+    store.insert_stock_rows([(sku, wh, batch.stock[sku, wh].on_hand)
+                             for sku, wh in sorted(batch.new_stock_rows)])  # fmt: skip
     store.add_on_hand([(sku, wh, delta) for (sku, wh), delta in batch.on_hand_changes.items()
                        if delta])  # fmt: skip
     store.append_ledger_rows(batch.ledger)

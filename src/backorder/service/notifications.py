@@ -90,6 +90,8 @@ class DispatchPolicy:
     log: bool = False
     show_queue_position: bool = False
     shop_name: str = "Our shop"
+    # A customer is not told today about what happened long ago (imported history).
+    customer_max_age: timedelta = timedelta(hours=72)
 
 
 @dataclass(frozen=True)
@@ -158,13 +160,16 @@ def _customer_rows(
     store: Store, event: EventView, renderer: MessageRenderer, policy: DispatchPolicy,
     timezone: str, now: datetime,
 ) -> list[dict]:  # fmt: skip
-    customer = customer_of(store, event) if event.kind in CUSTOMER_KINDS else None
+    recent = now - event.created_at <= policy.customer_max_age
+    wanted = event.kind in CUSTOMER_KINDS and recent and (policy.email or policy.log)
+    customer = customer_of(store, event) if wanted else None
     message, error = None, None
-    if customer is not None and (policy.email or policy.log):
-        message, error = _render(store, event, customer, renderer, policy, timezone)
+    if customer is not None:
+        facts = gather_facts(store, event, customer, policy, timezone)
+        message, error = _render(renderer, event, customer, facts)
     rows = []
-    wanted = policy.email and (message or error) and customer.email
-    if wanted and "email" not in store.opted_out_channels(customer.id):
+    mailable = policy.email and (message or error) and customer.email
+    if mailable and "email" not in store.opted_out_channels(customer.id):
         key = f"evt{event.id}-email-c{customer.id}"
         rows.append(_message_row(event, "email", customer.email, key, message, error, now,
                                  customer_id=customer.id))  # fmt: skip
@@ -188,12 +193,10 @@ def _log_row(
 
 
 def _render(
-    store: Store, event: EventView, customer: CustomerView, renderer: MessageRenderer,
-    policy: DispatchPolicy, timezone: str,
-) -> tuple[RenderedMessage | None, str | None]:  # fmt: skip
+    renderer: MessageRenderer, event: EventView, customer: CustomerView, facts: dict
+) -> tuple[RenderedMessage | None, str | None]:
     """A broken (merchant) template dead-letters its one delivery instead of stalling the outbox."""
     try:
-        facts = gather_facts(store, event, customer, policy, timezone)
         return renderer.render(event.kind, customer.locale, facts), None
     except Exception as error:  # noqa: BLE001 - any template error is reported on the row
         return None, f"message could not be built: {type(error).__name__}: {error}"
@@ -220,6 +223,12 @@ def _row(event: EventView, channel: str, recipient: str, key: str, now: datetime
     }  # fmt: skip
     row.update(values)
     return row
+
+
+def has_work(uow: UnitOfWork, now: datetime) -> bool:
+    """A read-only look first, so an idle dispatcher never takes SQLite's write lock."""
+    with uow.reader() as reader:
+        return reader.store.has_undispatched_events() or reader.store.has_due_deliveries(now)
 
 
 # -- sending --------------------------------------------------------------------------------

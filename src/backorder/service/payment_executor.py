@@ -24,6 +24,15 @@ from .runner import retried
 MAX_ROUNDS = 20  # an order's next intent becomes due once the one before it is done
 
 
+def run_payments(
+    uow: UnitOfWork, gateways: Mapping[str, PaymentGateway], now: datetime,
+    settings: PaymentSettings | None = None,
+) -> dict:  # fmt: skip
+    """One round of the runner: the sweep (renewals, grace periods), then every due intent."""
+    swept = sweep_payments(uow, now, settings)
+    return {"sweep": swept, "intents": run_payment_intents(uow, gateways, now, settings)}
+
+
 def run_payment_intents(
     uow: UnitOfWork, gateways: Mapping[str, PaymentGateway], now: datetime,
     settings: PaymentSettings | None = None, limit: int = 100,

@@ -175,7 +175,10 @@ class PaymentView:
 
 
 def load_snapshot(store, order_id: int) -> Snapshot | None:
-    """None when the order has no payment (it was placed without payment details)."""
+    """None when the order has no payment (it was placed without payment details, or the
+    shop takes no payments: then nothing is read at all)."""
+    if not store.payments_enabled():
+        return None
     payment = store.get_order_payment(order_id)
     if payment is None:
         return None

@@ -9,7 +9,7 @@ returns at once for it, so such orders behave exactly as before.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 
 from ..domain import payments as money
@@ -18,7 +18,15 @@ from ..domain.intake import release_from
 from ..domain.model import BackorderPolicy
 from ..domain.payments import Policy
 from . import allocating
-from .payment_views import PaymentIn, PaymentView, Snapshot, load_snapshot, view_of
+from .payment_views import (
+    PaymentIn,
+    PaymentSettings,
+    PaymentView,
+    PreAuthorization,
+    Snapshot,
+    load_snapshot,
+    view_of,
+)
 from .ports import Store, UnitOfWork
 from .promising import repromise
 from .runner import retried
@@ -32,6 +40,8 @@ def on_order_placed(store: Store, order_id: int, payment: PaymentIn | None, now:
     what is allocated, when the policy says so)."""
     if payment is None:
         return
+    if not store.payments_enabled():
+        raise InvalidInput("payment", "this shop has no payment gateway configured")
     validate_payment(payment)
     order = store.get_order(order_id)
     store.insert_order_payment({
@@ -90,7 +100,7 @@ def on_order_changed(store: Store, order_id: int, now: datetime) -> None:
 def servable(store: Store, waiting: list) -> list:
     """Waiting lines that may get stock: not those whose units went back to the queue for
     want of payment, until the payment is fixed."""
-    if not waiting:
+    if not waiting or not store.payments_enabled():
         return waiting
     held = store.payment_held_orders({w.order_id for w in waiting})
     return [w for w in waiting if w.order_id not in held] if held else waiting
@@ -98,7 +108,7 @@ def servable(store: Store, waiting: list) -> list:
 
 def on_units_allocated(store: Store, grants: Sequence, now: datetime) -> None:
     """Charge-on-allocation orders pay for units as stock is handed to them."""
-    if not grants:
+    if not grants or not store.payments_enabled():
         return
     order_ids = {g.order_id for g in grants}
     for order_id in store.payment_orders_with_policy(order_ids, Policy.ON_ALLOCATION.value):
@@ -342,6 +352,25 @@ def _restock(store: Store, order_id: int, line: LineView, units: int, now: datet
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
+
+def resolve_payment(
+    terms: PaymentSettings, gateways: Collection[str], *, gateway: str | None = None,
+    method: str | None = None, policy: str | None = None, deposit_percent: int | None = None,
+    authorization: PreAuthorization | None = None,
+) -> PaymentIn:  # fmt: skip
+    """Payment details as given, completed from the shop's terms; the gateway must exist."""
+    gateway = gateway or terms.default_gateway
+    if gateway is None or gateway not in gateways:
+        known = ", ".join(sorted(gateways)) or "none configured"
+        raise InvalidInput("payment.gateway", f"unknown payment gateway {gateway!r} ({known})")
+    try:
+        chosen = Policy(policy) if policy else terms.policy
+    except ValueError:
+        raise InvalidInput("payment.policy", f"one of {', '.join(Policy)}") from None
+    if deposit_percent is None:
+        deposit_percent = terms.deposit_percent if chosen is Policy.DEPOSIT else 0
+    return PaymentIn(gateway, method, chosen, deposit_percent, authorization)
 
 
 def validate_payment(payment: PaymentIn) -> None:

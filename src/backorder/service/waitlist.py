@@ -70,6 +70,14 @@ def unsubscribe(uow: UnitOfWork, subscription_id: int, now: datetime) -> Subscri
         return view
 
 
+def subscription(uow: UnitOfWork, subscription_id: int) -> SubscriptionView:
+    with uow.reader() as r:
+        found = r.store.get_subscription(subscription_id)
+    if found is None:
+        raise NotFound(f"unknown subscription {subscription_id}", field="subscription_id")
+    return found
+
+
 def subscriptions(uow: UnitOfWork, sku: str, open_only: bool = True) -> list[SubscriptionView]:
     """A SKU's waitlist in serving order."""
     with uow.reader() as r:

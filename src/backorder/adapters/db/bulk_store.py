@@ -61,9 +61,10 @@ class BulkQueries:
             rows = [_keyed(_product_values(p)) | {"updated_at": now} for p in products]
             self.conn.execute(_UPDATE_PRODUCT, rows)
 
-    def ensure_stock_rows(self, keys: Sequence[tuple[str, str]]) -> None:
-        if keys:
-            self.conn.execute(_ENSURE_STOCK_ROW, [{"s": sku, "w": wh} for sku, wh in keys])
+    def insert_stock_rows(self, rows: Sequence[tuple[str, str, int]]) -> None:
+        """New (sku, warehouse, on_hand) rows, nothing allocated; the caller knows they are new."""
+        if rows:
+            self.conn.execute(_INSERT_STOCK_ROW, [{"s": s, "w": w, "n": n} for s, w, n in rows])
 
     def add_on_hand(self, changes: Sequence[tuple[str, str, int]]) -> None:
         """(sku, warehouse, delta) each: on_hand += delta, in one UPDATE per row, in order."""
@@ -105,8 +106,7 @@ _BACKORDERED = (
     .group_by(t.order_lines.c.sku)
 )
 _UPDATE_PRODUCT = update(t.products).where(t.products.c.sku == bindparam("key_sku"))
-_ENSURE_STOCK_ROW = text(
-    "INSERT INTO stock (sku, warehouse, on_hand, allocated) VALUES (:s, :w, 0, 0) "
-    "ON CONFLICT (sku, warehouse) DO NOTHING"
+_INSERT_STOCK_ROW = text(
+    "INSERT INTO stock (sku, warehouse, on_hand, allocated) VALUES (:s, :w, :n, 0)"
 )
 _ADD_ON_HAND = text("UPDATE stock SET on_hand = on_hand + :d WHERE sku = :s AND warehouse = :w")

@@ -35,6 +35,13 @@ class NotifyQueries:
             for r in self.conn.execute(query)
         ]
 
+    def has_undispatched_events(self) -> bool:
+        e = t.events
+        return (
+            self.conn.execute(select(e.c.id).where(e.c.dispatched_at.is_(None)).limit(1)).first()
+            is not None
+        )
+
     def mark_dispatched(self, event_ids: Iterable[int], now: datetime) -> None:
         ids = sorted(set(event_ids))
         if ids:
@@ -81,6 +88,11 @@ class NotifyQueries:
             .values(attempts=d.c.attempts + 1, next_attempt_at=lease_until, claimed_by=worker)
         )
         return self._deliveries_with_secret(d.c.id.in_(ids))
+
+    def has_due_deliveries(self, now: datetime) -> bool:
+        d = t.deliveries
+        query = select(d.c.id).where(d.c.status.in_(DUE_STATUSES), d.c.next_attempt_at <= now)
+        return self.conn.execute(query.limit(1)).first() is not None
 
     def mark_delivery_sent(self, delivery_id: int, now: datetime) -> None:
         """Sent is final: a late success of an expired lease still counts."""

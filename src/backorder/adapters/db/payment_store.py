@@ -6,13 +6,20 @@ import json
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Connection, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, exists, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
 from ...service.payment_views import IntentRow, OperationRow, PaymentRow
 from . import tables as t
 
 _P, _I, _O = t.order_payments, t.payment_intents, t.payment_operations
+PAYMENTS_OPTION = "backorder_payments_enabled"
+
+
+def attach_payments(engine: Engine, enabled: bool) -> None:
+    """Tell every store on this engine whether the shop takes payments (a gateway is
+    configured). When it does not, the payment hooks of the order commands read nothing."""
+    engine.update_execution_options(**{PAYMENTS_OPTION: enabled})
 
 # Invariant 7 of DESIGN.md §3, checked by `backorder check` next to the others.
 PAYMENT_CHECKS = {
@@ -49,6 +56,9 @@ class PaymentQueries:
 
     conn: Connection
     _sqlite: bool
+
+    def payments_enabled(self) -> bool:
+        return bool(self.conn.get_execution_options().get(PAYMENTS_OPTION))
 
     # -- payment terms -----------------------------------------------------------------------
 

@@ -653,3 +653,37 @@ api_keys = Table(
     ),
     CheckConstraint("(role = 'customer') = (customer_id IS NOT NULL)", name="customer_scope"),
 )
+
+# -- operator web app (issue 5): people who log in, what they did, and the priority override --
+
+# Lower is served earlier; 0 for every line nobody touched. The FIRST component of the
+# priority key (domain.allocation.priority_key), so an operator's decision beats the tier.
+order_lines.append_column(
+    Column("priority_override", Integer, nullable=False, server_default="0")
+)
+
+web_users = Table(
+    "web_users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),  # argon2id, never the password
+    Column("role", String(20), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("disabled_at", UTCDateTime, nullable=True),
+    CheckConstraint("role IN ('admin','operator','viewer')", name="role"),
+)
+
+# Who did what to which subject, when and why: operator actions in the web app and the API.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(50), nullable=False),
+    Column("subject", String(200), nullable=False),  # e.g. "line 12", "order 7"
+    Column("reason", Text, nullable=False),
+    Column("detail", Text, nullable=True),  # JSON: what changed (from, to, units)
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_audit_log_subject", "subject"),
+)

@@ -16,7 +16,14 @@ from ...bootstrap import App, build
 from ...domain.errors import DomainError
 from ...service import stock as stock_service
 from ..errors import http_status
-from . import routes, routes_notify, routes_risk, routes_supply
+from . import (
+    routes,
+    routes_customer_care,
+    routes_notify,
+    routes_payments,
+    routes_risk,
+    routes_supply,
+)
 from .idempotency import IdempotencyMiddleware
 
 log = logging.getLogger("backorder")
@@ -33,7 +40,17 @@ def create_app(backend: App | None = None, *, release_loop: bool = True) -> Fast
             if release_loop
             else None
         )
+        jobs = (
+            asyncio.create_task(_run_due_jobs_forever(api.state.backend)) if release_loop else None
+        )
+        money = None
+        if release_loop and api.state.backend.gateways:  # issue 4: intents, renewals, grace
+            money = asyncio.create_task(routes_payments.payments_forever(api.state.backend))
         yield
+        if money:
+            money.cancel()
+        if jobs:
+            jobs.cancel()
         if task:
             task.cancel()
         if backend is None:
@@ -54,6 +71,8 @@ def create_app(backend: App | None = None, *, release_loop: bool = True) -> Fast
     api.include_router(routes_supply.router)
     api.include_router(routes_risk.router)
     api.include_router(routes_notify.router)
+    api.include_router(routes_customer_care.router)
+    routes_payments.install(api)  # issue 4: payment routes, intents run after each command
     return api
 
 
@@ -69,6 +88,20 @@ async def _release_preorders_forever(backend: App) -> None:
         except Exception:  # keep the loop alive; the next round tries again
             log.exception("preorder release failed")
         await asyncio.sleep(backend.settings.release_check_seconds)
+
+
+async def _run_due_jobs_forever(backend: App) -> None:
+    """Customer care (issue 8): expire holds, auto-cancel, consent deadlines, and so on."""
+    from ...service.jobs import run_due_jobs
+
+    while True:
+        try:
+            done = await run_in_threadpool(run_due_jobs, backend.uow, backend.clock())
+            if any(done.values()):
+                log.info("due jobs: %s", done)
+        except Exception:  # keep the loop alive; the next round tries again
+            log.exception("due jobs failed")
+        await asyncio.sleep(backend.settings.jobs_check_seconds)
 
 
 async def _domain_error(_request: Request, error: DomainError) -> JSONResponse:

@@ -13,6 +13,7 @@ from ...service import catalog, orders, queries, stock
 from .. import serialize
 from .auth import check_customer_owns, principal_of, public, role
 from .deps import BackendDep, Limit, Offset
+from .routes_payments import payment_in
 from .schemas import (
     ApiKeyIn,
     AdjustmentIn,
@@ -163,6 +164,7 @@ def place_order(body: OrderIn, backend: BackendDep, response: Response) -> dict:
         lines=[orders.OrderLineIn(**line.model_dump()) for line in body.lines],
         fulfilment=body.fulfilment, paid_priority=body.paid_priority,
         requested_date=body.requested_date, external_ref=body.external_ref, channel=body.channel,
+        payment=payment_in(backend, body.payment),
     )  # fmt: skip
     return serialize.order(orders.place_order(backend.uow, cmd, backend.clock()))
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ...domain.model import BackorderPolicy, Fulfilment, PaidPriority, Tier
 from ...service.validation import MAX_LINES, MAX_QTY
+from .schemas_payments import PaymentDetailsIn
 
 Qty = Annotated[int, Field(gt=0, le=MAX_QTY)]
 Sku = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
@@ -93,6 +94,7 @@ class OrderIn(StrictModel):
     requested_date: datetime | None = None
     external_ref: Annotated[str | None, Field(max_length=200)] = None
     channel: Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,50}$")] = "api"
+    payment: PaymentDetailsIn | None = None  # issue 4: none: the order pays outside this service
 
 
 class CancelIn(StrictModel):
