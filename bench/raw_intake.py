@@ -3,14 +3,16 @@
 It issues the statements the service issues, in the same order (the benchmark checks the
 statement counts and the rows written), through the standard-library driver:
 
-  customer; product; queue-first (stock rows, and the queue when units are free); position
-  (stock rows; units backordered only against a limit); order, line, per warehouse taken:
+  customer; product; queue-first (stock rows, and the queue when units are free); the
+  customer's own back-in-stock holds and subscriptions for the SKU; position (stock rows;
+  units backordered only against a limit); order, line, per warehouse taken:
   stock row and line holding, allocation-log rows; events; for a line that waits, the SKU's
   promises (product, queue, stock rows, lead time, open purchase orders, stored promises,
   changed promises); the order read back; commit.
 
 The pure planning is written out for what the benchmark's data needs (one line per order,
-`ship_partial`, no backorder limit, no purchase orders) and asserts those assumptions.
+`ship_partial`, no backorder limit, no purchase orders, no waitlist, no payment terms) and
+asserts those assumptions.
 """
 
 from __future__ import annotations
@@ -30,6 +32,12 @@ PRODUCT_COLUMNS = (
 )
 SELECT_PRODUCTS = f"SELECT {PRODUCT_COLUMNS} FROM products WHERE sku IN (?)"
 SELECT_PRODUCT = f"SELECT {PRODUCT_COLUMNS} FROM products WHERE sku = ?"
+SELECT_OWN_SUBSCRIPTIONS = (
+    "SELECT w.id, w.status, h.id, h.subscription_id, h.customer_id, h.sku, h.warehouse, h.qty, "
+    "h.status, h.created_at, h.expires_at, h.closed_at, h.order_id FROM waitlist_subscriptions w "
+    "LEFT OUTER JOIN stock_holds h ON h.subscription_id = w.id AND h.status = 'active' "
+    "WHERE w.customer_id = ? AND w.sku IN (?) AND w.status IN ('waiting', 'held') ORDER BY w.id"
+)
 SELECT_STOCK = (
     "SELECT stock.sku, stock.warehouse, stock.on_hand, stock.allocated, warehouses.rank "
     "FROM stock JOIN warehouses ON warehouses.code = stock.warehouse WHERE stock.sku = ? "
@@ -103,6 +111,8 @@ def place_raw(
     customer = conn.execute(SELECT_CUSTOMER, (customer_id,)).fetchone()
     product = conn.execute(SELECT_PRODUCTS, (sku,)).fetchone()
     _queue_first(conn, sku)
+    own = conn.execute(SELECT_OWN_SUBSCRIPTIONS, (customer_id, sku)).fetchall()
+    assert not own, "claiming back-in-stock holds is not mirrored"
     stock = conn.execute(SELECT_STOCK, (sku,)).fetchall()
     assert product[5] is None and customer[5] == "ship_partial"  # no limit, ship what is there
     takes = take_available(stock, qty)

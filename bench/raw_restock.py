@@ -5,8 +5,9 @@ benchmark checks the statement counts and the rows written): the idempotency key
 product and warehouse checks; the stock row and its ledger row; the product again, the
 stock rows, the queue (sorted by the priority key here), the lines, their warehouse
 holdings, the stock's allocated, one allocation-log row per grant, the orders now ready
-and one event per order served; the promises of what still waits (product, queue: here
-nothing waits after a receipt that covers the queue); the idempotency key's result.
+and one event per order served; back-in-stock subscribers waiting (none here); the
+promises of what still waits (product, queue: here nothing waits after a receipt that
+covers the queue); the idempotency key's result.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ SELECT_STOCK = (
 )
 SELECT_WAITING = (
     "SELECT l.id, l.order_id, l.backordered, c.tier, o.paid_priority, o.requested_date, "
-    "o.placed_at FROM order_lines l JOIN orders o ON o.id = l.order_id "
+    "o.placed_at, l.priority_override FROM order_lines l JOIN orders o ON o.id = l.order_id "
     "JOIN customers c ON c.id = o.customer_id WHERE l.sku = ? AND l.backordered > 0"
 )
 UPDATE_LINE = (
@@ -59,6 +60,9 @@ INSERT_LOG = (
     "INSERT INTO allocation_log (sku, warehouse, line_id, order_id, qty, cause, reference, "
     "priority_key, reason, ahead_of_line_id, created_at) "
     "VALUES (?, ?, ?, ?, ?, 'receipt', ?, ?, ?, ?, ?)"
+)
+ANY_SUBSCRIBER = (
+    "SELECT id FROM waitlist_subscriptions WHERE sku = ? AND status = 'waiting' LIMIT 1 OFFSET 0"
 )
 READY_ORDERS = (
     "SELECT order_id FROM order_lines WHERE order_id IN ({}) GROUP BY order_id "
@@ -88,12 +92,13 @@ def receive_raw(
     queue = sorted(_waiting(conn, sku))
     grants, next_waiting = plan(queue, supply)
     _apply(conn, sku, grants, next_waiting, reference, stamp)
+    assert conn.execute(ANY_SUBSCRIBER, (sku,)).fetchone() is None, "holds are not mirrored"
     conn.execute(SELECT_PRODUCT, (sku,)).fetchone()
     assert not _waiting(conn, sku), "promises for lines still waiting are not mirrored"
     result = {
         "sku": sku, "warehouse": warehouse, "qty": qty, "on_hand": on_hand,
         "allocated_to_lines": sum(units for _, _, units in grants),
-        "lines_served": len({line[0][4] for line, _, _ in grants}), "repeated": False,
+        "lines_served": len({line[0][-1] for line, _, _ in grants}), "repeated": False,
     }  # fmt: skip
     conn.execute(INSERT_KEY, (key, json.dumps(result, default=str), stamp))
     conn.execute("COMMIT")
@@ -102,12 +107,12 @@ def receive_raw(
 def _waiting(conn: sqlite3.Connection, sku: str) -> list[tuple]:
     """(priority key, order id, backordered, tier, paid priority) per waiting line."""
     rows = []
-    for line_id, order_id, owed, tier, paid, requested, placed in conn.execute(
+    for line_id, order_id, owed, tier, paid, requested, placed, override in conn.execute(
         SELECT_WAITING, (sku,)
     ):
         ordered_at = _utc(placed)
         due = _utc(requested) if requested else ordered_at
-        key = (TIER_RANK[tier], PAID_RANK[paid], due, ordered_at, line_id)
+        key = (override, TIER_RANK[tier], PAID_RANK[paid], due, ordered_at, line_id)
         rows.append((key, order_id, owed, tier, paid))
     return rows
 
@@ -125,7 +130,7 @@ def plan(queue: list[tuple], supply: list[tuple[str, int]]) -> tuple[list[tuple]
             stock[cursor][1] -= take
             cursor += stock[cursor][1] == 0
         if need:
-            unmet.append(line[0][4])
+            unmet.append(line[0][-1])
             if cursor >= len(stock):
                 break
     return grants, (unmet[0] if unmet else None)
@@ -135,9 +140,9 @@ def _apply(
     conn: sqlite3.Connection, sku: str, grants: list[tuple], next_waiting: int | None,
     reference: str, stamp: str,
 ) -> None:  # fmt: skip
-    conn.executemany(UPDATE_LINE, [(units, units, line[0][4]) for line, _, units in grants])
+    conn.executemany(UPDATE_LINE, [(units, units, line[0][-1]) for line, _, units in grants])
     conn.executemany(
-        UPSERT_ALLOCATION, [(line[0][4], wh, sku, units) for line, wh, units in grants]
+        UPSERT_ALLOCATION, [(line[0][-1], wh, sku, units) for line, wh, units in grants]
     )
     per_warehouse: dict[str, int] = {}
     for _, warehouse, units in grants:
@@ -150,15 +155,15 @@ def _apply(
 
 def _log_row(sku: str, grant: tuple, next_waiting: int | None, reference: str, stamp: str) -> tuple:
     (key, order_id, _, tier, paid), warehouse, units = grant
-    ahead_of = next_waiting if next_waiting != key[4] else None
+    ahead_of = next_waiting if next_waiting != key[-1] else None
     reason = (
-        f"{units} unit(s) by receipt; {tier} customer, {paid} shipping, due {key[2]:%Y-%m-%d}, "
-        f"ordered {key[3]:%Y-%m-%d %H:%M} UTC, line {key[4]}"
+        f"{units} unit(s) by receipt; {tier} customer, {paid} shipping, due {key[-3]:%Y-%m-%d}, "
+        f"ordered {key[-2]:%Y-%m-%d %H:%M} UTC, line {key[-1]}"
     )
     if ahead_of is not None:
         reason += f"; ahead of line {ahead_of}"
     priority_key = json.dumps(key, default=datetime.isoformat)
-    return (sku, warehouse, key[4], order_id, units, reference, priority_key, reason, ahead_of,
+    return (sku, warehouse, key[-1], order_id, units, reference, priority_key, reason, ahead_of,
             stamp)  # fmt: skip
 
 
@@ -166,7 +171,7 @@ def _events(conn: sqlite3.Connection, sku: str, grants: list[tuple], stamp: str)
     units: dict[int, dict[int, int]] = {}
     for (key, order_id, *_), _, qty in grants:
         lines = units.setdefault(order_id, {})
-        lines[key[4]] = lines.get(key[4], 0) + qty
+        lines[key[-1]] = lines.get(key[-1], 0) + qty
     ids = sorted(units)
     sql = READY_ORDERS.format(", ".join("?" * len(ids)))
     ready = {row[0] for row in conn.execute(sql, ids)} if ids else set()

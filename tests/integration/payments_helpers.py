@@ -34,9 +34,10 @@ def sandbox(clock) -> Iterator[Sandbox]:
 
 
 def paying_settings(database_url: str, sandbox: Sandbox, **more) -> Settings:
+    values = {"payment_timeout_seconds": CLIENT_TIMEOUT} | more
     return Settings(
         database_url=database_url, payment_gateway="sandbox", payment_gateway_url=sandbox.url,
-        payment_webhook_secret=SECRET, payment_timeout_seconds=CLIENT_TIMEOUT, **more,
+        payment_webhook_secret=SECRET, **values,
     )  # fmt: skip
 
 

@@ -117,8 +117,11 @@ def test_an_export_read_into_an_empty_database_counts_the_same_stock(app, tmp_pa
 
     assert result.error_count == 0
     counted = {(s.sku, s.warehouse): s.on_hand for s in queries.stock(app.uow)}
-    assert {(s.sku, s.warehouse): s.on_hand for s in queries.stock(fresh.uow)
-            if (s.sku, s.warehouse) in counted} == _expected_counts(file_format, counted)
+    assert {
+        (s.sku, s.warehouse): s.on_hand
+        for s in queries.stock(fresh.uow)
+        if (s.sku, s.warehouse) in counted
+    } == _expected_counts(file_format, counted)
     fresh.close()
 
 
@@ -146,8 +149,11 @@ def test_shopify_inventory_shows_committed_and_owed_units_as_shopify_does(app, t
 
     by_key = {(r["SKU"], r["Location"]): r for r in exported}
     # E: 3 + 4 on hand, all 7 allocated, 2 owed: shown on its first warehouse (main).
-    assert [by_key["E", loc][c] for loc in ("main", "Shop location")
-            for c in ("Committed", "Available", "On hand")] == ["5", "-2", "3", "4", "0", "4"]
+    assert [
+        by_key["E", loc][c]
+        for loc in ("main", "Shop location")
+        for c in ("Committed", "Available", "On hand")
+    ] == ["5", "-2", "3", "4", "0", "4"]
     c_main = by_key["C", "main"]
     assert [c_main[c] for c in ("Committed", "Available", "On hand")] == ["2", "3", "5"]
     assert [by_key["H", "main"][c] for c in ("Available", "On hand")] == ["not stocked"] * 2

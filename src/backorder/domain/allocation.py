@@ -15,7 +15,7 @@ from .model import PaidPriority, Tier
 TIER_RANK = {Tier.CRITICAL: 0, Tier.PRIORITY: 1, Tier.STANDARD: 2}
 PAID_RANK = {PaidPriority.EXPEDITED: 0, PaidPriority.NORMAL: 1}
 
-PriorityKey = tuple[int, int, datetime, datetime, int]
+PriorityKey = tuple[int, int, int, datetime, datetime, int]
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class WaitingLine:
     paid_priority: PaidPriority
     due: datetime  # the requested date, or the order time when none was asked
     ordered_at: datetime
+    override: int = 0  # an operator's raise (< 0) or lower (> 0); 0 when nobody touched it
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,9 @@ class Grant:
 
 
 def priority_key(line: WaitingLine) -> PriorityKey:
+    """The operator's override comes first: a manual decision beats every rule after it."""
     return (
+        line.override,
         TIER_RANK[line.tier],
         PAID_RANK[line.paid_priority],
         line.due,
@@ -88,13 +91,21 @@ def plan_allocation(waiting: Iterable[WaitingLine], supply: Sequence[Supply]) ->
 
 def describe_key(line: WaitingLine) -> str:
     """The key in words, for operators and customers."""
-    return (
+    words = (
         f"{line.tier.value} customer, {line.paid_priority.value} shipping, "
         f"due {line.due:%Y-%m-%d}, ordered {line.ordered_at:%Y-%m-%d %H:%M} UTC, line {line.line_id}"
     )
+    return f"{_override_words(line.override)}, {words}" if line.override else words
 
 
-_KEY_PARTS = ("customer tier", "paid priority", "due date", "order time", "line id")
+def _override_words(override: int) -> str:
+    direction = "raised" if override < 0 else "lowered"
+    return f"{direction} by an operator (override {override:+d})"
+
+
+_KEY_PARTS = (
+    "operator override", "customer tier", "paid priority", "due date", "order time", "line id"
+)  # fmt: skip
 
 
 def explain_precedence(first: WaitingLine, second: WaitingLine) -> str:
@@ -114,6 +125,7 @@ def explain_precedence(first: WaitingLine, second: WaitingLine) -> str:
 
 def _key_value(line: WaitingLine, index: int) -> str:
     return (
+        f"{line.override:+d}",
         line.tier.value,
         line.paid_priority.value,
         f"{line.due:%Y-%m-%d %H:%M}",

@@ -25,9 +25,10 @@ from .ports import Store
 
 def allocate_waiting(
     store: Store, sku: str, cause: str, reference: str | None, now: datetime,
-    product: Product | None = None,
+    product: Product | None = None, skip_orders: frozenset[int] = frozenset(),
 ) -> list[Grant]:  # fmt: skip
-    """`product`: the SKU's row when the caller has already read it in this transaction."""
+    """`product`: the SKU's row when the caller has already read it in this transaction;
+    `skip_orders`: orders left out of this round (an operator released their hold)."""
     product = product or store.get_product(sku)
     if product is None or product.is_preorder(now):
         return []
@@ -35,6 +36,8 @@ def allocate_waiting(
     if not supply:
         return []
     waiting = payments.servable(store, store.waiting_lines(sku))  # not while payment is due
+    if skip_orders:
+        waiting = [line for line in waiting if line.order_id not in skip_orders]
     if not waiting:
         return []
     grants = plan_allocation(waiting, supply)

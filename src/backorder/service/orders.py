@@ -106,9 +106,11 @@ def cancel_order(
 
 @retried
 def cancel_line(
-    uow: UnitOfWork, order_id: int, line_id: int, now: datetime, reason: str = "requested"
+    uow: UnitOfWork, order_id: int, line_id: int, now: datetime, reason: str = "requested",
+    audit: dict | None = None,
 ) -> OrderView:
-    """Cancel what one line still holds or waits for; its freed units go to the next in line."""
+    """Cancel what one line still holds or waits for; its freed units go to the next in line.
+    `audit` (actor, action, subject, reason): an audit-log row written in the same transaction."""
     with uow:
         store = uow.store
         store.lock_skus(store.order_skus(order_id))
@@ -121,6 +123,8 @@ def cancel_line(
             store.insert_events([_cancel_event("line_cancelled", order_id, [line], reason, now)])
             repromise(store, line.sku, now, uow.shop_timezone)
             feedback.request_if_closed(store, order_id, now)
+            if audit:
+                store.insert_audit(dict(audit, created_at=now))
         payments.on_order_changed(store, order_id, now)
         uow.commit()
         return store_order(store, order_id)

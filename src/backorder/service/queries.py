@@ -142,6 +142,7 @@ def _line_key(store, sku: str, order_id: int):
         PaidPriority(found.paid_priority),
         found.requested_date or found.placed_at,
         found.placed_at,
+        line.priority_override,
     )
 
 

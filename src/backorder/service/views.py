@@ -25,6 +25,7 @@ class LineView:
     promise_po_line_id: int | None = None
     first_promised_date: date | None = None
     promise_changes: int = 0
+    priority_override: int = 0  # first part of the priority key; < 0 raised by an operator
 
     @property
     def state(self) -> str:

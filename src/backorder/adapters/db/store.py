@@ -31,11 +31,13 @@ from .payment_store import PAYMENT_CHECKS, PaymentQueries
 from .snapshot_store import SnapshotQueries
 from .supply_store import SupplyQueries
 from .waitlist_store import WaitlistQueries
+from .web_store import WebQueries
 
 
 class SqlStore(
     AuthQueries,
-    SupplyQueries, SnapshotQueries, NotifyQueries, BulkQueries, WaitlistQueries, PaymentQueries
+    SupplyQueries, SnapshotQueries, NotifyQueries, BulkQueries, WaitlistQueries, PaymentQueries,
+    WebQueries,
 ):
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -234,6 +236,7 @@ class SqlStore(
                 promise_po_line_id=r.promise_po_line_id,
                 first_promised_date=r.first_promised_date,
                 promise_changes=r.promise_changes,
+                priority_override=r.priority_override,
             )
             for r in self.conn.execute(_ORDER_LINES, {"order_id": order_id})
         ]
@@ -278,6 +281,7 @@ class SqlStore(
                 paid_priority=PaidPriority(r.paid_priority),
                 due=r.requested_date or r.placed_at,
                 ordered_at=r.placed_at,
+                override=r.priority_override,
             )  # fmt: skip
             for r in self.conn.execute(_WAITING_LINES, {"sku": sku})
         ]
@@ -467,6 +471,7 @@ _WAITING_LINES = (
         t.orders.c.paid_priority,
         t.orders.c.requested_date,
         t.orders.c.placed_at,
+        t.order_lines.c.priority_override,
     )  # fmt: skip
     .join(t.orders, t.orders.c.id == t.order_lines.c.order_id)
     .join(t.customers, t.customers.c.id == t.orders.c.customer_id)

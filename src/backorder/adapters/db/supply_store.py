@@ -190,7 +190,7 @@ class SupplyQueries:
         la, ol, o, c = t.line_allocations, t.order_lines, t.orders, t.customers
         query = (
             select(ol.c.id, ol.c.order_id, ol.c.backordered, c.c.tier, o.c.paid_priority,
-                   o.c.requested_date, o.c.placed_at, la.c.qty)  # fmt: skip
+                   o.c.requested_date, o.c.placed_at, la.c.qty, ol.c.priority_override)  # fmt: skip
             .join(ol, ol.c.id == la.c.line_id)
             .join(o, o.c.id == ol.c.order_id)
             .join(c, c.c.id == o.c.customer_id)
@@ -199,7 +199,7 @@ class SupplyQueries:
         return [
             (WaitingLine(r.id, r.order_id, sku, r.backordered, Tier(r.tier),
                          PaidPriority(r.paid_priority), r.requested_date or r.placed_at,
-                         r.placed_at), r.qty)  # fmt: skip
+                         r.placed_at, r.priority_override), r.qty)  # fmt: skip
             for r in self.conn.execute(query)
         ]
 
