@@ -174,3 +174,22 @@ def test_history_older_than_the_age_limit_mails_nobody_but_reaches_webhooks(app,
 
     assert smtp.inbox == []
     assert [r.kind for r in hook.received] == ["order_backordered"]
+
+
+def test_a_broken_merchant_template_dead_letters_its_message_and_the_rest_go_on(
+    app, smtp, tmp_path
+):
+    (tmp_path / "tr").mkdir()
+    (tmp_path / "tr" / "order_backordered.txt").write_text("{{ lines[0].nope.deeper }}\n")
+    add_product(app, "A", on_hand=0)
+    ayse = add_customer(app, "Ayşe", "ayse@example.com", locale="tr")
+    ann = add_customer(app, "Ann", "ann@example.com", locale="en")
+
+    place(app, ayse, "A", 1)
+    place(app, ann, "A", 1)
+    dispatcher(app, smtp, template_dir=str(tmp_path)).run_until_idle()
+
+    assert [m["To"] for m in smtp.inbox] == ["ann@example.com"]
+    [dead] = notify_admin.deliveries(app.uow, status="dead")
+    assert dead.recipient == "ayse@example.com"
+    assert dead.last_error.startswith("message could not be built: UndefinedError")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -34,6 +35,7 @@ app.add_typer(order_cli, name="order")
 app.add_typer(warehouse_cli, name="warehouse")
 
 T = TypeVar("T")
+APP_FACTORY = "backorder.entrypoints.api.app:create_app"  # `serve --workers N` imports this
 _state: dict[str, Any] = {"url": None, "json": False}
 # Called after every command that succeeded (issue 4: execute the payment intents it wrote).
 AFTER_COMMAND: list[Callable[[], None]] = []
@@ -107,18 +109,27 @@ def parse_time(value: str | None, field_name: str) -> datetime | None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Default 127.0.0.1")] = None,
     port: Annotated[int | None, typer.Option(help="Default 8000")] = None,
-) -> None:
+    workers: Annotated[int, typer.Option(
+        min=1, help="API processes (best on PostgreSQL); each builds the app from the "
+                    "BACKORDER_* environment")] = 1,
+) -> None:  # fmt: skip
     """Start the HTTP API (OpenAPI at /docs) with the preorder release check and, unless
-    BACKORDER_DISPATCH_IN_SERVE=false, the notification dispatcher."""
+    BACKORDER_DISPATCH_IN_SERVE=false, the notification dispatcher (one, in this process)."""
     import uvicorn
 
     from .api.app import create_app
     from .worker import start_in_background
 
-    settings = backend().settings
+    settings = backend().settings  # migrates the database before any worker starts
     dispatcher = start_in_background(backend()) if settings.dispatch_in_serve else None
+    where = {"host": host or settings.host, "port": port or settings.port}
     try:
-        uvicorn.run(create_app(backend()), host=host or settings.host, port=port or settings.port)
+        if workers == 1:
+            uvicorn.run(create_app(backend()), **where)
+        else:
+            # Worker processes build the app themselves, from BACKORDER_* in the environment.
+            os.environ["BACKORDER_DATABASE_URL"] = settings.database_url
+            uvicorn.run(APP_FACTORY, factory=True, workers=workers, **where)
     finally:
         if dispatcher:
             dispatcher.stop()

@@ -73,7 +73,7 @@ def _warn_and_find_due(uow: UnitOfWork, now: datetime) -> tuple[int, list[tuple[
         policy = store.care_policy()
         warning = timedelta(days=policy.auto_cancel_warning_days)
         warnings, due = [], []
-        for row in store.lines_with_max_wait(shop_wide=policy.max_wait_days is not None):
+        for row in _lines_near_their_limit(store, policy.max_wait_days, warning, now):
             if row.release_at is not None and row.release_at > now:
                 continue  # a preorder's wait starts at its release
             days = row.max_wait_days if row.max_wait_days is not None else policy.max_wait_days
@@ -87,6 +87,16 @@ def _warn_and_find_due(uow: UnitOfWork, now: datetime) -> tuple[int, list[tuple[
         store.insert_events(warnings)
         uow.commit()
         return len(warnings), due
+
+
+def _lines_near_their_limit(store, shop_days: int | None, warning: timedelta, now: datetime):
+    """Waiting lines that have a limit and may be within a warning of it: none ordered after
+    now - (the shortest limit - the warning), so the job reads few rows."""
+    limits = [d for d in (shop_days, store.shortest_max_wait_days()) if d is not None]
+    if not limits:
+        return []
+    horizon = now - timedelta(days=min(limits)) + warning
+    return store.lines_with_max_wait(shop_wide=shop_days is not None, placed_before=horizon)
 
 
 def _warning_event(row, cancel_at: datetime, now: datetime) -> dict:

@@ -7,7 +7,7 @@ moved promise asks for consent) where only the store is at hand.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal
 
@@ -23,7 +23,7 @@ class CarePolicy:
     consent_default: ConsentDefault = "keep_waiting"  # what silence means at the deadline
     consent_undated_days: int | None = 14  # no date ever given: ask this long after the order
     public_url: str = "http://127.0.0.1:8000"  # where the links in messages point
-    secret_key: str | None = None  # None: a random key kept in the database
+    secret_key: str | None = field(default=None, repr=False)  # None: a key kept in the database
 
     @property
     def hold_for(self) -> timedelta:

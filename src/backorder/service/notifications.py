@@ -165,8 +165,7 @@ def _customer_rows(
     customer = customer_of(store, event) if wanted else None
     message, error = None, None
     if customer is not None:
-        facts = gather_facts(store, event, customer, policy, timezone)
-        message, error = _render(renderer, event, customer, facts)
+        message, error = _message(store, event, customer, renderer, policy, timezone)
     rows = []
     mailable = policy.email and (message or error) and customer.email
     if mailable and "email" not in store.opted_out_channels(customer.id):
@@ -192,10 +191,16 @@ def _log_row(
                         customer_id=customer_id)  # fmt: skip
 
 
-def _render(
-    renderer: MessageRenderer, event: EventView, customer: CustomerView, facts: dict
-) -> tuple[RenderedMessage | None, str | None]:
-    """A broken (merchant) template dead-letters its one delivery instead of stalling the outbox."""
+def _message(
+    store: Store, event: EventView, customer: CustomerView, renderer: MessageRenderer,
+    policy: DispatchPolicy, timezone: str,
+) -> tuple[RenderedMessage | None, str | None]:  # fmt: skip
+    """A malformed payload or a broken (merchant) template dead-letters its one delivery
+    instead of stalling the outbox; database errors still abort the planning transaction."""
+    try:
+        facts = gather_facts(store, event, customer, policy, timezone)
+    except (LookupError, TypeError, ValueError) as error:
+        return None, f"facts could not be read: {type(error).__name__}: {error}"
     try:
         return renderer.render(event.kind, customer.locale, facts), None
     except Exception as error:  # noqa: BLE001 - any template error is reported on the row

@@ -37,6 +37,8 @@ class QueueRow:
     why: str  # the priority key in words
     unit_price_minor: int
     currency: str
+    paid_priority: str
+    due: datetime
 
     @property
     def slipped_days(self) -> int:
@@ -94,7 +96,7 @@ def _queue_row(position: int, line: WaitingLine, row: dict, now: datetime) -> Qu
         row["placed_at"], max(0, (now - row["placed_at"]).days), row["promised_date"],
         row["promise_basis"], row["first_promised_date"], row["promise_changes"],
         row["priority_override"], row["fulfilment"], describe_key(line),
-        row["unit_price_minor"], row["currency"],
+        row["unit_price_minor"], row["currency"], row["paid_priority"], line.due,
     )  # fmt: skip
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..domain.allocation import Supply, describe_key, plan_allocation
+from ..domain.allocation import Supply, WaitingLine, describe_key, plan_allocation
 from ..domain.errors import Conflict, NotFound
 from . import payments
 from . import validation as v
@@ -25,6 +25,7 @@ class PlannedGrant:
     qty: int
     why: str  # the priority key in words
     ahead_of: int | None  # the next line left waiting
+    line: WaitingLine  # the facts of its key
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ def preview_receipt(uow: UnitOfWork, sku: str, warehouse: str, qty: int, now: da
         names = _customer_names(store, {g.order_id for g in grants})
     planned = tuple(
         PlannedGrant(g.line_id, g.order_id, names.get(g.order_id, "?"), g.warehouse, g.qty,
-                     describe_key(by_line[g.line_id]), g.ahead_of)  # fmt: skip
+                     describe_key(by_line[g.line_id]), g.ahead_of, by_line[g.line_id])  # fmt: skip
         for g in grants
     )
     left = sum(s.qty for s in supply) - sum(g.qty for g in planned)

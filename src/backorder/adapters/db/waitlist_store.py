@@ -194,9 +194,12 @@ class WaitlistQueries:
 
     # -- auto-cancel --------------------------------------------------------------------------
 
-    def lines_with_max_wait(self, shop_wide: bool) -> list:
-        """Waiting lines whose SKU has a longest wait (its own, or the shop's when `shop_wide`),
-        with the order time, the release time and any warning already sent."""
+    def shortest_max_wait_days(self) -> int | None:
+        return self.conn.execute(select(func.min(t.products.c.max_wait_days))).scalar()
+
+    def lines_with_max_wait(self, shop_wide: bool, placed_before: datetime) -> list:
+        """Waiting lines ordered by `placed_before` whose SKU has a longest wait (its own, or
+        the shop's when `shop_wide`), with the order and release times and any warning sent."""
         ol, o, p, w = t.order_lines, t.orders, t.products, t.auto_cancel_warnings
         query = (
             select(ol.c.id.label("line_id"), ol.c.order_id, ol.c.sku, ol.c.backordered,
@@ -205,7 +208,7 @@ class WaitlistQueries:
             .join(o, o.c.id == ol.c.order_id)
             .join(p, p.c.sku == ol.c.sku)
             .outerjoin(w, w.c.line_id == ol.c.id)
-            .where(ol.c.backordered > 0)
+            .where(ol.c.backordered > 0, o.c.placed_at <= placed_before)
             .order_by(ol.c.id)
         )
         if not shop_wide:

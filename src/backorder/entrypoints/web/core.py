@@ -18,7 +18,7 @@ from ...bootstrap import App
 from ...domain.roles import Role
 from ...service import web_users
 from ...service.web_users import WebUser
-from . import i18n
+from . import i18n, words
 
 UI, MY = "/ui", "/my"
 HERE = Path(__file__).parent
@@ -145,14 +145,18 @@ def login_redirect(request: Request) -> RedirectResponse:
 
 def render(request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
     lang = language(request)
-    backend = backend_of(request)
+    _, label = partial(i18n.gettext, lang), partial(i18n.label, lang)
+    settings = backend_of(request).settings
+    fmt = i18n.Formatter(lang, settings.shop_timezone)
     page = {
-        "request": request, "_": partial(i18n.gettext, lang), "lang": lang,
-        "label": partial(i18n.label, lang), "languages": i18n.LANGUAGES,
-        "fmt": i18n.Formatter(lang, backend.settings.shop_timezone),
-        "csrf_token": csrf_token(request), "user": getattr(request.state, "user", None),
-        "flashes": request.session.pop("flash", []), "UI": UI, "MY": MY, "Role": Role,
+        "request": request, "_": _, "lang": lang, "label": label, "fmt": fmt,
+        "languages": i18n.LANGUAGES, "csrf_token": csrf_token(request),
+        "user": getattr(request.state, "user", None), "Role": Role, "UI": UI, "MY": MY,
+        "flashes": request.session.pop("flash", []), "shop_name": settings.shop_name,
         "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        "key_words": lambda q: words.priority_words(q, _, fmt, label),
+        "promise_words": lambda line, expected: words.promise_words(line, expected, _, fmt),
+        "event_words": lambda kind, details: words.event_words(kind, details, _, label, fmt),
     }  # fmt: skip
     html = env.get_template(template).render(page | context)
     return HTMLResponse(html, status_code=status)
