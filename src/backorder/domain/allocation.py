@@ -93,7 +93,8 @@ def describe_key(line: WaitingLine) -> str:
     """The key in words, for operators and customers."""
     words = (
         f"{line.tier.value} customer, {line.paid_priority.value} shipping, "
-        f"due {line.due:%Y-%m-%d}, ordered {line.ordered_at:%Y-%m-%d %H:%M} UTC, line {line.line_id}"
+        f"due {line.due:%Y-%m-%d}, ordered {line.ordered_at:%Y-%m-%d %H:%M} UTC, "
+        f"line {line.line_id}"
     )
     return f"{_override_words(line.override)}, {words}" if line.override else words
 

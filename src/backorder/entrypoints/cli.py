@@ -414,6 +414,7 @@ def explain(sku: str, first_order: int, second_order: int) -> None:
 def _register_more_commands() -> None:
     from . import cli_access, cli_export, cli_notify, cli_supply  # noqa: F401  (register commands)
     from . import cli_customer_care  # noqa: F401  (issue 8: waitlist, jobs, feedback)
+    from . import cli_web  # noqa: F401  (issue 5: web users, customer links)
     from . import cli_payments  # noqa: F401  (issue 4: payment, payments run)
     from .cli_risk import register as register_risk
 

@@ -36,7 +36,9 @@ def change_fulfilment(
             raise Conflict(f"order {order_id} drops missing units ({order.fulfilment}); "
                            "its choice cannot change", order_id=order_id)  # fmt: skip
         if not any(line.quantities.outstanding for line in order.lines):
-            raise Conflict(f"order {order_id} is closed; nothing is left to ship", order_id=order_id)
+            raise Conflict(
+                f"order {order_id} is closed; nothing is left to ship", order_id=order_id
+            )
         store.set_order_fulfilment(order_id, choice.value)
         payload = {"order_id": order_id, "from": order.fulfilment, "to": choice.value}
         store.insert_events([{"kind": "fulfilment_changed", "order_id": order_id, "sku": None,

@@ -72,7 +72,9 @@ def change_priority(
 
 def _check_override(override: int) -> None:
     if isinstance(override, bool) or not isinstance(override, int) or abs(override) > MAX_OVERRIDE:
-        raise InvalidInput("override", f"must be a whole number from -{MAX_OVERRIDE} to {MAX_OVERRIDE}")
+        raise InvalidInput(
+            "override", f"must be a whole number from -{MAX_OVERRIDE} to {MAX_OVERRIDE}"
+        )
 
 
 def _apply_priority(uow: UnitOfWork, line: dict, override: int, actor: str, reason: str,
@@ -121,8 +123,9 @@ def release_hold(
             allocate_waiting(store, sku, "hold_released", f"order {order_id}", now)
         detail = {"lines": [{"sku": sku, "units": units} for sku, units in released]}
         _audit(store, actor, "release_hold", f"order {order_id}", reason, detail, now)
+        payload = dict(detail, order_id=order_id)
         store.insert_events([{"kind": "hold_released", "order_id": order_id, "sku": None,
-                              "created_at": now, "payload": dict(detail, order_id=order_id)}])  # fmt: skip
+                              "created_at": now, "payload": payload}])  # fmt: skip
         repromise_all(store, skus, now, uow.shop_timezone)
         uow.commit()
         return orders.store_order(store, order_id)
@@ -134,7 +137,8 @@ def _release_units(store, order: OrderView, actor: str, reason: str, now) -> lis
         line.backordered for line in order.lines
     ):
         raise Conflict(f"order {order.id} holds no units while it waits (it is not a "
-                       "ship-complete order with lines still waiting)", order_id=order.id)  # fmt: skip
+                       "ship-complete order with lines still waiting)",
+                       order_id=order.id)  # fmt: skip
     keep = payments.paid_units_kept(store, order)
     released = []
     for line in order.lines:
@@ -144,7 +148,9 @@ def _release_units(store, order: OrderView, actor: str, reason: str, now) -> lis
         for warehouse, give in release_from(line.holdings, units):
             store.change_stock(line.sku, warehouse, allocated=-give)
             store.change_line_allocation(line.id, line.sku, warehouse, -give)
-            store.insert_allocation_log([_log_row(line, order.id, warehouse, give, actor, reason, now)])
+            store.insert_allocation_log(
+                [_log_row(line, order.id, warehouse, give, actor, reason, now)]
+            )
         store.change_line(line.id, allocated=-units, backordered=units)
         released.append((line.sku, units))
     if not released:
@@ -157,7 +163,8 @@ def _log_row(line, order_id: int, warehouse: str, units: int, actor: str, reason
         "sku": line.sku, "warehouse": warehouse, "line_id": line.id, "order_id": order_id,
         "qty": -units, "cause": "hold_released", "reference": f"order {order_id}",
         "priority_key": None, "ahead_of_line_id": None, "created_at": now,
-        "reason": f"{units} unit(s) back to waiting: ship-complete hold released by {actor}: {reason}",
+        "reason": f"{units} unit(s) back to waiting: ship-complete hold released by {actor}: "
+                  f"{reason}",
     }  # fmt: skip
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ..domain import payments as money
 from . import payments
@@ -87,7 +87,9 @@ def _capture(uow, gateway: PaymentGateway, intent: IntentRow, now, settings) -> 
         return _finish(uow, intent, "done", now)
     snap = _read(uow, lambda store: load_snapshot(store, intent.order_id))
     auth = money.usable_authorization(snap.auths(), intent.amount_minor, now, settings.renew_margin)
-    if auth is not None:
+    if intent.status == "waiting" and intent.target_ref:  # asked before: ask the same again
+        authorization = intent.target_ref
+    elif auth is not None:
         authorization = auth.reference
     elif snap.required:
         return _block(uow, intent, "waiting for the customer's payment", now)
@@ -184,10 +186,8 @@ def record_in(
     main = key == intent.idempotency_key
     fresh = store.get_payment_intent(intent.id)
     if result.status == "pending":
-        if main and fresh.status == "pending":
-            store.update_payment_intent(intent.id, {
-                "status": "waiting", "gateway_ref": result.reference, "target_ref": parent,
-                "lease_until": None, "updated_at": now})  # fmt: skip
+        if main and fresh.status in ("pending", "waiting"):
+            _wait_for_confirmation(store, fresh, result, parent, now, settings)
         return False
     recorded = not store.payment_operation_exists(key)
     if recorded:
@@ -200,6 +200,16 @@ def record_in(
             "status": status, "lease_until": None, "last_error": result.reason,
             "updated_at": now})  # fmt: skip
     return recorded
+
+
+def _wait_for_confirmation(store, intent: IntentRow, result, parent, now, settings) -> None:
+    """A callback should bring the outcome; if none comes, ask again (same key) later."""
+    polls = intent.attempts + 1
+    delay = min(settings.retry_after * 2 ** min(polls - 1, 10), timedelta(hours=1))
+    store.update_payment_intent(intent.id, {
+        "status": "waiting", "gateway_ref": result.reference, "target_ref": parent,
+        "attempts": polls, "next_attempt_at": now + delay, "lease_until": None,
+        "updated_at": now})  # fmt: skip
 
 
 def _insert_operation(store, intent, kind, key, result: GatewayResult, parent, source, now):
@@ -413,7 +423,7 @@ def _finish(uow, intent: IntentRow, status: str, now: datetime, error: str | Non
 @retried
 def _block(uow, intent: IntentRow, why: str, now: datetime) -> str:
     with uow:
-        if uow.store.get_payment_intent(intent.id).status == "pending":
+        if uow.store.get_payment_intent(intent.id).status in ("pending", "waiting"):
             uow.store.update_payment_intent(intent.id, {
                 "status": "blocked", "lease_until": None, "last_error": why, "updated_at": now})
         uow.commit()
@@ -428,7 +438,7 @@ def _postpone(uow, intent: IntentRow, error: str, now: datetime, settings) -> st
         return _give_up(uow, intent, f"gave up after {attempts} attempts: {error}", now, settings)
     delay = settings.retry_after * 2 ** (attempts - 1)
     with uow:
-        if uow.store.get_payment_intent(intent.id).status == "pending":
+        if uow.store.get_payment_intent(intent.id).status in ("pending", "waiting"):
             uow.store.update_payment_intent(intent.id, {
                 "attempts": attempts, "next_attempt_at": now + delay, "lease_until": None,
                 "last_error": error[:1000], "updated_at": now})  # fmt: skip
@@ -443,7 +453,7 @@ def _give_up(uow, intent: IntentRow, error: str, now: datetime, settings) -> str
         store = uow.store
         if intent.order_id is not None:
             payments._locked(store, intent.order_id)
-        if store.get_payment_intent(intent.id).status == "pending":
+        if store.get_payment_intent(intent.id).status in ("pending", "waiting"):
             store.update_payment_intent(intent.id, {
                 "status": "failed", "lease_until": None, "last_error": error[:1000],
                 "updated_at": now})  # fmt: skip

@@ -62,8 +62,16 @@ def preview_receipt(uow: UnitOfWork, sku: str, warehouse: str, qty: int, now: da
         by_line = {line.line_id: line for line in waiting}
         names = _customer_names(store, {g.order_id for g in grants})
     planned = tuple(
-        PlannedGrant(g.line_id, g.order_id, names.get(g.order_id, "?"), g.warehouse, g.qty,
-                     describe_key(by_line[g.line_id]), g.ahead_of, by_line[g.line_id])  # fmt: skip
+        PlannedGrant(
+            g.line_id,
+            g.order_id,
+            names.get(g.order_id, "?"),
+            g.warehouse,
+            g.qty,
+            describe_key(by_line[g.line_id]),
+            g.ahead_of,
+            by_line[g.line_id],
+        )  # fmt: skip
         for g in grants
     )
     left = sum(s.qty for s in supply) - sum(g.qty for g in planned)

@@ -91,9 +91,14 @@ def _placed_lines(uow: UnitOfWork, start: datetime, end: datetime) -> list[tuple
     with uow.reader() as r:
         events = r.store.events_between(("order_placed",), start, end)
     return [
-        (local_date(e.created_at, uow.shop_timezone), line["qty"], line["allocated"],
-         line["backordered"])  # fmt: skip
-        for e in events for line in e.payload.get("lines", ())
+        (
+            local_date(e.created_at, uow.shop_timezone),
+            line["qty"],
+            line["allocated"],
+            line["backordered"],
+        )  # fmt: skip
+        for e in events
+        for line in e.payload.get("lines", ())
     ]
 
 
@@ -189,7 +194,7 @@ def promise_accuracy(uow: UnitOfWork, now: datetime, days: int = 30) -> Report:
     return Report("promise-accuracy", days, start, end, summary, columns, rows, chart, "lines")
 
 
-# -- cancellations, suppliers, feedback, ageing -------------------------------------------------------
+# -- cancellations, suppliers, feedback, ageing ---------------------------------------------
 
 
 def cancellations(uow: UnitOfWork, now: datetime, days: int = 30) -> Report:
@@ -253,7 +258,9 @@ def feedback_by_wait(uow: UnitOfWork, now: datetime, days: int = 90) -> Report:
     chart = [(row[0], float(row[2] or 0)) for row in rows]
     notes = () if has_feedback else ("feedback is not collected on this installation",)
     columns = ("waited_days", "answers", "mean_rating")
-    return Report("feedback-by-wait", days, start, end, summary, columns, rows, chart, "rating", notes)
+    return Report(
+        "feedback-by-wait", days, start, end, summary, columns, rows, chart, "rating", notes
+    )
 
 
 def ageing(uow: UnitOfWork, now: datetime, days: int = 30) -> Report:

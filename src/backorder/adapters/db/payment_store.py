@@ -146,8 +146,9 @@ class PaymentQueries:
         return result.rowcount
 
     def due_payment_intents(self, now: datetime, limit: int) -> list[int]:
-        """Pending intents due now, not leased, and first in line for their order: an order's
-        intents run one after another, in the order they were written."""
+        """Intents due now (pending, or waiting for a confirmation and due to ask again), not
+        leased, and first in line for their order: an order's intents run one after another,
+        in the order they were written."""
         earlier = aliased(_I)
         blocked_by_earlier = exists().where(
             earlier.c.order_id == _I.c.order_id, earlier.c.id < _I.c.id,
@@ -155,7 +156,7 @@ class PaymentQueries:
         )  # fmt: skip
         query = (
             select(_I.c.id)
-            .where(_I.c.status == "pending", _I.c.next_attempt_at <= now,
+            .where(_I.c.status.in_(("pending", "waiting")), _I.c.next_attempt_at <= now,
                    or_(_I.c.lease_until.is_(None), _I.c.lease_until <= now),
                    or_(_I.c.order_id.is_(None), ~blocked_by_earlier))
             .order_by(_I.c.id)
@@ -167,7 +168,7 @@ class PaymentQueries:
         """Claim one intent; False when another runner claimed it first."""
         result = self.conn.execute(
             update(_I)
-            .where(_I.c.id == intent_id, _I.c.status == "pending",
+            .where(_I.c.id == intent_id, _I.c.status.in_(("pending", "waiting")),
                    or_(_I.c.lease_until.is_(None), _I.c.lease_until <= now))
             .values(lease_until=until)
         )  # fmt: skip

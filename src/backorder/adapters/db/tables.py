@@ -606,8 +606,8 @@ payment_intents = Table(
     Index(
         "ix_payment_intents_due",
         "next_attempt_at",
-        sqlite_where=text("status = 'pending'"),
-        postgresql_where=text("status = 'pending'"),
+        sqlite_where=text("status IN ('pending','waiting')"),
+        postgresql_where=text("status IN ('pending','waiting')"),
     ),
 )
 

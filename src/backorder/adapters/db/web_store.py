@@ -55,8 +55,14 @@ class WebQueries:
     def line_facts(self, line_id: int) -> dict | None:
         ol = t.order_lines
         row = self.conn.execute(
-            select(ol.c.id, ol.c.order_id, ol.c.sku, ol.c.backordered, ol.c.allocated,
-                   ol.c.priority_override).where(ol.c.id == line_id)  # fmt: skip
+            select(
+                ol.c.id,
+                ol.c.order_id,
+                ol.c.sku,
+                ol.c.backordered,
+                ol.c.allocated,
+                ol.c.priority_override,
+            ).where(ol.c.id == line_id)  # fmt: skip
         ).first()
         return dict(row._mapping) if row else None
 
@@ -115,8 +121,15 @@ class WebQueries:
             return []
         d = t.deliveries
         query = (
-            select(d.c.id, d.c.order_id, d.c.kind, d.c.channel, d.c.attempts, d.c.last_error,
-                   d.c.created_at)  # fmt: skip
+            select(
+                d.c.id,
+                d.c.order_id,
+                d.c.kind,
+                d.c.channel,
+                d.c.attempts,
+                d.c.last_error,
+                d.c.created_at,
+            )  # fmt: skip
             .where(d.c.status == "dead")
             .order_by(d.c.id.desc())
             .limit(limit)
@@ -132,8 +145,14 @@ class WebQueries:
         fulfilled_at = func.max(al.c.created_at)
         from_queue = func.sum(case((al.c.cause.in_(("order", "order_edit")), 0), else_=1))
         query = (
-            select(ol.c.id.label("line_id"), ol.c.order_id, ol.c.sku, ol.c.first_promised_date,
-                   o.c.placed_at, fulfilled_at.label("fulfilled_at"))  # fmt: skip
+            select(
+                ol.c.id.label("line_id"),
+                ol.c.order_id,
+                ol.c.sku,
+                ol.c.first_promised_date,
+                o.c.placed_at,
+                fulfilled_at.label("fulfilled_at"),
+            )  # fmt: skip
             .join(o, o.c.id == ol.c.order_id)
             .join(al, al.c.line_id == ol.c.id)
             .where(ol.c.backordered == 0, ol.c.allocated + ol.c.shipped > 0, al.c.qty > 0)
@@ -161,14 +180,26 @@ def _audit(row) -> dict:
 
 _WAITING_ROWS = (
     select(
-        t.order_lines.c.id.label("line_id"), t.order_lines.c.order_id, t.order_lines.c.sku,
-        t.order_lines.c.qty, t.order_lines.c.allocated, t.order_lines.c.backordered,
-        t.order_lines.c.unit_price_minor, t.order_lines.c.promised_date,
-        t.order_lines.c.promise_basis, t.order_lines.c.first_promised_date,
-        t.order_lines.c.promise_changes, t.order_lines.c.priority_override,
-        t.orders.c.placed_at, t.orders.c.requested_date, t.orders.c.paid_priority,
-        t.orders.c.fulfilment, t.orders.c.currency, t.customers.c.id.label("customer_id"),
-        t.customers.c.name.label("customer_name"), t.customers.c.tier,
+        t.order_lines.c.id.label("line_id"),
+        t.order_lines.c.order_id,
+        t.order_lines.c.sku,
+        t.order_lines.c.qty,
+        t.order_lines.c.allocated,
+        t.order_lines.c.backordered,
+        t.order_lines.c.unit_price_minor,
+        t.order_lines.c.promised_date,
+        t.order_lines.c.promise_basis,
+        t.order_lines.c.first_promised_date,
+        t.order_lines.c.promise_changes,
+        t.order_lines.c.priority_override,
+        t.orders.c.placed_at,
+        t.orders.c.requested_date,
+        t.orders.c.paid_priority,
+        t.orders.c.fulfilment,
+        t.orders.c.currency,
+        t.customers.c.id.label("customer_id"),
+        t.customers.c.name.label("customer_name"),
+        t.customers.c.tier,
     )  # fmt: skip
     .join(t.orders, t.orders.c.id == t.order_lines.c.order_id)
     .join(t.customers, t.customers.c.id == t.orders.c.customer_id)

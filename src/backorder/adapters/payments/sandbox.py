@@ -50,7 +50,7 @@ class Sandbox:
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self.reset()
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._server = _QuietServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -322,6 +322,11 @@ class Sandbox:
     def _set_clock(self, now: str) -> None:
         fixed = datetime.fromisoformat(now)
         self.clock = lambda: fixed
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        """A client that gave up (a "timeout" answer) resets its connection: not news."""
 
 
 def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:

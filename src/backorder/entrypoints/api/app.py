@@ -9,8 +9,10 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ...bootstrap import App, build
 from ...domain.errors import DomainError
@@ -25,6 +27,7 @@ from . import (
     routes_supply,
 )
 from .idempotency import IdempotencyMiddleware
+from .routes_reports import router as reports_router
 
 log = logging.getLogger("backorder")
 
@@ -67,13 +70,22 @@ def create_app(backend: App | None = None, *, release_loop: bool = True) -> Fast
     api.add_middleware(IdempotencyMiddleware)
     api.add_exception_handler(DomainError, _domain_error)
     api.add_exception_handler(RequestValidationError, _validation_error)
+    api.add_exception_handler(StarletteHTTPException, _unreadable_body)
     api.include_router(routes.router)
     api.include_router(routes_supply.router)
     api.include_router(routes_risk.router)
     api.include_router(routes_notify.router)
     api.include_router(routes_customer_care.router)
+    api.include_router(reports_router)  # issue 5: reports as JSON
     routes_payments.install(api)  # issue 4: payment routes, intents run after each command
+    _mount_web(api)  # issue 5: operator pages under /ui, customer pages under /my (last)
     return api
+
+
+def _mount_web(api: FastAPI) -> None:
+    from ..web import mount_web
+
+    mount_web(api)
 
 
 async def _release_preorders_forever(backend: App) -> None:
@@ -106,6 +118,17 @@ async def _run_due_jobs_forever(backend: App) -> None:
 
 async def _domain_error(_request: Request, error: DomainError) -> JSONResponse:
     return JSONResponse(error.to_dict(), status_code=http_status(error.code))
+
+
+async def _unreadable_body(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    """FastAPI answers 400 {"detail"} to a body it cannot read (not UTF-8): that is invalid
+    input like any other, so 422 in our error shape. Other HTTP errors are left as they are."""
+    if error.status_code != 400:
+        return await http_exception_handler(request, error)
+    reason = str(error.detail)
+    body = {"code": "invalid_input", "message": f"body: {reason}",
+            "details": {"field": "body", "reason": reason}}  # fmt: skip
+    return JSONResponse(body, status_code=422)
 
 
 async def _validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:

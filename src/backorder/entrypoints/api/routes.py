@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
@@ -15,11 +15,12 @@ from .auth import check_customer_owns, principal_of, public, role
 from .deps import BackendDep, Limit, Offset
 from .routes_payments import payment_in
 from .schemas import (
-    ApiKeyIn,
+    ERRORS,
+    REPEATED,
     AdjustmentIn,
+    ApiKeyIn,
     CancelIn,
     CustomerIn,
-    ErrorOut,
     LineQtyIn,
     OrderIn,
     ProductIn,
@@ -28,8 +29,6 @@ from .schemas import (
     ShipmentIn,
     WarehouseIn,
 )
-
-ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorOut} for s in (404, 409, 422)}
 
 router = APIRouter(responses=ERRORS)
 SkuPath = Annotated[str, Path(min_length=1, max_length=100)]
@@ -49,6 +48,7 @@ def health() -> dict:
     tags=["catalog"],
     response_model=ProductOut,
     status_code=201,
+    responses={200: {"model": ProductOut, "description": "Updated: the SKU existed"}},
     **role(Role.INTEGRATION),
 )
 def save_product(body: ProductIn, backend: BackendDep, response: Response) -> dict:
@@ -120,7 +120,8 @@ def list_stock(
     return serialize.plain(queries.stock(backend.uow, sku))
 
 
-@router.post("/receipts", tags=["stock"], status_code=201, **role(Role.INTEGRATION))
+@router.post("/receipts", tags=["stock"], status_code=201, responses=REPEATED,
+             **role(Role.INTEGRATION))  # fmt: skip
 def receive(body: ReceiptIn, backend: BackendDep, response: Response) -> dict:
     """Add units and hand them to waiting lines by priority; a repeated reference is a no-op."""
     result = stock.receive_stock(backend.uow, body.sku, body.warehouse, body.qty, backend.clock(),
@@ -153,7 +154,8 @@ def release_preorders(backend: BackendDep) -> dict:
 # -- orders ----------------------------------------------------------------------------------
 
 
-@router.post("/orders", tags=["orders"], status_code=201, **role(Role.INTEGRATION))
+@router.post("/orders", tags=["orders"], status_code=201, responses=REPEATED,
+             **role(Role.INTEGRATION))  # fmt: skip
 def place_order(body: OrderIn, backend: BackendDep, response: Response) -> dict:
     """Allocate what is there and backorder the rest within policy; a known external_ref returns
     the first order (200) instead of placing a second one."""
@@ -226,7 +228,8 @@ def change_line(order_id: Id, line_id: Id, body: LineQtyIn, backend: BackendDep)
 
 
 @router.post(
-    "/orders/{order_id}/shipments", tags=["orders"], status_code=201, **role(Role.INTEGRATION)
+    "/orders/{order_id}/shipments", tags=["orders"], status_code=201, responses=REPEATED,
+    **role(Role.INTEGRATION),
 )
 def ship(
     order_id: Id, backend: BackendDep, response: Response, body: ShipmentIn | None = None

@@ -19,9 +19,11 @@ from .. import serialize
 from .auth import check_customer_owns, public, role
 from .deps import BackendDep
 from .routes import ERRORS
-from .schemas import StrictModel
+from .schemas import ErrorOut, StrictModel
 
 router = APIRouter(responses=ERRORS)
+# A link altered, never issued (403) or already answered (409, in ERRORS).
+LINK_ERRORS: dict = {403: {"model": ErrorOut}}
 Id = Annotated[int, Path(gt=0, le=2**31 - 1)]
 Token = Annotated[str, Path(min_length=10, max_length=400)]
 SkuPath = Annotated[str, Path(min_length=1, max_length=100)]
@@ -93,13 +95,13 @@ def run_jobs(backend: BackendDep) -> dict:
 # -- feedback ----------------------------------------------------------------------------------
 
 
-@router.get("/feedback/{token}", tags=["feedback"], **public())
+@router.get("/feedback/{token}", tags=["feedback"], responses=LINK_ERRORS, **public())
 def feedback_form(token: Token, backend: BackendDep) -> dict:
     """What the feedback link shows; a used or altered link is refused."""
     return serialize.plain(feedback.form(backend.uow, token))
 
 
-@router.post("/feedback/{token}", tags=["feedback"], **public())
+@router.post("/feedback/{token}", tags=["feedback"], responses=LINK_ERRORS, **public())
 def feedback_answer(token: Token, body: FeedbackIn, backend: BackendDep) -> dict:
     """Rate the order 1-5 with an optional comment; once per link."""
     result = feedback.submit(backend.uow, token, body.rating, body.comment, backend.clock())
@@ -122,13 +124,13 @@ def order_feedback(order_id: Id, backend: BackendDep) -> dict:
 # -- delay consent -----------------------------------------------------------------------------
 
 
-@router.get("/consent/{token}", tags=["delay consent"], **public())
+@router.get("/consent/{token}", tags=["delay consent"], responses=LINK_ERRORS, **public())
 def consent_question(token: Token, backend: BackendDep) -> dict:
     """The delayed line, its first and new dates, the deadline, and what this link answers."""
     return serialize.plain(consent.show(backend.uow, token, backend.clock()))
 
 
-@router.post("/consent/{token}", tags=["delay consent"], **public())
+@router.post("/consent/{token}", tags=["delay consent"], responses=LINK_ERRORS, **public())
 def consent_answer(token: Token, backend: BackendDep) -> dict:
     """Answer with this link: keep waiting, or cancel the line."""
     return serialize.plain(consent.answer(backend.uow, token, backend.clock()))

@@ -21,10 +21,11 @@ from ...service.ports import InvalidCallback
 from .. import serialize
 from .auth import check_customer_owns, public, role
 from .deps import BackendDep
+from .schemas import ERRORS, ErrorOut
 from .schemas_payments import CaptureIn, PaymentDetailsIn, RefundIn, RetryIn
 
 log = logging.getLogger("backorder.payments")
-router = APIRouter(tags=["payments"])
+router = APIRouter(tags=["payments"], responses=ERRORS)
 Id = Annotated[int, Path(gt=0, le=2**31 - 1)]
 GatewayName = Annotated[str, Path(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$")]
 WEBHOOKS = "/payments/webhooks/"
@@ -119,18 +120,20 @@ def run_now(backend: BackendDep) -> dict:
 # -- the gateway's callbacks -----------------------------------------------------------------
 
 
-@router.post(WEBHOOKS + "{gateway}", **public())
+@router.post(WEBHOOKS + "{gateway}", responses={401: {"model": ErrorOut}}, **public())
 async def callback(gateway: GatewayName, request: Request) -> Any:
     """A gateway's signed callback: recorded once, however often it comes."""
     backend: App = request.app.state.backend
     found = backend.gateways.get(gateway)
     if found is None:
-        return JSONResponse({"code": "not_found", "message": "unknown gateway"}, status_code=404)
+        return JSONResponse({"code": "not_found", "message": "unknown gateway",
+                             "details": {"field": "gateway"}}, status_code=404)  # fmt: skip
     body, now = await request.body(), backend.clock()
     try:
         event = found.parse_callback(body, request.headers, now)
     except InvalidCallback as error:
-        return JSONResponse({"code": "invalid_signature", "message": str(error)}, status_code=401)
+        return JSONResponse({"code": "invalid_signature", "message": str(error),
+                             "details": {"reason": str(error)}}, status_code=401)  # fmt: skip
     return await run_in_threadpool(executor.record_callback, backend.uow, gateway, event, now,
                                    backend.payment_settings)  # fmt: skip
 

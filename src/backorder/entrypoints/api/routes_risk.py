@@ -11,8 +11,9 @@ from ...service import risk
 from .. import serialize
 from .auth import role
 from .deps import BackendDep
+from .schemas import ERRORS
 
-router = APIRouter()
+router = APIRouter(responses=ERRORS)
 Top = Annotated[int, Query(ge=1, le=1_000_000, description="How many SKUs, riskiest first")]
 
 

@@ -15,9 +15,9 @@ from ...service import purchasing, queries, quotes, replenishment
 from .. import serialize
 from .auth import role
 from .deps import BackendDep, Limit
-from .schemas import Qty, Sku, StrictModel
+from .schemas import ERRORS, REPEATED, Qty, Sku, StrictModel
 
-router = APIRouter()
+router = APIRouter(responses=ERRORS)
 Id = Annotated[int, Path(gt=0, le=2**31 - 1)]
 
 
@@ -130,7 +130,8 @@ def cancel_po_line(po_line_id: Id, backend: BackendDep) -> dict:
 
 
 @router.post(
-    "/po-lines/{po_line_id}/receipts", tags=["supply"], status_code=201, **role(Role.INTEGRATION)
+    "/po-lines/{po_line_id}/receipts", tags=["supply"], status_code=201, responses=REPEATED,
+    **role(Role.INTEGRATION),
 )
 def receive_po_line(
     po_line_id: Id, body: PoReceiptIn, backend: BackendDep, response: Response

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -114,6 +114,14 @@ class ErrorOut(BaseModel):
     code: str
     message: str
     details: dict
+
+
+# The error answers every route may give (declared so the OpenAPI document is complete).
+ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorOut} for s in (404, 409, 422)}
+# A POST whose reference (or external_ref) was seen before answers 200 with the first result.
+REPEATED: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Seen before (same reference): the first result, nothing changed"}
+}
 
 
 class ApiKeyIn(StrictModel):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import State
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -16,6 +17,7 @@ from . import pages_auth, pages_customer, pages_imports, pages_ops, pages_report
 from .core import (
     HERE,
     MY,
+    N_,
     UI,
     CsrfRefused,
     LoginRequired,
@@ -38,9 +40,24 @@ def mount_web(api: FastAPI) -> None:
     api.mount(MY, _site(api, [pages_auth.language_router, pages_customer.router]))
 
 
+class InheritedState(State):
+    """A mounted app's state that falls back to the API's: the backend is the API's (set
+    when it starts), and middleware of the API that reads `scope["app"].state.backend` after
+    the request went through a page (the mount replaced `scope["app"]`) still finds it."""
+
+    def __init__(self, parent: FastAPI) -> None:
+        super().__init__({"parent": parent})
+
+    def __getattr__(self, key):
+        try:
+            return super().__getattr__(key)
+        except AttributeError:
+            return getattr(self._state["parent"].state, key)
+
+
 def _site(api: FastAPI, routers: list, static: bool = False) -> FastAPI:
     site = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    site.state.parent = api
+    site.state = InheritedState(api)
     for router in routers:
         site.include_router(router)
     if static:
@@ -73,9 +90,12 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = message.setdefault("headers", [])
-                headers += [(b"content-security-policy", CSP.encode()),
-                            (b"x-content-type-options", b"nosniff"),
-                            (b"x-frame-options", b"DENY"), (b"referrer-policy", b"no-referrer")]
+                headers += [
+                    (b"content-security-policy", CSP.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"referrer-policy", b"no-referrer"),
+                ]
                 if not static:
                     headers.append((b"cache-control", b"no-store"))
             await send(message)
@@ -88,32 +108,32 @@ def _add_error_pages(site: FastAPI) -> None:
         return login_redirect(request)
 
     async def refused(request: Request, _error: Exception):
-        return render(request, "error.html", 403, title="Not allowed",
-                      message="Your role does not allow this.")  # fmt: skip
+        return render(request, "error.html", 403, title=N_("Not allowed"),
+                      message=N_("Your role does not allow this."))  # fmt: skip
 
     async def csrf(request: Request, _error: Exception):
-        return render(request, "error.html", 403, title="Form expired",
-                      message="This form was not sent from this page, or the page is too old. "
-                              "Go back, reload the page and try again.")  # fmt: skip
+        return render(request, "error.html", 403, title=N_("Form expired"),
+                      message=N_("This form was not sent from this page, or the page is too old. "
+                                 "Go back, reload the page and try again."))  # fmt: skip
 
     async def not_found(request: Request, _error: Exception):
-        return render(request, "error.html", 404, title="Not found",
-                      message="There is nothing at this address.")  # fmt: skip
+        return render(request, "error.html", 404, title=N_("Not found"),
+                      message=N_("There is nothing at this address."))  # fmt: skip
 
     async def http_error(request: Request, error: StarletteHTTPException):
         if error.status_code == 404:
             return await not_found(request, error)
-        return render(request, "error.html", error.status_code, title="Error",
+        return render(request, "error.html", error.status_code, title=N_("Error"),
                       message=str(error.detail))  # fmt: skip
 
     async def bad_request(request: Request, _error: Exception):
-        return render(request, "error.html", 400, title="Error",
-                      message="The address has a value this page cannot use.")  # fmt: skip
+        return render(request, "error.html", 400, title=N_("Error"),
+                      message=N_("The address has a value this page cannot use."))  # fmt: skip
 
     async def domain_error(request: Request, error: DomainError):
         if error.code == "not_found":
             return await not_found(request, error)
-        return render(request, "error.html", http_status(error.code), title="Error",
+        return render(request, "error.html", http_status(error.code), title=N_("Error"),
                       message=error.message)  # fmt: skip
 
     for error_type, handler in ((LoginRequired, login_needed), (Refused, refused),

@@ -29,7 +29,8 @@ def bar_chart(bars: Sequence[tuple[str, float]], title: str, description: str, *
         y = TOP + inner_h - height
         parts.append(
             f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{slot * 0.7:.1f}" '
-            f'height="{height:.1f}"><title>{escape(label)}: {_num(value)}{escape(unit)}</title></rect>'
+            f'height="{height:.1f}"><title>{escape(label)}: {_num(value)}{escape(unit)}'
+            "</title></rect>"
         )
         parts.append(_text(x + slot * 0.35, y - 4, f"{_num(value)}{unit}", "value"))
         if len(bars) <= 16 or index % max(1, len(bars) // 10) == 0:
@@ -118,7 +119,9 @@ def _y_axis(top: float, unit: str) -> list[str]:
     for step in range(5):
         value = top * step / 4
         y = TOP + inner_h - inner_h * step / 4
-        parts.append(f'<line class="grid" x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}"/>')
+        parts.append(
+            f'<line class="grid" x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}"/>'
+        )
         parts.append(_text(LEFT - 6, y + 4, f"{_num(value)}{unit}", "tick", anchor="end"))
     return parts
 

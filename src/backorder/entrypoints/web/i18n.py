@@ -47,7 +47,11 @@ class Formatter:
     """Dates in the shop's time zone (invariant 9) and numbers in the reader's language."""
 
     def __init__(self, lang: str, timezone: str) -> None:
-        self.lang, self.locale, self.zone = lang, "tr_TR" if lang == "tr" else "en_GB", ZoneInfo(timezone)
+        self.lang, self.locale, self.zone = (
+            lang,
+            "tr_TR" if lang == "tr" else "en_GB",
+            ZoneInfo(timezone),
+        )
 
     def date(self, value: date | datetime | None) -> str:
         if value is None:

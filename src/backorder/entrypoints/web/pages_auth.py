@@ -10,7 +10,7 @@ from starlette.datastructures import FormData
 
 from ...service import web_users
 from . import i18n
-from .core import UI, checked_form, local_path, redirect, render
+from .core import N_, UI, backend_of, checked_form, local_path, redirect, render
 
 router = APIRouter()
 language_router = APIRouter()
@@ -25,12 +25,10 @@ def login_page(request: Request, next: str = ""):
 async def login(request: Request, form: FormData = Depends(checked_form)):
     name, password = str(form.get("name", "")).strip(), str(form.get("password", ""))
     target = local_path(str(form.get("next", "")))
-    user = await run_in_threadpool(
-        web_users.authenticate, request.app.state.parent.state.backend.uow, name, password
-    )
+    user = await run_in_threadpool(web_users.authenticate, backend_of(request).uow, name, password)
     if user is None:  # one message for both: it must not tell which names exist
         return render(request, "login.html", status=401, next=target, name=name,
-                      error="Wrong name or password.")  # fmt: skip
+                      error=N_("Wrong name or password."))  # fmt: skip
     request.session.clear()  # a new session at login: nothing carried over from before
     request.session.update(uid=user.id, fp=user.fingerprint, csrf=secrets.token_urlsafe(32))
     return redirect(target)

@@ -12,8 +12,17 @@ from ...service import feedback, fulfilment, notify_admin, operator_views, order
 from ...service.customer_links import verify_customer_token
 from ...service.signing import InvalidToken
 from ...service.views import CustomerView, OrderView
-from .core import MY, PageNotFound, backend_of, checked_form, flash, now_of, redirect, render
-from .core import translator
+from .core import (
+    MY,
+    PageNotFound,
+    backend_of,
+    checked_form,
+    flash,
+    now_of,
+    redirect,
+    render,
+    translator,
+)
 from .keys import customer_page_key
 
 router = APIRouter()

@@ -23,7 +23,7 @@ from ...domain.roles import Role
 from ...service import queries
 from ...service.web_users import WebUser
 from ..cli_import import import_file
-from .core import PageNotFound, backend_of, checked_form, render, requires
+from .core import N_, PageNotFound, backend_of, checked_form, render, requires
 
 router = APIRouter()
 KEEP_SECONDS = 3600
@@ -53,7 +53,7 @@ async def upload(request: Request, form: FormData = Depends(checked_form),
     values, errors = _read_options(form)
     file = form.get("file")
     if not isinstance(file, UploadFile) or not file.filename:
-        errors["file"] = "Choose the CSV file to import."
+        errors["file"] = N_("Choose the CSV file to import.")
     if errors:
         return _form(request, values, errors, status=422)
     token = secrets.token_urlsafe(18)
@@ -79,8 +79,12 @@ async def apply(request: Request, token: str, form: FormData = Depends(checked_f
 
 
 async def _run(request: Request, token: str, meta: dict, dry_run: bool):
-    options = ImportOptions(warehouse=meta["warehouse"], currency=meta["currency"],
-                            create_products=meta["create_products"], source=meta["filename"])
+    options = ImportOptions(
+        warehouse=meta["warehouse"],
+        currency=meta["currency"],
+        create_products=meta["create_products"],
+        source=meta["filename"],
+    )
     path = upload_dir() / f"{token}.csv"
     try:
         result = await run_in_threadpool(import_file, backend_of(request), path, options,
@@ -97,11 +101,11 @@ def _read_options(form: FormData) -> tuple[dict, dict]:
               "create_products": form.get("create_products") == "yes"}  # fmt: skip
     errors = {}
     if values["format"] and values["format"] not in registry.NAMES:
-        errors["format"] = "Choose a format from the list, or let the header tell."
+        errors["format"] = N_("Choose a format from the list, or let the header tell.")
     if not re.fullmatch(r"[A-Z]{3}", values["currency"]):
-        errors["currency"] = "Give a three-letter currency code such as USD."
+        errors["currency"] = N_("Give a three-letter currency code such as USD.")
     if not values["warehouse"]:
-        errors["warehouse"] = "Choose the warehouse for counted stock."
+        errors["warehouse"] = N_("Choose the warehouse for counted stock.")
     return values, errors
 
 

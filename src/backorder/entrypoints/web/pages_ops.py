@@ -14,6 +14,7 @@ from ...service.web_users import WebUser
 from . import charts
 from .core import (
     MY,
+    N_,
     UI,
     backend_of,
     checked_form,
@@ -29,6 +30,8 @@ from .keys import customer_page_key
 
 router = APIRouter()
 TIERS = ("critical", "priority", "standard")
+AGE_LABELS = {"0-7": N_("0-7 days"), "8-14": N_("8-14 days"), "15-30": N_("15-30 days"),
+              "30+": N_("30+ days")}  # fmt: skip
 
 
 @router.get("/")
@@ -38,7 +41,7 @@ def dashboard(request: Request, user: WebUser = Depends(requires(Role.VIEWER))):
     _ = translator(request)
     ageing = data["ageing"]
     chart = charts.bar_chart(
-        [(_(label + " days"), value) for label, value in ageing.chart],
+        [(_(AGE_LABELS[label]), value) for label, value in ageing.chart],
         _("Open backorder lines by days waited"),
         _("{lines} open lines; bars show how many waited 0-7, 8-14, 15-30 and over 30 days.",
           lines=ageing.summary["lines"]), chart_id="ageing",
@@ -54,7 +57,7 @@ def queue(request: Request, sku: str = "", customer: str = "", tier: str = "",
     ages = {name: _whole(value, name, errors) for name, value in
             (("min_age", min_age), ("max_age", max_age))}  # fmt: skip
     if tier and tier not in TIERS:
-        errors["tier"], tier = "Choose a tier from the list.", ""
+        errors["tier"], tier = N_("Choose a tier from the list."), ""
     backend = backend_of(request)
     rows = operator_views.queue_rows(backend.uow, backend.clock(), sku=sku.strip() or None,
                                      customer=customer, tier=tier or None, **ages)  # fmt: skip
@@ -69,7 +72,7 @@ def _whole(value: str, name: str, errors: dict) -> int | None:
     if not value:
         return None
     if not value.isdigit() or int(value) > 100_000:
-        errors[name] = "Give a whole number of days."
+        errors[name] = N_("Give a whole number of days.")
         return None
     return int(value)
 
@@ -107,7 +110,7 @@ def change_priority(request: Request, line_id: int, form: FormData = Depends(che
     direction = str(form.get("direction", ""))
     return _act(request, form, lambda: overrides.change_priority(
         backend_of(request).uow, line_id, direction, user.name, str(form.get("reason", "")),
-        now_of(request)), "Priority changed.")  # fmt: skip
+        now_of(request)), N_("Priority changed."))  # fmt: skip
 
 
 @router.post("/orders/{order_id}/release")
@@ -115,7 +118,7 @@ def release_hold(request: Request, order_id: int, form: FormData = Depends(check
                  user: WebUser = Depends(requires(Role.OPERATOR))):  # fmt: skip
     return _act(request, form, lambda: overrides.release_hold(
         backend_of(request).uow, order_id, user.name, str(form.get("reason", "")),
-        now_of(request)), "The held units went back to the queue.")  # fmt: skip
+        now_of(request)), N_("The held units went back to the queue."))  # fmt: skip
 
 
 @router.post("/orders/{order_id}/lines/{line_id}/cancel")
@@ -124,7 +127,7 @@ def cancel_line(request: Request, order_id: int, line_id: int,
                 user: WebUser = Depends(requires(Role.OPERATOR))):  # fmt: skip
     return _act(request, form, lambda: overrides.cancel_line(
         backend_of(request).uow, order_id, line_id, user.name, str(form.get("reason", "")),
-        now_of(request)), "Line cancelled.")  # fmt: skip
+        now_of(request)), N_("Line cancelled."))  # fmt: skip
 
 
 def _act(request: Request, form: FormData, action, done: str):

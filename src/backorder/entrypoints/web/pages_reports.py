@@ -14,19 +14,19 @@ from ...domain.roles import Role
 from ...service import reports
 from ...service.web_users import WebUser
 from . import charts
-from .core import PageNotFound, backend_of, render, requires, translator
+from .core import N_, PageNotFound, backend_of, render, requires, translator
 
 router = APIRouter()
 WINDOWS = (7, 30, 90, 365)
 TITLES = {
-    "fill-rate": "Fill rate at order time",
-    "backorder-rate": "Backorder rate",
-    "time-to-fulfil": "Time to fulfil a backorder",
-    "promise-accuracy": "Promise accuracy",
-    "cancellations": "Cancellations caused by waiting",
-    "supplier-on-time": "Supplier on-time rate",
-    "feedback-by-wait": "Feedback by waiting time",
-    "ageing": "Open backorders by age",
+    "fill-rate": N_("Fill rate at order time"),
+    "backorder-rate": N_("Backorder rate"),
+    "time-to-fulfil": N_("Time to fulfil a backorder"),
+    "promise-accuracy": N_("Promise accuracy"),
+    "cancellations": N_("Cancellations caused by waiting"),
+    "supplier-on-time": N_("Supplier on-time rate"),
+    "feedback-by-wait": N_("Feedback by waiting time"),
+    "ageing": N_("Open backorders by age"),
 }
 
 
@@ -63,8 +63,9 @@ def report_csv(request: Request, name: str, days: int = 30,
     for row in report.rows:
         writer.row(csv_cell(value) for value in row)
     filename = f"{name}-{days}d.csv"
+    disposition = f'attachment; filename="{filename}"'
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})  # fmt: skip
+                    headers={"Content-Disposition": disposition})  # fmt: skip
 
 
 @router.get("/reports/{name}")

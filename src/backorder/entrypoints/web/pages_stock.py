@@ -15,7 +15,7 @@ from ...service import stock as stock_service
 from ...service.promising import local_date
 from ...service.web_users import WebUser
 from . import charts
-from .core import backend_of, checked_form, now_of, render, requires, translator
+from .core import N_, backend_of, checked_form, now_of, render, requires, translator
 
 router = APIRouter()
 MAX_QTY = 1_000_000_000
@@ -56,12 +56,18 @@ def _timephased(request: Request, view: dict, today):
     if undated:  # no date yet: drawn at the chart's end
         demand.append((end, demand_total + undated))
     waiting = demand_total + undated
-    series = [charts.Series(_("Free stock and incoming"), "supply", supply),
-              charts.Series(_("Waiting units by promised date"), "demand", demand)]
-    description = _("{supply} units free or incoming; {waiting} units waiting.",
-                    supply=supply_total, waiting=waiting)
-    return charts.step_chart(series, today, end, _("Supply against waiting demand"), description,
-                             attrs=f'data-supply="{supply_total}" data-waiting="{waiting}"')  # fmt: skip
+    series = [
+        charts.Series(_("Free stock and incoming"), "supply", supply),
+        charts.Series(_("Waiting units by promised date"), "demand", demand),
+    ]
+    description = _(
+        "{supply} units free or incoming; {waiting} units waiting.",
+        supply=supply_total,
+        waiting=waiting,
+    )
+    attrs = f'data-supply="{supply_total}" data-waiting="{waiting}"'  # read by the browser tests
+    title = _("Supply against waiting demand")
+    return charts.step_chart(series, today, end, title, description, attrs=attrs)
 
 
 # -- receiving -----------------------------------------------------------------------------------
@@ -119,7 +125,9 @@ def receive(request: Request, form: FormData = Depends(checked_form),
             user: WebUser = Depends(requires(Role.OPERATOR))):  # fmt: skip
     values, errors = _read_receipt(form)
     if errors or not values["reference"]:
-        return _form(request, values, errors or {"reference": "Preview the receipt first."}, 422)
+        return _form(
+            request, values, errors or {"reference": N_("Preview the receipt first.")}, 422
+        )
     backend, now = backend_of(request), now_of(request)
     try:
         result = _receive(backend, values, now)
@@ -144,26 +152,26 @@ def _read_receipt(form: FormData) -> tuple[dict, dict]:
               ("sku", "warehouse", "qty", "reference", "po_line_id")}  # fmt: skip
     errors = {}
     if values["po_line_id"] and not values["po_line_id"].isdigit():
-        errors["po_line_id"] = "Choose a purchase-order line from the list."
+        errors["po_line_id"] = N_("Choose a purchase-order line from the list.")
     if not values["po_line_id"]:
         if not values["sku"]:
-            errors["sku"] = "Give the SKU you received."
+            errors["sku"] = N_("Give the SKU you received.")
         if not values["warehouse"]:
-            errors["warehouse"] = "Choose the warehouse the units went to."
+            errors["warehouse"] = N_("Choose the warehouse the units went to.")
     qty = values["qty"]
     if not qty.isdigit() or not 1 <= int(qty) <= MAX_QTY:
-        errors["qty"] = "Give the number of units received: a whole number, at least 1."
+        errors["qty"] = N_("Give the number of units received: a whole number, at least 1.")
     else:
         values["qty"] = int(qty)
     if len(values["reference"]) > 200:
-        errors["reference"] = "At most 200 characters."
+        errors["reference"] = N_("At most 200 characters.")
     return values, errors
 
 
 KNOWN_ERRORS = {
-    ("not_found", "sku"): "No product has this SKU.",
-    ("not_found", "warehouse"): "Unknown warehouse.",
-    ("not_found", "po_line_id"): "Unknown purchase-order line.",
+    ("not_found", "sku"): N_("No product has this SKU."),
+    ("not_found", "warehouse"): N_("Unknown warehouse."),
+    ("not_found", "po_line_id"): N_("Unknown purchase-order line."),
 }
 
 
@@ -176,15 +184,15 @@ def _field_error(error: DomainError, _) -> dict:
     return {field: _(known or reason) if (known or reason) else error.message}
 
 
-# -- purchase orders --------------------------------------------------------------------------------
+# -- purchase orders -------------------------------------------------------------------------
 
 
 @router.get("/purchase-orders")
 def purchase_orders(request: Request, user: WebUser = Depends(requires(Role.VIEWER))):
     backend = backend_of(request)
     names = {s.id: s.name for s in queries.suppliers(backend.uow)}
-    return render(request, "purchase_orders.html", pos=queries.purchase_orders(backend.uow, limit=500),
-                  suppliers=names)  # fmt: skip
+    pos = queries.purchase_orders(backend.uow, limit=500)
+    return render(request, "purchase_orders.html", pos=pos, suppliers=names)
 
 
 @router.get("/purchase-orders/{po_id}")

@@ -16,7 +16,10 @@ def priority_words(q, _: Callable, fmt: Formatter, label: Callable) -> str:
                      else _("lowered by an operator ({n:+d})", n=q.override))  # fmt: skip
     parts += [  # a QueueRow, or a domain WaitingLine (enums, `ordered_at`)
         _("{tier} customer", tier=label("tier", getattr(q.tier, "value", q.tier))),
-        _("{paid} shipping", paid=label("paid", getattr(q.paid_priority, "value", q.paid_priority))),
+        _(
+            "{paid} shipping",
+            paid=label("paid", getattr(q.paid_priority, "value", q.paid_priority)),
+        ),
         _("due {date}", date=fmt.date(q.due)),
         _("ordered {at}", at=fmt.datetime(getattr(q, "placed_at", None) or q.ordered_at)),
         _("line {n}", n=q.line_id),
@@ -40,7 +43,8 @@ def promise_words(line, expected: dict, _: Callable, fmt: Formatter) -> str:
 def event_words(kind: str, details: dict, _: Callable, label: Callable, fmt: Formatter) -> str:
     """One timeline entry: the event in words, with its quantities when it has some."""
     text = label("event", kind)
-    units = sum(int(line.get(key) or 0) for line in details.get("lines", ()) if isinstance(line, dict)
+    lines = [line for line in details.get("lines", ()) if isinstance(line, dict)]
+    units = sum(int(line.get(key) or 0) for line in lines
                 for key in ("allocated", "backordered", "cancelled") if key in line)  # fmt: skip
     if kind in ("promise_delayed", "promise_improved") and details.get("promised_date"):
         day = date.fromisoformat(str(details["promised_date"])[:10])

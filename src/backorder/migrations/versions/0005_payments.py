@@ -65,8 +65,8 @@ def upgrade() -> None:
     with op.batch_alter_table('payment_intents', schema=None) as batch_op:
         batch_op.create_index('ix_payment_intents_order', ['order_id'], unique=False)
         batch_op.create_index('ix_payment_intents_due', ['next_attempt_at'], unique=False,
-                              sqlite_where=sa.text("status = 'pending'"),
-                              postgresql_where=sa.text("status = 'pending'"))
+                              sqlite_where=sa.text("status IN ('pending','waiting')"),
+                              postgresql_where=sa.text("status IN ('pending','waiting')"))
     op.create_table('payment_operations',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('order_id', sa.Integer(), nullable=True),
@@ -101,8 +101,8 @@ def downgrade() -> None:
     op.drop_table('payment_operations')
     with op.batch_alter_table('payment_intents', schema=None) as batch_op:
         batch_op.drop_index('ix_payment_intents_due',
-                            sqlite_where=sa.text("status = 'pending'"),
-                            postgresql_where=sa.text("status = 'pending'"))
+                            sqlite_where=sa.text("status IN ('pending','waiting')"),
+                            postgresql_where=sa.text("status IN ('pending','waiting')"))
         batch_op.drop_index('ix_payment_intents_order')
     op.drop_table('payment_intents')
     op.drop_table('order_payments')
