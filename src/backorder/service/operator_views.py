@@ -39,6 +39,7 @@ class QueueRow:
     currency: str
     paid_priority: str
     due: datetime
+    order_allocated: int  # units the whole order holds
 
     @property
     def slipped_days(self) -> int:
@@ -49,7 +50,7 @@ class QueueRow:
     @property
     def holds_units(self) -> bool:
         """A ship-complete order keeping units while this line waits: an operator may release."""
-        return self.fulfilment == "ship_complete" and self.allocated > 0
+        return self.fulfilment == "ship_complete" and self.order_allocated > 0
 
 
 def queue_rows(
@@ -97,6 +98,7 @@ def _queue_row(position: int, line: WaitingLine, row: dict, now: datetime) -> Qu
         row["promise_basis"], row["first_promised_date"], row["promise_changes"],
         row["priority_override"], row["fulfilment"], describe_key(line),
         row["unit_price_minor"], row["currency"], row["paid_priority"], line.due,
+        row["order_allocated"],
     )  # fmt: skip
 
 
@@ -146,3 +148,8 @@ def po_expected_dates(uow: UnitOfWork, po_line_ids) -> dict[int, date]:
     with uow.reader() as r:
         lines = [r.store.get_po_line(i) for i in sorted({i for i in po_line_ids if i})]
     return {line.id: line.expected_date for line in lines if line is not None}
+
+
+def product_names(uow: UnitOfWork, skus) -> dict[str, str]:
+    with uow.reader() as r:
+        return r.store.product_names(skus)

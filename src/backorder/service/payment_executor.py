@@ -304,7 +304,8 @@ def sweep_payments(
     """Write renewal intents for authorizations that lapse within the margin while money is
     still owed, and send the units of lines whose grace period ended back to the queue."""
     settings = settings or PaymentSettings()
-    candidates = _read(uow, lambda store: store.open_payment_orders())
+    horizon = now + settings.renew_margin
+    candidates = _read(uow, lambda store: store.payment_orders_to_renew(horizon))
     renewed = sum(_renew(uow, order_id, now, settings) for order_id in candidates)
     ended = _read(uow, lambda store: store.payment_grace_expired(now))
     released = sum(_release_after_grace(uow, order_id, now) for order_id in ended)

@@ -279,7 +279,9 @@ def refund_line(
         snap = _require_snapshot(store, order_id)
         line = _line(snap.order, line_id)
         from_held, from_shipped = _refund_split(snap, line, units)
-        if from_held:
+        if from_held:  # paid units that will not ship now: their money back, units freed
+            write_intent(store, snap, "refund", "refund", from_held * line.unit_price_minor, now,
+                         lines=((line.id, from_held),))  # fmt: skip
             release_units(store, line, from_held, to_queue=False)
             store.insert_events([_line_cancelled(order_id, line, from_held, now)])
         if from_shipped:

@@ -98,15 +98,22 @@ class PaymentQueries:
         )
         return set(self.conn.execute(query).scalars())
 
-    def open_payment_orders(self) -> list[int]:
-        """Orders with payment terms and units still to ship or intents still to settle."""
-        lines = t.order_lines
+    def payment_orders_to_renew(self, horizon: datetime) -> list[int]:
+        """Orders with units still to ship, no payment problem, and no authorization that
+        stays valid (and not voided) past `horizon`: their hold must be renewed."""
+        lines, auth, void = t.order_lines, aliased(_O), aliased(_O)
         outstanding = exists().where(
             lines.c.order_id == _P.c.order_id, lines.c.allocated + lines.c.backordered > 0
         )
-        return list(self.conn.execute(
-            select(_P.c.order_id).where(outstanding).order_by(_P.c.order_id)
-        ).scalars())  # fmt: skip
+        voided = exists().where(void.c.kind == "void", void.c.status == "succeeded",
+                                void.c.parent_ref == auth.c.reference)  # fmt: skip
+        lasting = exists().where(
+            auth.c.order_id == _P.c.order_id, auth.c.kind == "authorize",
+            auth.c.status == "succeeded",
+            or_(auth.c.expires_at.is_(None), auth.c.expires_at > horizon), ~voided,
+        )  # fmt: skip
+        query = select(_P.c.order_id).where(_P.c.required_since.is_(None), outstanding, ~lasting)
+        return list(self.conn.execute(query.order_by(_P.c.order_id)).scalars())
 
     def payment_grace_expired(self, now: datetime) -> list[int]:
         query = select(_P.c.order_id).where(

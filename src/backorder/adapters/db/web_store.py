@@ -178,6 +178,12 @@ def _audit(row) -> dict:
     return entry
 
 
+_ORDER_LINES = t.order_lines.alias("order_line")
+_ORDER_ALLOCATED = (  # what the whole order holds: a ship-complete order keeps it while it waits
+    select(func.coalesce(func.sum(_ORDER_LINES.c.allocated), 0))
+    .where(_ORDER_LINES.c.order_id == t.order_lines.c.order_id)
+    .scalar_subquery()
+)
 _WAITING_ROWS = (
     select(
         t.order_lines.c.id.label("line_id"),
@@ -200,6 +206,7 @@ _WAITING_ROWS = (
         t.customers.c.id.label("customer_id"),
         t.customers.c.name.label("customer_name"),
         t.customers.c.tier,
+        _ORDER_ALLOCATED.label("order_allocated"),
     )  # fmt: skip
     .join(t.orders, t.orders.c.id == t.order_lines.c.order_id)
     .join(t.customers, t.customers.c.id == t.orders.c.customer_id)

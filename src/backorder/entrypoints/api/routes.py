@@ -180,7 +180,8 @@ def _exists(backend, external_ref: str) -> bool:
 
 
 @router.get("/orders", tags=["orders"], **role(Role.VIEWER, customers=True))
-def list_orders(request: Request, backend: BackendDep, customer_id: Annotated[int | None, Query(gt=0)] = None,
+def list_orders(request: Request, backend: BackendDep,
+                customer_id: Annotated[int | None, Query(gt=0, le=2**31 - 1)] = None,
                 limit: Limit = 100, offset: Offset = 0) -> list[dict]:  # fmt: skip
     if principal_of(request).role is Role.CUSTOMER:  # a customer key lists its own orders only
         customer_id = principal_of(request).customer_id
@@ -262,15 +263,15 @@ def sku_queue(sku: SkuPath, backend: BackendDep) -> list[dict]:
 @router.get("/allocation-log", tags=["allocation"], **role(Role.VIEWER))
 def allocation_log(
     backend: BackendDep, sku: Annotated[str | None, Query(max_length=100)] = None,
-    order_id: Annotated[int | None, Query(gt=0)] = None, limit: Limit = 1000,
+    order_id: Annotated[int | None, Query(gt=0, le=2**31 - 1)] = None, limit: Limit = 1000,
 ) -> list[dict]:  # fmt: skip
     return serialize.plain(queries.allocation_log(backend.uow, sku, order_id, limit))
 
 
 @router.get("/explain", tags=["allocation"], **role(Role.VIEWER))
 def explain(backend: BackendDep, sku: Annotated[str, Query(min_length=1, max_length=100)],
-            first_order: Annotated[int, Query(gt=0)],
-            second_order: Annotated[int, Query(gt=0)]) -> dict:  # fmt: skip
+            first_order: Annotated[int, Query(gt=0, le=2**31 - 1)],
+            second_order: Annotated[int, Query(gt=0, le=2**31 - 1)]) -> dict:  # fmt: skip
     """Why did one order get stock of a SKU before another?"""
     return serialize.plain(queries.explain(backend.uow, sku, first_order, second_order))
 

@@ -45,10 +45,11 @@ class PoLineIn(StrictModel):
 
 
 class PurchaseOrderIn(StrictModel):
-    supplier_id: Annotated[int, Field(gt=0)]
+    supplier_id: Annotated[int, Field(gt=0, le=2**31 - 1)]
     lines: Annotated[list[PoLineIn], Field(min_length=1, max_length=500)]
     warehouse: Annotated[str, Field(min_length=1, max_length=50)] = "main"
-    reference: Annotated[str | None, Field(max_length=200)] = None
+    # Unique per PO (a repeat returns the first PO); "" would be stored, then collide: refused.
+    reference: Annotated[str | None, Field(min_length=1, max_length=200)] = None
     send: bool = True
 
 
@@ -172,7 +173,7 @@ def availability(
     backend: BackendDep,
     sku: Annotated[list[str], Query(min_length=1, max_length=100)],
     qty: Annotated[list[int], Query(min_length=1, max_length=100)],
-    customer_id: Annotated[int | None, Query(gt=0)] = None,
+    customer_id: Annotated[int | None, Query(gt=0, le=2**31 - 1)] = None,
     paid_priority: PaidPriority = PaidPriority.NORMAL,
 ) -> list[dict]:  # fmt: skip
     """Quote without ordering: `?sku=A&qty=2&sku=B&qty=1` — what ships now, what waits, the

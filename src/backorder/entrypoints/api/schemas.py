@@ -87,7 +87,7 @@ class OrderLineIn(StrictModel):
 
 
 class OrderIn(StrictModel):
-    customer_id: Annotated[int, Field(gt=0)]
+    customer_id: Annotated[int, Field(gt=0, le=2**31 - 1)]
     lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=MAX_LINES)]
     fulfilment: Fulfilment | None = None
     paid_priority: PaidPriority = PaidPriority.NORMAL

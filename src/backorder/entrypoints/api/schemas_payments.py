@@ -40,7 +40,7 @@ class CaptureIn(_Strict):
 
 
 class RefundIn(_Strict):
-    line_id: Annotated[int, Field(gt=0)]
+    line_id: Annotated[int, Field(gt=0, le=2**31 - 1)]
     units: Units | None = None  # none: every paid unit of the line
     restock: bool = False  # shipped units come back on hand
 

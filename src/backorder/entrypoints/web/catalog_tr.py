@@ -79,6 +79,11 @@ LABELS: dict[str, str] = {
     "column.supplier": "Supplier", "column.on_time_rate": "On-time rate",
     "column.mean_days_late": "Mean days late", "column.waited_days": "Days waited",
     "column.answers": "Answers", "column.mean_rating": "Mean rating",
+    # report chart bars
+    "chart.on time": "on time", "chart.1-3 late": "1-3 days late", "chart.4-7 late": "4-7 days late",
+    "chart.8+ late": "8+ days late", "chart.max_wait": "longest wait reached",
+    "chart.delay_declined": "delay declined", "chart.customer": "customer's choice",
+    "chart.other": "other",
 }  # fmt: skip
 
 TR: dict[str, str] = {
@@ -129,6 +134,10 @@ TR: dict[str, str] = {
     "SKU": "SKU", "Fully allocated": "Tamamen ayrıldı", "Days": "Gün",
     "Allocated on": "Ayrıldığı gün", "Days late": "Gecikme (gün)", "Waiting units": "Bekleyen adet",
     "Supplier no.": "Tedarikçi no.",
+    "on time": "zamanında", "1-3 days late": "1-3 gün geç", "4-7 days late": "4-7 gün geç",
+    "8+ days late": "8+ gün geç", "longest wait reached": "en uzun bekleme aşıldı",
+    "delay declined": "gecikme kabul edilmedi", "customer's choice": "müşterinin kararı",
+    "other": "diğer",
     # pages
     "A plain receipt": "Siparişsiz mal kabul", "Actions": "İşlemler",
     "Against a purchase-order line": "Satın alma siparişi satırına karşı",

@@ -4,6 +4,7 @@ table). Labels are escaped here, since the markup is marked safe for the templat
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -16,10 +17,12 @@ LEFT, RIGHT, TOP, BOTTOM = 48, 16, 24, 44
 
 
 def bar_chart(bars: Sequence[tuple[str, float]], title: str, description: str, *,
-              unit: str = "", chart_id: str = "chart") -> Markup:  # fmt: skip
-    """Vertical bars with their values on top; an empty series says so."""
-    top = max([value for _, value in bars] + [0])
-    scale = _nice_max(top)
+              unit: str = "", chart_id: str = "chart", top: float | None = None,
+              ) -> Markup:  # fmt: skip
+    """Vertical bars with their values on top; `top`: a fixed axis top (100 for percents)."""
+    highest = max([value for _, value in bars] + [0])
+    whole = all(float(value).is_integer() for _, value in bars)
+    scale = top if top is not None and top >= highest else _nice_max(highest, whole)
     inner_w, inner_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = inner_w / max(1, len(bars))
     parts = [_frame(title, description, chart_id), *_y_axis(scale, unit)]
@@ -131,16 +134,15 @@ def _text(x: float, y: float, text: str, css: str, anchor: str = "middle") -> st
             f"{escape(text)}</text>")  # fmt: skip
 
 
-def _nice_max(value: float) -> float:
-    """A round top for the axis: 1, 2, 2.5 or 5 times a power of ten, at least the value."""
-    if value <= 0:
-        return 0
-    magnitude = 10 ** len(str(int(value))) / 10 if value >= 1 else 1
-    for factor in (1, 2, 2.5, 5, 10):
-        if magnitude * factor >= value:
-            return magnitude * factor
-    return value
+def _nice_max(value: float, whole: bool = True) -> float:
+    """A round top for the axis: four equal steps of a round size (whole steps for counts)."""
+    if value <= 0:  # nothing to show: still an axis that reads 0 to 4
+        return 4
+    step = max(value / 4, 1) if whole else value / 4
+    magnitude = 10 ** math.floor(math.log10(step))
+    sizes = [f * magnitude for f in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10)]
+    return 4 * next(s for s in sizes if s >= step and (not whole or float(s).is_integer()))
 
 
 def _num(value: float) -> str:
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}".rstrip("0")

@@ -62,8 +62,9 @@ def my_order(request: Request, token: str, order_id: int):
     uow = backend_of(request).uow
     timeline = [e for e in notify_admin.timeline(uow, order_id) if e.entry == "event"]
     expected = operator_views.po_expected_dates(uow, [ln.promise_po_line_id for ln in order.lines])
+    names = operator_views.product_names(uow, {line.sku for line in order.lines})
     return render(request, "my_order.html", customer=customer, order=order, token=token,
-                  timeline=timeline, expected=expected,
+                  timeline=timeline, expected=expected, names=names,
                   feedback=_feedback_request(uow, timeline))  # fmt: skip
 
 

@@ -13,8 +13,8 @@ from ...adapters.exporters.csvsafe import SafeWriter
 from ...domain.roles import Role
 from ...service import reports
 from ...service.web_users import WebUser
-from . import charts
-from .core import N_, PageNotFound, backend_of, render, requires, translator
+from . import charts, i18n
+from .core import N_, PageNotFound, backend_of, language, render, requires, translator
 
 router = APIRouter()
 WINDOWS = (7, 30, 90, 365)
@@ -38,11 +38,12 @@ def _report(request: Request, name: str, days: int) -> reports.Report:
 
 
 def chart_of(request: Request, report: reports.Report):
-    _ = translator(request)
-    title = _(TITLES[report.name])
-    described = ", ".join(f"{label}: {value:g}{report.chart_unit}" for label, value in report.chart)
-    return charts.bar_chart(report.chart, title, described or _("No data in this window."),
-                            unit="%" if report.chart_unit == "%" else "",
+    _, lang = translator(request), language(request)
+    bars = [(i18n.label(lang, "chart", name), value) for name, value in report.chart]
+    described = ", ".join(f"{name}: {value:g}{report.chart_unit}" for name, value in bars)
+    percent = report.chart_unit == "%"
+    return charts.bar_chart(bars, _(TITLES[report.name]), described or _("No data in this window."),
+                            unit="%" if percent else "", top=100 if percent else None,
                             chart_id=f"chart-{report.name}")  # fmt: skip
 
 

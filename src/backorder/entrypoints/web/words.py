@@ -15,7 +15,7 @@ def priority_words(q, _: Callable, fmt: Formatter, label: Callable) -> str:
         parts.append(_("raised by an operator ({n:+d})", n=q.override) if q.override < 0
                      else _("lowered by an operator ({n:+d})", n=q.override))  # fmt: skip
     parts += [  # a QueueRow, or a domain WaitingLine (enums, `ordered_at`)
-        _("{tier} customer", tier=label("tier", getattr(q.tier, "value", q.tier))),
+        _("{tier} customer", tier=label("tier", getattr(q.tier, "value", q.tier)).lower()),
         _(
             "{paid} shipping",
             paid=label("paid", getattr(q.paid_priority, "value", q.paid_priority)),
@@ -24,7 +24,8 @@ def priority_words(q, _: Callable, fmt: Formatter, label: Callable) -> str:
         _("ordered {at}", at=fmt.datetime(getattr(q, "placed_at", None) or q.ordered_at)),
         _("line {n}", n=q.line_id),
     ]
-    return ", ".join(parts)
+    sentence = ", ".join(parts)
+    return sentence[:1].upper() + sentence[1:]
 
 
 def promise_words(line, expected: dict, _: Callable, fmt: Formatter) -> str:
