@@ -81,7 +81,12 @@ def _outcome(kind: str, response: httpx.Response, seconds: float, retries: int) 
         body = response.json()
     except ValueError:
         body = None
-    code = body.get("code") if isinstance(body, dict) and response.status_code >= 400 else None
+    code = None
+    if isinstance(body, dict) and response.status_code >= 400:
+        code = body.get("code")
+        details = body.get("details") or {}
+        if details.get("field") == "Idempotency-Key":  # the key, not the command, was refused
+            code = f"{code} (Idempotency-Key: {details.get('reason')})"
     return Outcome(kind, response.status_code, code, seconds, retries,
                    body if isinstance(body, dict) else None)  # fmt: skip
 

@@ -27,8 +27,16 @@ from tests.e2e.test_server_process import BIN, _free_port, _wait_until_up, cli
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PASSWORD = "a long admin password"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
@@ -48,47 +56,55 @@ def seed(database_url: str) -> dict:
 def _catalog(app, clock) -> dict:
     uow = app.uow
     catalog.save_warehouse(uow, "izmir", "İzmir depot", 1)
-    for sku, name, price in (("MUG-ENAMEL", "Enamel mug", 1250), ("TEAPOT-CAST", "Cast-iron teapot", 5400),
-                             ("KETTLE-STEEL", "Steel kettle", 3900), ("CUP-TIN", "Tin cup", 650)):  # fmt: skip
+    for sku, name, price in (
+        ("MUG-ENAMEL", "Enamel mug", 1250),
+        ("TEAPOT-CAST", "Cast-iron teapot", 5400),
+        ("KETTLE-STEEL", "Steel kettle", 3900),
+        ("CUP-TIN", "Tin cup", 650),
+    ):
         catalog.save_product(uow, Product(sku, name, price, "EUR", BackorderPolicy.ALLOW), clock())
     people = {}
-    for name, tier, locale in (("Ayşe Kaya", Tier.STANDARD, "tr"), ("Ben Ortiz", Tier.STANDARD, "en"),
-                               ("Cafe Lale", Tier.PRIORITY, "tr"), ("Delta Hotels", Tier.CRITICAL, "en"),
-                               ("Emre Şahin", Tier.STANDARD, "tr")):  # fmt: skip
-        people[name] = catalog.create_customer(uow, catalog.CustomerIn(name, tier=tier, locale=locale),
-                                               clock()).id  # fmt: skip
-    supplier = purchasing.create_supplier(uow, purchasing.SupplierIn("Anatolia Metalworks", 12, "EUR"),
-                                          clock())  # fmt: skip
+    for name, tier, locale in (
+        ("Ayşe Kaya", Tier.STANDARD, "tr"),
+        ("Ben Ortiz", Tier.STANDARD, "en"),
+        ("Cafe Lale", Tier.PRIORITY, "tr"),
+        ("Delta Hotels", Tier.CRITICAL, "en"),
+        ("Emre Şahin", Tier.STANDARD, "tr"),
+    ):
+        people[name] = catalog.create_customer(
+            uow, catalog.CustomerIn(name, tier=tier, locale=locale), clock()
+        ).id
+    supplier = purchasing.create_supplier(
+        uow, purchasing.SupplierIn("Anatolia Metalworks", 12, "EUR"), clock()
+    )
     return {"customers": people, "supplier": supplier.id}
+
+
+FIRST_ORDERS = [
+    ("Ben Ortiz", [("MUG-ENAMEL", 4)]),
+    ("Cafe Lale", [("TEAPOT-CAST", 3)]),
+    ("Ayşe Kaya", [("MUG-ENAMEL", 6), ("CUP-TIN", 4)]),
+    ("Delta Hotels", [("MUG-ENAMEL", 8), ("KETTLE-STEEL", 5)]),
+    ("Emre Şahin", [("TEAPOT-CAST", 1)]),
+]
 
 
 def _history(app, clock) -> dict:
     """Orders over 30 days, receipts, a purchase order whose date slipped, one ship-complete."""
     uow, facts = app.uow, _catalog(app, clock)
-    people, today = facts["customers"], datetime.now(UTC).date()
 
     def buy(name, *lines, fulfilment=None):
-        cmd = orders.PlaceOrder(people[name], [orders.OrderLineIn(s, q) for s, q in lines],
-                                fulfilment)  # fmt: skip
+        lines = [orders.OrderLineIn(s, q) for s, q in lines]
+        cmd = orders.PlaceOrder(facts["customers"][name], lines, fulfilment)
         return orders.place_order(uow, cmd, clock())
 
-    for sku, warehouse, qty in (("MUG-ENAMEL", "main", 12), ("CUP-TIN", "izmir", 30),
-                                ("TEAPOT-CAST", "main", 2)):  # fmt: skip
+    for sku, warehouse, qty in (("MUG-ENAMEL", "main", 12), ("CUP-TIN", "izmir", 30)):
         stock.receive_stock(uow, sku, warehouse, qty, clock(), f"delivery-{sku}")
-    for day, (name, lines) in enumerate([("Ben Ortiz", [("MUG-ENAMEL", 4)]),
-                                         ("Cafe Lale", [("TEAPOT-CAST", 3)]),
-                                         ("Ayşe Kaya", [("MUG-ENAMEL", 6), ("CUP-TIN", 4)]),
-                                         ("Delta Hotels", [("MUG-ENAMEL", 8), ("KETTLE-STEEL", 5)]),
-                                         ("Emre Şahin", [("TEAPOT-CAST", 1)])]):  # fmt: skip
+    stock.receive_stock(uow, "TEAPOT-CAST", "main", 2, clock(), "delivery-TEAPOT-CAST")
+    for day, (name, lines) in enumerate(FIRST_ORDERS):
         clock.advance(days=4 + day)
         buy(name, *lines)
-    po = purchasing.create_purchase_order(uow, facts["supplier"], [
-        purchasing.PoLineIn("TEAPOT-CAST", 3, today + timedelta(days=6)),
-        purchasing.PoLineIn("TEAPOT-CAST", 6, today + timedelta(days=18)),
-        purchasing.PoLineIn("MUG-ENAMEL", 10, today + timedelta(days=4)),
-    ], clock())  # fmt: skip
-    clock.advance(days=5)
-    purchasing.change_expected_date(uow, po.lines[2].id, today + timedelta(days=12), clock())
+    _purchase_order_that_slips(app, clock, facts["supplier"])
     stock.receive_stock(uow, "KETTLE-STEEL", "main", 3, clock(), "delivery-kettles")
     stock.receive_stock(uow, "TEAPOT-CAST", "izmir", 1, clock(), "delivery-teapot")
     buy("Ben Ortiz", ("CUP-TIN", 2), ("TEAPOT-CAST", 2), fulfilment=Fulfilment.SHIP_COMPLETE)
@@ -96,21 +112,42 @@ def _history(app, clock) -> dict:
     return facts
 
 
-# -- the server and the browser ----------------------------------------------------------------------
+def _purchase_order_that_slips(app, clock, supplier_id: int) -> None:
+    """Teapots in two deliveries; the mugs' date moves later five days after the order."""
+    today = datetime.now(UTC).date()
+    lines = [
+        purchasing.PoLineIn("TEAPOT-CAST", 3, today + timedelta(days=6)),
+        purchasing.PoLineIn("TEAPOT-CAST", 6, today + timedelta(days=18)),
+        purchasing.PoLineIn("MUG-ENAMEL", 10, today + timedelta(days=4)),
+    ]
+    po = purchasing.create_purchase_order(app.uow, supplier_id, lines, clock())
+    clock.advance(days=5)
+    later = today + timedelta(days=12)
+    purchasing.change_expected_date(app.uow, po.lines[2].id, later, clock())
+
+
+# -- the server and the browser ---------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("web")
-    env = dict(os.environ, BACKORDER_DATABASE_URL=f"sqlite:///{folder / 'shop.db'}",
-               BACKORDER_API_AUTH="false")  # fmt: skip
+    env = dict(
+        os.environ,
+        BACKORDER_DATABASE_URL=f"sqlite:///{folder / 'shop.db'}",
+        BACKORDER_API_AUTH="false",
+    )
     subprocess.run([BIN, "migrate"], env=env, check=True, capture_output=True)
     facts = seed(env["BACKORDER_DATABASE_URL"])
     added = cli(env, "user", "add", "admin", "--role", "admin", "--password", PASSWORD)
     assert added.returncode == 0, added.stderr
     port = _free_port()
-    process = subprocess.Popen([BIN, "serve", "--port", str(port)], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    process = subprocess.Popen(
+        [BIN, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     _wait_until_up(base, process)
     yield base, env, facts
@@ -162,10 +199,12 @@ def place_order(base: str, customer_id: int, sku: str, qty: int) -> dict:
     return response.json()
 
 
-# -- the tests --------------------------------------------------------------------------------------
+# -- the tests ---------------------------------------------------------------------------------
 
 
-def test_a_new_order_shows_up_as_a_backorder_on_the_dashboard_and_in_the_queue(server, operator_page):
+def test_a_new_order_shows_up_as_a_backorder_on_the_dashboard_and_in_the_queue(
+    server, operator_page
+):
     base, _, facts = server
     page = operator_page
     assert page.title() == "Dashboard · backorder"

@@ -50,14 +50,17 @@ def token_of(client, path: str) -> str:
 
 def login(client, name: str, password: str = PASSWORD):
     token = token_of(client, "/ui/login")
-    return client.post("/ui/login", data={"csrf_token": token, "name": name,
-                                          "password": password, "next": "/ui/queue"},
-                       follow_redirects=False)  # fmt: skip
+    return client.post(
+        "/ui/login",
+        data={"csrf_token": token, "name": name, "password": password, "next": "/ui/queue"},
+        follow_redirects=False,
+    )
 
 
 def post(client, path: str, data: dict, page: str = "/ui/queue"):
-    return client.post(path, data={"csrf_token": token_of(client, page), **data},
-                       follow_redirects=False)  # fmt: skip
+    return client.post(
+        path, data={"csrf_token": token_of(client, page), **data}, follow_redirects=False
+    )
 
 
 # -- logging in, CSRF, roles -----------------------------------------------------------------------
@@ -82,9 +85,16 @@ def test_pages_need_a_login_and_a_wrong_password_is_refused(client):
 
 def test_a_login_never_sends_you_to_another_site(client):
     token = token_of(client, "/ui/login")
-    sent = client.post("/ui/login", data={"csrf_token": token, "name": "viewer",
-                                          "password": PASSWORD, "next": "//evil.example/x"},
-                       follow_redirects=False)  # fmt: skip
+    sent = client.post(
+        "/ui/login",
+        data={
+            "csrf_token": token,
+            "name": "viewer",
+            "password": PASSWORD,
+            "next": "//evil.example/x",
+        },
+        follow_redirects=False,
+    )
     assert sent.headers["location"] == "/ui/"
 
 
@@ -94,8 +104,10 @@ def test_a_form_without_this_sessions_csrf_token_is_refused_and_changes_nothing(
     login(client, "operator")
     line = order.lines[0].id
     for token in ("", "forged-token"):
-        sent = client.post(f"/ui/lines/{line}/priority",
-                           data={"csrf_token": token, "direction": "raise", "reason": "vip"})
+        sent = client.post(
+            f"/ui/lines/{line}/priority",
+            data={"csrf_token": token, "direction": "raise", "reason": "vip"},
+        )
         assert sent.status_code == 403 and "Form expired" in sent.text
     assert web_users.audit_entries(app.uow) == []
     assert client.post("/ui/login", data={"name": "admin", "password": PASSWORD}).status_code == 403
@@ -112,8 +124,9 @@ def test_a_viewer_reads_every_page_but_cannot_act(shop, client):
         assert client.get(page).status_code == 200, page
     for page in ("/ui/receive", "/ui/imports"):
         assert client.get(page).status_code == 403, page
-    acted = post(client, f"/ui/lines/{order.lines[0].id}/priority",
-                 {"direction": "raise", "reason": "vip"})  # fmt: skip
+    acted = post(
+        client, f"/ui/lines/{order.lines[0].id}/priority", {"direction": "raise", "reason": "vip"}
+    )
     assert acted.status_code == 403 and "Your role does not allow this." in acted.text
     assert queries.queue(app.uow, "MUG")[0].priority.startswith("standard customer")
 
@@ -145,7 +158,11 @@ def test_raising_a_line_puts_it_first_logs_who_and_why_and_the_next_receipt_foll
     assert queue[0].priority.startswith("raised by an operator (override -1)")
     [entry] = web_users.audit_entries(app.uow)
     assert (entry["actor"], entry["action"], entry["subject"], entry["reason"]) == (
-        "operator", "priority_override", f"line {line}", "promised")
+        "operator",
+        "priority_override",
+        f"line {line}",
+        "promised",
+    )
     assert entry["detail"]["to"] == -1
     stock.receive_stock(app.uow, "MUG", "main", 2, app.clock())
     assert queries.order(app.uow, ann_order.id).lines[0].allocated == 2
@@ -175,8 +192,11 @@ def test_an_operator_cancels_a_line_with_a_reason_in_the_audit_log(shop, client)
     app, ann, _ = shop
     order = place(app, ann, ("MUG", 3))
     login(client, "operator")
-    post(client, f"/ui/orders/{order.id}/lines/{order.lines[0].id}/cancel",
-         {"reason": "customer phoned"})  # fmt: skip
+    post(
+        client,
+        f"/ui/orders/{order.id}/lines/{order.lines[0].id}/cancel",
+        {"reason": "customer phoned"},
+    )
     assert queries.order(app.uow, order.id).lines[0].cancelled == 3
     [event] = queries.events(app.uow, kind="line_cancelled")
     assert event.payload["reason"] == "operator"
@@ -191,8 +211,12 @@ def test_the_receipt_preview_changes_nothing_and_the_confirmation_allocates_as_s
     place(app, ann, ("MUG", 3))
     place(app, vip, ("MUG", 1))
     login(client, "operator")
-    preview = post(client, "/ui/receive/preview", {"sku": "MUG", "warehouse": "main", "qty": "2"},
-                   page="/ui/receive")  # fmt: skip
+    preview = post(
+        client,
+        "/ui/receive/preview",
+        {"sku": "MUG", "warehouse": "main", "qty": "2"},
+        page="/ui/receive",
+    )
     assert "These 2 lines will be allocated 2 units." in preview.text
     assert queries.stock(app.uow, "MUG") == []  # nothing written yet
     fields = dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', preview.text))
@@ -206,26 +230,40 @@ def test_the_receipt_preview_changes_nothing_and_the_confirmation_allocates_as_s
 
 def test_receipt_form_errors_are_shown_next_to_their_fields(client):
     login(client, "operator")
-    sent = post(client, "/ui/receive/preview", {"sku": "NOPE", "warehouse": "main", "qty": "x"},
-                page="/ui/receive")  # fmt: skip
+    sent = post(
+        client,
+        "/ui/receive/preview",
+        {"sku": "NOPE", "warehouse": "main", "qty": "x"},
+        page="/ui/receive",
+    )
     assert sent.status_code == 422
     assert 'id="qty-error"' in sent.text and 'aria-invalid="true"' in sent.text
-    unknown = post(client, "/ui/receive/preview", {"sku": "NOPE", "warehouse": "main", "qty": "1"},
-                   page="/ui/receive")  # fmt: skip
+    unknown = post(
+        client,
+        "/ui/receive/preview",
+        {"sku": "NOPE", "warehouse": "main", "qty": "1"},
+        page="/ui/receive",
+    )
     assert "No product has this SKU." in unknown.text
 
 
 def test_a_po_line_is_received_through_the_same_preview(shop, client):
     app, ann, _ = shop
     place(app, ann, ("CUP", 2))
-    supplier = purchasing.create_supplier(app.uow, purchasing.SupplierIn("Acme", 5, "EUR"),
-                                          app.clock())  # fmt: skip
+    supplier = purchasing.create_supplier(
+        app.uow, purchasing.SupplierIn("Acme", 5, "EUR"), app.clock()
+    )
     po = purchasing.create_purchase_order(
-        app.uow, supplier.id, [purchasing.PoLineIn("CUP", 5, date(2026, 12, 20))], app.clock())
+        app.uow, supplier.id, [purchasing.PoLineIn("CUP", 5, date(2026, 12, 20))], app.clock()
+    )
     login(client, "operator")
     assert "PO " in client.get(f"/ui/purchase-orders/{po.id}").text
-    preview = post(client, "/ui/receive/preview", {"po_line_id": str(po.lines[0].id), "qty": "5"},
-                   page="/ui/receive")  # fmt: skip
+    preview = post(
+        client,
+        "/ui/receive/preview",
+        {"po_line_id": str(po.lines[0].id), "qty": "5"},
+        page="/ui/receive",
+    )
     assert "These 1 lines will be allocated 2 units." in preview.text
     fields = dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', preview.text))
     client.post("/ui/receive", data=fields)
@@ -238,21 +276,31 @@ def test_a_po_line_is_received_through_the_same_preview(shop, client):
 def test_an_upload_is_checked_first_and_applied_on_request(shop, client):
     app, *_ = shop
     login(client, "operator")
-    csv = ("Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Inventory Qty,"
-           "Variant Inventory Policy,Variant Price\n"
-           "pot,Pot,Title,Default Title,POT-1,4,continue,12.50\n"
-           "pan,Pan,Title,Default Title,PAN-1,2,deny,not-a-price\n")  # fmt: skip
-    checked = client.post("/ui/imports", data={"csrf_token": token_of(client, "/ui/imports"),
-                                               "warehouse": "main", "currency": "EUR"},
-                          files={"file": ("shop.csv", csv, "text/csv")})  # fmt: skip
+    csv = (
+        "Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Inventory Qty,"
+        "Variant Inventory Policy,Variant Price\n"
+        "pot,Pot,Title,Default Title,POT-1,4,continue,12.50\n"
+        "pan,Pan,Title,Default Title,PAN-1,2,deny,not-a-price\n"
+    )
+    checked = client.post(
+        "/ui/imports",
+        data={
+            "csrf_token": token_of(client, "/ui/imports"),
+            "warehouse": "main",
+            "currency": "EUR",
+        },
+        files={"file": ("shop.csv", csv, "text/csv")},
+    )
     assert "Dry run: nothing was written yet." in checked.text and "Variant Price" in checked.text
     assert queries.stock(app.uow, "POT-1") == []
     apply_path = re.search(r'action="(/ui/imports/[^"]+/apply)"', checked.text).group(1)
     applied = client.post(apply_path, data={"csrf_token": token_of(client, "/ui/imports")})
     assert "Import applied" in applied.text
     assert queries.stock(app.uow, "POT-1")[0].on_hand == 4
-    assert client.post(apply_path, data={"csrf_token": token_of(client, "/ui/imports")}
-                       ).status_code == 404  # fmt: skip
+    assert (
+        client.post(apply_path, data={"csrf_token": token_of(client, "/ui/imports")}).status_code
+        == 404
+    )
 
 
 # -- reports -----------------------------------------------------------------------------------
@@ -260,10 +308,12 @@ def test_an_upload_is_checked_first_and_applied_on_request(shop, client):
 
 def test_report_csv_guards_cells_that_a_spreadsheet_would_run(shop, client):
     app, *_ = shop
-    evil = purchasing.create_supplier(app.uow, purchasing.SupplierIn("=HYPERLINK(1)", 5, "EUR"),
-                                      app.clock())  # fmt: skip
+    evil = purchasing.create_supplier(
+        app.uow, purchasing.SupplierIn("=HYPERLINK(1)", 5, "EUR"), app.clock()
+    )
     po = purchasing.create_purchase_order(
-        app.uow, evil.id, [purchasing.PoLineIn("MUG", 1, date(2026, 12, 3))], app.clock())
+        app.uow, evil.id, [purchasing.PoLineIn("MUG", 1, date(2026, 12, 3))], app.clock()
+    )
     purchasing.receive_po_line(app.uow, po.lines[0].id, 1, app.clock())
     login(client, "viewer")
     csv = client.get("/ui/reports/supplier-on-time.csv?days=30")
@@ -310,12 +360,15 @@ def test_a_customer_cancels_a_waiting_line_and_changes_how_the_order_ships(shop,
     order = place(app, ann, ("MUG", 2), ("CUP", 1))
     page = f"{link_of(app, ann)}/orders/{order.id}"
     assert "no date yet" in client.get(page).text
-    client.post(f"{page}/fulfilment", data={"csrf_token": token_of(client, page),
-                                            "fulfilment": "ship_complete"})  # fmt: skip
+    client.post(
+        f"{page}/fulfilment",
+        data={"csrf_token": token_of(client, page), "fulfilment": "ship_complete"},
+    )
     assert queries.order(app.uow, order.id).fulfilment == "ship_complete"
     assert client.post(f"{page}/lines/{order.lines[0].id}/cancel", data={}).status_code == 403
-    client.post(f"{page}/lines/{order.lines[0].id}/cancel",
-                data={"csrf_token": token_of(client, page)})  # fmt: skip
+    client.post(
+        f"{page}/lines/{order.lines[0].id}/cancel", data={"csrf_token": token_of(client, page)}
+    )
     assert queries.order(app.uow, order.id).lines[0].cancelled == 2
     assert queries.events(app.uow, kind="line_cancelled")[0].payload["reason"] == "customer"
     shown = client.get(page).text
@@ -324,10 +377,12 @@ def test_a_customer_cancels_a_waiting_line_and_changes_how_the_order_ships(shop,
 
 def test_a_purchase_order_backed_promise_says_what_it_rests_on(shop, client):
     app, ann, _ = shop
-    supplier = purchasing.create_supplier(app.uow, purchasing.SupplierIn("Acme", 5, "EUR"),
-                                          app.clock())  # fmt: skip
+    supplier = purchasing.create_supplier(
+        app.uow, purchasing.SupplierIn("Acme", 5, "EUR"), app.clock()
+    )
     purchasing.create_purchase_order(
-        app.uow, supplier.id, [purchasing.PoLineIn("MUG", 5, date(2026, 12, 20))], app.clock())
+        app.uow, supplier.id, [purchasing.PoLineIn("MUG", 5, date(2026, 12, 20))], app.clock()
+    )
     order = place(app, ann, ("MUG", 2))
     page = client.get(f"{link_of(app, ann)}/orders/{order.id}").text
     assert "backed by a purchase order expected 20 Dec 2026" in page
@@ -343,8 +398,12 @@ def test_the_language_switch_turns_the_pages_turkish(shop, client):
     assert switched.headers["location"] == "/ui/"
     page = client.get("/ui/").text
     assert '<html lang="tr">' in page and "Gösterge paneli" in page and "Açık bekleyen" in page
-    assert client.get("/ui/lang/tr?next=https://evil.example", follow_redirects=False
-                      ).headers["location"] == "/"  # fmt: skip
+    assert (
+        client.get("/ui/lang/tr?next=https://evil.example", follow_redirects=False).headers[
+            "location"
+        ]
+        == "/"
+    )
 
 
 def test_every_text_of_the_web_app_has_a_turkish_translation():
@@ -370,16 +429,20 @@ def test_dates_in_turkish_use_the_shops_time_zone():
     late = datetime(2026, 12, 31, 22, 30, tzinfo=UTC)
     assert Formatter("tr", "Europe/Istanbul").date(late) == "1 Oca 2027"
     assert Formatter("en", "UTC").date(late) == "31 Dec 2026"
-    assert Formatter("tr", "UTC").money(125050, "TRY").replace("\xa0", " ") in ("₺1.250,50",
-                                                                               "1.250,50 ₺")
+    assert Formatter("tr", "UTC").money(125050, "TRY").replace("\xa0", " ") in (
+        "₺1.250,50",
+        "1.250,50 ₺",
+    )
 
 
 def test_the_signed_session_cookie_is_secure_behind_https(tmp_path, clock):
     from backorder.bootstrap import build
     from backorder.config import Settings
 
-    backend = build(Settings(database_url=f"sqlite:///{tmp_path / 's.db'}",
-                             public_url="https://shop.example"), clock)  # fmt: skip
+    backend = build(
+        Settings(database_url=f"sqlite:///{tmp_path / 's.db'}", public_url="https://shop.example"),
+        clock,
+    )
     with TestClient(create_app(backend, release_loop=False)) as https_client:
         cookie = https_client.get("/ui/login").headers["set-cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie
@@ -395,5 +458,44 @@ def test_ageing_on_the_dashboard(shop, client):
     place(app, ann, ("CUP", 2))
     login(client, "viewer")
     page = client.get("/ui/").text
-    assert re.search(r'<th scope="row">15-30</th><td class="num">1</td><td class="num">1</td>', page)
+    assert re.search(
+        r'<th scope="row">15-30</th><td class="num">1</td><td class="num">1</td>', page
+    )
     assert re.search(r'<th scope="row">0-7</th><td class="num">1</td><td class="num">2</td>', page)
+
+
+def test_a_customer_rates_a_delivered_order_on_their_page(shop, client):
+    app, ann, _ = shop
+    stock.receive_stock(app.uow, "MUG", "main", 1, app.clock())
+    order = place(app, ann, ("MUG", 1))
+    orders.ship_order(app.uow, order.id, app.clock())
+    page = f"{link_of(app, ann)}/orders/{order.id}"
+    assert "How was your experience with this order?" in client.get(page).text
+    token = token_of(client, page)  # the session's: the form is gone once answered
+    client.post(f"{page}/feedback", data={"csrf_token": token, "rating": "4", "comment": "fine"})
+    assert "you rated this order 4 of 5" in client.get(page).text
+    again = client.post(
+        f"{page}/feedback", data={"csrf_token": token, "rating": "1"}, follow_redirects=True
+    )
+    assert "This order has no open feedback request." in again.text
+
+
+def test_the_dashboard_shows_payment_problems_when_there_are_some(shop, client):
+    app, ann, _ = shop
+    order = place(app, ann, ("MUG", 1))
+    with app.uow:
+        app.uow.store.insert_events(
+            [
+                {
+                    "kind": "payment_required",
+                    "order_id": order.id,
+                    "sku": None,
+                    "created_at": app.clock(),
+                    "payload": {"order_id": order.id},
+                }
+            ]
+        )
+        app.uow.commit()
+    login(client, "viewer")
+    dashboard = client.get("/ui/").text
+    assert "Payment needed" in dashboard and f'href="/ui/orders/{order.id}"' in dashboard

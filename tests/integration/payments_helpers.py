@@ -18,7 +18,7 @@ from backorder.config import Settings
 from backorder.domain.model import BackorderPolicy, Product
 from backorder.domain.payments import Policy
 from backorder.entrypoints.api.app import create_app
-from backorder.service import catalog, orders, payments, queries, stock
+from backorder.service import catalog, orders, payment_commands, queries, stock
 from backorder.service import payment_executor as executor
 from backorder.service.payment_views import PaymentIn, PaymentView
 
@@ -133,7 +133,7 @@ def run_all(app: App) -> dict:
 
 
 def paid(app: App, order_id: int) -> PaymentView:
-    return payments.payment_history(app.uow, order_id, app.clock())
+    return payment_commands.payment_history(app.uow, order_id, app.clock())
 
 
 def stock_of(app: App, sku: str) -> dict[str, int]:

@@ -95,8 +95,7 @@ def _seed_line(conn: Connection, order_id: int, line_no: int, sku: str, *, qty: 
                      allocated=allocated, backordered=qty - allocated, shipped=0, cancelled=0,
                      unit_price_minor=price)  # fmt: skip
     if allocated:
-        insert(conn, "line_allocations", line_id=line_id, warehouse="main", sku=sku,
-               qty=allocated)
+        insert(conn, "line_allocations", line_id=line_id, warehouse="main", sku=sku, qty=allocated)
     return line_id
 
 

@@ -11,7 +11,7 @@ from backorder.adapters.payments.http_gateway import sign
 from backorder.domain.model import BackorderPolicy
 from backorder.domain.payments import Policy
 from backorder.service import orders, queries
-from backorder.service import payment_executor as executor
+from backorder.service import payment_records as records
 from tests.integration import payments_helpers as kit
 from tests.integration.payments_helpers import (
     EUR,
@@ -34,7 +34,7 @@ def overlapping_callbacks(monkeypatch, delay: float = 0.3) -> list[tuple[float, 
     """Record when each callback is inside the service, and hold it there a moment, so a
     concurrent duplicate arrives while the first is still working."""
     spans: list[tuple[float, float]] = []
-    record_callback = executor.record_callback
+    record_callback = records.record_callback
 
     def slow(*args, **kwargs):
         entered = time.monotonic()
@@ -44,7 +44,7 @@ def overlapping_callbacks(monkeypatch, delay: float = 0.3) -> list[tuple[float, 
         finally:
             spans.append((entered, time.monotonic()))
 
-    monkeypatch.setattr(executor, "record_callback", slow)
+    monkeypatch.setattr(records, "record_callback", slow)
     return spans
 
 

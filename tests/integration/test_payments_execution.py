@@ -11,8 +11,9 @@ from backorder.config import Settings
 from backorder.domain.errors import NotFound, ShipmentNotAllowed
 from backorder.domain.model import BackorderPolicy
 from backorder.domain.payments import Policy
-from backorder.service import orders, payments, queries, stock
+from backorder.service import orders, payment_commands, queries, stock
 from backorder.service import payment_executor as executor
+from backorder.service import payment_records as records
 from backorder.service.payment_views import PaymentIn
 from tests.integration import payments_helpers as kit
 from tests.integration.payments_helpers import (
@@ -136,7 +137,7 @@ def test_after_the_grace_period_unpaid_units_go_to_the_next_in_line(shop, sandbo
     prompt = place(shop, customer(shop, "Bob"), ("A", 1))
     assert prompt.lines[0].allocated == 1
 
-    payments.retry_payment(shop.uow, late.id, shop.clock(), method="tok_visa")
+    payment_commands.retry_payment(shop.uow, late.id, shop.clock(), method="tok_visa")
     run(shop)  # paid at last, but the unit is gone and A may not be backordered
 
     [line] = queries.order(shop.uow, late.id).lines
@@ -157,7 +158,7 @@ def test_a_late_payment_for_a_backorderable_item_waits_in_the_queue(shop, sandbo
     stock.receive_stock(shop.uow, "A", "main", 1, shop.clock(), reference="PO-1")
     assert queries.order(shop.uow, late.id).lines[0].backordered == 1  # not served: unpaid
 
-    payments.retry_payment(shop.uow, late.id, shop.clock(), method="tok_visa")
+    payment_commands.retry_payment(shop.uow, late.id, shop.clock(), method="tok_visa")
     run(shop)
 
     assert queries.order(shop.uow, late.id).lines[0].allocated == 1
@@ -206,8 +207,8 @@ def test_the_manual_gateway_captures_when_the_operator_marks_the_order_paid(tmp_
     run(app)
     assert (paid(app, order.id).captured, paid(app, order.id).outstanding) == (0, 0)
 
-    assert executor.mark_paid(app.uow, order.id, app.clock()) == 1
-    assert executor.mark_paid(app.uow, order.id, app.clock()) == 0
+    assert records.mark_paid(app.uow, order.id, app.clock()) == 1
+    assert records.mark_paid(app.uow, order.id, app.clock()) == 0
     after = paid(app, order.id)
     assert (after.authorized, after.captured, after.status) == (20 * EUR, 20 * EUR, "captured")
     app.close()

@@ -21,7 +21,7 @@ from backorder.bootstrap import build
 from backorder.domain.errors import DomainError
 from backorder.domain.model import BackorderPolicy
 from backorder.domain.payments import Policy
-from backorder.service import orders, payments, queries, stock
+from backorder.service import orders, payment_commands, queries, stock
 from tests.integration.payments_helpers import (
     EUR,
     SECRET,
@@ -181,14 +181,14 @@ class World:
         self.clock.advance(seconds=40)  # the next round retries what failed before
 
     def _retry(self, order_id, amount) -> None:
-        payments.retry_payment(self.app.uow, order_id, self.clock(), method="tok_visa")
+        payment_commands.retry_payment(self.app.uow, order_id, self.clock(), method="tok_visa")
 
     def _capture_now(self, order_id, amount) -> None:
-        payments.capture_now(self.app.uow, order_id, self.clock())
+        payment_commands.capture_now(self.app.uow, order_id, self.clock())
 
     def _refund(self, order_id, amount) -> None:
         line = queries.order(self.app.uow, order_id).lines[0]
-        payments.refund_line(self.app.uow, order_id, line.id, self.clock(), None,
+        payment_commands.refund_line(self.app.uow, order_id, line.id, self.clock(), None,
                              restock=bool(amount % 2))  # fmt: skip
 
     def _confirm(self, order_id, amount) -> None:

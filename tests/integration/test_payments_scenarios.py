@@ -6,7 +6,7 @@ from __future__ import annotations
 from backorder.domain.errors import InsufficientStock
 from backorder.domain.model import BackorderPolicy
 from backorder.domain.payments import Policy
-from backorder.service import orders, payments, queries, stock
+from backorder.service import orders, payment_commands, queries, stock
 from backorder.service.payment_views import PaymentIn, PreAuthorization
 from tests.integration import payments_helpers as kit
 from tests.integration.payments_helpers import (
@@ -58,7 +58,7 @@ def test_b14_cancel_after_partial_capture_keeps_paid_units_and_voids_the_rest(sh
     assert paid(shop, order.id).authorized == 200 * EUR
     x_line, y_line = (line.id for line in order.lines)
 
-    payments.capture_now(shop.uow, order.id, shop.clock(), {x_line: 7, y_line: 6})
+    payment_commands.capture_now(shop.uow, order.id, shop.clock(), {x_line: 7, y_line: 6})
     run(shop)
     assert paid(shop, order.id).captured == 130 * EUR
 
@@ -90,7 +90,7 @@ def test_b50_authorization_expired_while_waiting_is_renewed_then_captured_once(s
     assert events(shop, "payment_failed", order.id) == 1
     assert events(shop, "payment_required", order.id) == 1
 
-    payments.retry_payment(shop.uow, order.id, shop.clock())
+    payment_commands.retry_payment(shop.uow, order.id, shop.clock())
     run(shop)  # the second re-authorization succeeds
     stock.receive_stock(shop.uow, "A", "main", 1, shop.clock(), reference="PO-1")
     orders.ship_order(shop.uow, order.id, shop.clock())
@@ -112,7 +112,8 @@ def test_b10_refund_with_restock_then_cancel_refunds_40_not_80(shop, sandbox):
     run(shop)
     assert (paid(shop, order.id).captured, stock_of(shop, "A")["allocated"]) == (40 * EUR, 2)
 
-    payments.refund_line(shop.uow, order.id, order.lines[0].id, shop.clock(), 2, restock=True)
+    line_id = order.lines[0].id
+    payment_commands.refund_line(shop.uow, order.id, line_id, shop.clock(), 2, restock=True)
     run(shop)
     assert stock_of(shop, "A")["allocated"] == 0 and stock_of(shop, "A")["available"] == 10
     assert paid(shop, order.id).refunded == 40 * EUR
@@ -134,7 +135,7 @@ def test_b21_declined_then_retried_with_another_method_is_captured_once(shop, sa
     assert paid(shop, order.id).status == "payment_required"
     assert stock_of(shop, "A")["allocated"] == 1  # the customer's own hold stays theirs
 
-    retried = payments.retry_payment(shop.uow, order.id, shop.clock(), method="tok_visa")
+    retried = payment_commands.retry_payment(shop.uow, order.id, shop.clock(), method="tok_visa")
     assert retried.status == "payment_required"  # until the gateway says yes
     run(shop)
 

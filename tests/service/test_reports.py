@@ -15,11 +15,13 @@ from backorder.service import catalog, orders, purchasing, reports, stock
 def shop(any_app):
     app = any_app
     for sku in ("A", "B"):
-        catalog.save_product(app.uow, Product(sku, sku, 1000, "EUR", BackorderPolicy.ALLOW),
-                             app.clock())  # fmt: skip
+        catalog.save_product(
+            app.uow, Product(sku, sku, 1000, "EUR", BackorderPolicy.ALLOW), app.clock()
+        )
     ann = catalog.create_customer(app.uow, catalog.CustomerIn("Ann"), app.clock())
-    vip = catalog.create_customer(app.uow, catalog.CustomerIn("Vip", tier=Tier.CRITICAL),
-                                  app.clock())  # fmt: skip
+    vip = catalog.create_customer(
+        app.uow, catalog.CustomerIn("Vip", tier=Tier.CRITICAL), app.clock()
+    )
     return app, ann, vip
 
 
@@ -39,8 +41,14 @@ def test_fill_rate_and_backorder_rate_count_what_each_line_got_at_order_time(sho
     now = app.clock()
 
     fill = reports.fill_rate(app.uow, now, 30)
-    assert fill.summary == {"lines": 3, "lines_filled": 1, "line_fill_rate": 0.3333,
-                            "units": 6, "units_allocated": 2, "unit_fill_rate": 0.3333}  # fmt: skip
+    assert fill.summary == {
+        "lines": 3,
+        "lines_filled": 1,
+        "line_fill_rate": 0.3333,
+        "units": 6,
+        "units_allocated": 2,
+        "unit_fill_rate": 0.3333,
+    }
     assert fill.chart == [("01-12", 33.3)]  # 12 January: 40 days after 3 December
     rate = reports.backorder_rate(app.uow, now, 30)
     assert (rate.summary["lines_backordered"], rate.summary["backorder_rate"]) == (2, 0.6667)
@@ -65,9 +73,15 @@ def test_time_to_fulfil_runs_from_the_order_to_the_last_unit_allocated(shop):
 def test_promise_accuracy_compares_with_the_first_date_promised(shop):
     app, ann, vip = shop
     acme = purchasing.create_supplier(app.uow, purchasing.SupplierIn("Acme", 5, "EUR"), app.clock())
-    po = purchasing.create_purchase_order(app.uow, acme.id, [
-        purchasing.PoLineIn("A", 1, date(2026, 12, 5)), purchasing.PoLineIn("B", 1, date(2026, 12, 5)),
-    ], app.clock())  # fmt: skip
+    po = purchasing.create_purchase_order(
+        app.uow,
+        acme.id,
+        [
+            purchasing.PoLineIn("A", 1, date(2026, 12, 5)),
+            purchasing.PoLineIn("B", 1, date(2026, 12, 5)),
+        ],
+        app.clock(),
+    )
     order(app, ann, ("A", 1), ("B", 1))
     app.clock.advance(days=1)
     purchasing.receive_po_line(app.uow, po.lines[0].id, 1, app.clock())  # 4 Dec: on time
@@ -75,8 +89,9 @@ def test_promise_accuracy_compares_with_the_first_date_promised(shop):
     purchasing.receive_po_line(app.uow, po.lines[1].id, 1, app.clock())  # 10 Dec: 5 days late
     report = reports.promise_accuracy(app.uow, app.clock(), 30)
 
-    assert [(row[2], row[3], row[5], row[6]) for row in sorted(report.rows, key=lambda r: r[2])] == [
-        ("A", "2026-12-05", 0, "yes"), ("B", "2026-12-05", 5, "no")]  # fmt: skip
+    assert [
+        (row[2], row[3], row[5], row[6]) for row in sorted(report.rows, key=lambda r: r[2])
+    ] == [("A", "2026-12-05", 0, "yes"), ("B", "2026-12-05", 5, "no")]
     assert report.summary["accuracy"] == 0.5 and report.summary["mean_days_late"] == 5
     assert dict(report.chart)["4-7 late"] == 1.0
 
@@ -100,9 +115,15 @@ def test_cancellations_caused_by_waiting_by_reason(shop):
 def test_supplier_on_time_rate_over_completed_po_lines(shop):
     app, ann, _ = shop
     acme = purchasing.create_supplier(app.uow, purchasing.SupplierIn("Acme", 5, "EUR"), app.clock())
-    po = purchasing.create_purchase_order(app.uow, acme.id, [
-        purchasing.PoLineIn("A", 2, date(2026, 12, 4)), purchasing.PoLineIn("B", 2, date(2026, 12, 4)),
-    ], app.clock())  # fmt: skip
+    po = purchasing.create_purchase_order(
+        app.uow,
+        acme.id,
+        [
+            purchasing.PoLineIn("A", 2, date(2026, 12, 4)),
+            purchasing.PoLineIn("B", 2, date(2026, 12, 4)),
+        ],
+        app.clock(),
+    )
     purchasing.receive_po_line(app.uow, po.lines[0].id, 2, app.clock())  # 3 Dec: early
     app.clock.advance(days=3)
     purchasing.receive_po_line(app.uow, po.lines[1].id, 1, app.clock())  # partial: not complete
@@ -151,6 +172,12 @@ def test_a_window_must_be_a_sensible_number_of_days(shop):
     app, *_ = shop
     with pytest.raises(InvalidInput):
         reports.fill_rate(app.uow, app.clock(), 0)
-    assert set(reports.REPORTS) >= {"fill-rate", "backorder-rate", "time-to-fulfil",
-                                    "promise-accuracy", "cancellations", "supplier-on-time",
-                                    "feedback-by-wait"}  # fmt: skip
+    assert set(reports.REPORTS) >= {
+        "fill-rate",
+        "backorder-rate",
+        "time-to-fulfil",
+        "promise-accuracy",
+        "cancellations",
+        "supplier-on-time",
+        "feedback-by-wait",
+    }

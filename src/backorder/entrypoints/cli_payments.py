@@ -9,8 +9,9 @@ from typing import Annotated
 
 import typer
 
+from ..service import payment_commands as commands
 from ..service import payment_executor as executor
-from ..service import payments
+from ..service import payment_records as records
 from ..service.payment_views import PaymentView
 from .cli import AFTER_COMMAND, _parse_pair, app, backend, run, show
 
@@ -62,7 +63,7 @@ AFTER_COMMAND.append(_run_intents_quietly)
 @payment_cli.command("show")
 def payment_show(order_id: int) -> None:
     """Authorized, captured, voided and refunded amounts, and every operation."""
-    show(run(lambda: payments.payment_history(backend().uow, order_id, backend().clock())),
+    show(run(lambda: commands.payment_history(backend().uow, order_id, backend().clock())),
          payment_text)  # fmt: skip
 
 
@@ -78,11 +79,11 @@ def payment_attach(
 
     def action():
         current = backend()
-        payment = payments.resolve_payment(
+        payment = commands.resolve_payment(
             current.payment_settings, current.gateways, gateway=gateway, method=method,
             policy=policy, deposit_percent=deposit,
         )  # fmt: skip
-        return payments.attach_payment(current.uow, order_id, payment, current.clock())
+        return commands.attach_payment(current.uow, order_id, payment, current.clock())
 
     show(run(action), payment_text)
 
@@ -96,7 +97,7 @@ def payment_capture(
 
     def action():
         lines = {int(k): q for k, q in (_parse_pair(x, "line") for x in line)} if line else None
-        return payments.capture_now(backend().uow, order_id, backend().clock(), lines)
+        return commands.capture_now(backend().uow, order_id, backend().clock(), lines)
 
     show(run(action), payment_text)
 
@@ -104,7 +105,7 @@ def payment_capture(
 @payment_cli.command("void")
 def payment_void(order_id: int) -> None:
     """Release what the customer's card still holds for this order."""
-    show(run(lambda: payments.void_authorizations(backend().uow, order_id, backend().clock())),
+    show(run(lambda: commands.void_authorizations(backend().uow, order_id, backend().clock())),
          payment_text)  # fmt: skip
 
 
@@ -115,7 +116,7 @@ def payment_refund(
     restock: Annotated[bool, typer.Option(help="Shipped units come back on hand")] = False,
 ) -> None:  # fmt: skip
     """Refund a line's paid units (unshipped ones are released, shipped ones are returns)."""
-    show(run(lambda: payments.refund_line(backend().uow, order_id, line_id, backend().clock(),
+    show(run(lambda: commands.refund_line(backend().uow, order_id, line_id, backend().clock(),
                                           units, restock)), payment_text)  # fmt: skip
 
 
@@ -124,7 +125,7 @@ def payment_retry(
     order_id: int, method: Annotated[str | None, typer.Option(help="Another method")] = None
 ) -> None:
     """Authorize again what is still owed (after a decline or an expiry)."""
-    show(run(lambda: payments.retry_payment(backend().uow, order_id, backend().clock(), method)),
+    show(run(lambda: commands.retry_payment(backend().uow, order_id, backend().clock(), method)),
          payment_text)  # fmt: skip
 
 
@@ -132,7 +133,7 @@ def payment_retry(
 def payment_mark_paid(order_id: int) -> None:
     """The money arrived outside the system (the manual gateway)."""
     current = backend()
-    done = run(lambda: executor.mark_paid(current.uow, order_id, current.clock(),
+    done = run(lambda: records.mark_paid(current.uow, order_id, current.clock(),
                                           current.payment_settings))  # fmt: skip
     typer.echo(f"{done} capture(s) confirmed")
 

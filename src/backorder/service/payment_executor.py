@@ -1,24 +1,24 @@
-"""Carry out payment intents after their command committed, and record what the gateway said.
+"""Carry out payment intents after their command committed; renew holds; end grace periods.
 
 `run_payment_intents` claims due intents (a lease, so two runners never run one intent at
 once), calls the gateway outside any transaction, then records the outcome in a short
-transaction of its own. A crash between the call and the record leaves the intent pending:
-the next run calls again with the same idempotency key, and the gateway answers with the
-first outcome instead of moving money twice. Callbacks record outcomes the same way, and
-an operation already recorded under its key is never recorded again.
+transaction of its own (payment_records). A crash between the call and the record leaves
+the intent pending: the next run calls again with the same idempotency key, and the gateway
+answers with the first outcome instead of moving money twice.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from ..domain import payments as money
+from . import payment_records as records
 from . import payments
+from .payment_records import record
 from .payment_views import IntentRow, PaymentSettings, Snapshot, load_snapshot
-from .ports import GatewayEvent, GatewayResult, GatewayUnavailable, PaymentGateway, UnitOfWork
+from .ports import GatewayResult, GatewayUnavailable, PaymentGateway, UnitOfWork
 from .runner import retried
 
 MAX_ROUNDS = 20  # an order's next intent becomes due once the one before it is done
@@ -156,145 +156,6 @@ _RUNNERS: dict[str, Callable[..., str]] = {
 }  # fmt: skip
 
 
-# -- recording outcomes ------------------------------------------------------------------------
-
-
-@retried
-def record(
-    uow: UnitOfWork, intent: IntentRow, kind: str, key: str, result: GatewayResult,
-    now: datetime, settings: PaymentSettings, *, parent: str | None = None,
-    reason: str | None = None,
-) -> bool:  # fmt: skip
-    """Record one gateway answer in its own transaction; False if it was known already."""
-    with uow:
-        recorded = record_in(uow.store, intent, kind, key, result, now, settings,
-                             parent=parent, source="gateway", reason=reason,
-                             timezone=uow.shop_timezone)  # fmt: skip
-        uow.commit()
-        return recorded
-
-
-def record_in(
-    store, intent: IntentRow, kind: str, key: str, result: GatewayResult, now: datetime,
-    settings: PaymentSettings, *, parent: str | None, source: str, reason: str | None = None,
-    timezone: str = "UTC",
-) -> bool:  # fmt: skip
-    """Inside a transaction: the operation (once per key), its consequences, and the intent's
-    new status when the key is the intent's own."""
-    if intent.order_id is not None:
-        payments._locked(store, intent.order_id)
-    main = key == intent.idempotency_key
-    fresh = store.get_payment_intent(intent.id)
-    if result.status == "pending":
-        if main and fresh.status in ("pending", "waiting"):
-            _wait_for_confirmation(store, fresh, result, parent, now, settings)
-        return False
-    recorded = not store.payment_operation_exists(key)
-    if recorded:
-        _insert_operation(store, intent, kind, key, result, parent, source, now)
-        facts = _Facts(reason or fresh.reason, settings, timezone)
-        _consequences(store, fresh, kind, result, now, facts)
-    if main and fresh.status not in ("done", "failed"):
-        status = "done" if result.status == "succeeded" else "failed"
-        store.update_payment_intent(intent.id, {
-            "status": status, "lease_until": None, "last_error": result.reason,
-            "updated_at": now})  # fmt: skip
-    return recorded
-
-
-def _wait_for_confirmation(store, intent: IntentRow, result, parent, now, settings) -> None:
-    """A callback should bring the outcome; if none comes, ask again (same key) later."""
-    polls = intent.attempts + 1
-    delay = min(settings.retry_after * 2 ** min(polls - 1, 10), timedelta(hours=1))
-    store.update_payment_intent(intent.id, {
-        "status": "waiting", "gateway_ref": result.reference, "target_ref": parent,
-        "attempts": polls, "next_attempt_at": now + delay, "lease_until": None,
-        "updated_at": now})  # fmt: skip
-
-
-def _insert_operation(store, intent, kind, key, result: GatewayResult, parent, source, now):
-    store.insert_payment_operation({
-        "order_id": intent.order_id, "intent_id": intent.id, "kind": kind,
-        "status": "succeeded" if result.status == "succeeded" else "declined",
-        "amount_minor": result.amount if result.status == "succeeded" else 0,
-        "currency": intent.currency, "gateway": intent.gateway, "idempotency_key": key,
-        "reference": result.reference, "parent_ref": parent, "expires_at": result.expires_at,
-        "detail": (result.reason or "")[:300] or None, "source": source, "created_at": now,
-    })  # fmt: skip
-
-
-@dataclass(frozen=True)
-class _Facts:
-    reason: str  # why the operation was made: placement, renewal, reauthorization, ...
-    settings: PaymentSettings
-    timezone: str
-
-
-def _consequences(store, intent: IntentRow, kind, result: GatewayResult, now, facts: _Facts):
-    if intent.order_id is None:
-        return
-    snap = load_snapshot(store, intent.order_id)
-    if result.status != "succeeded":
-        _failed(store, snap, kind, result, now, facts.settings)
-    elif kind == "authorize":
-        _authorized(store, snap, result, now, facts)
-    else:
-        noun = {"capture": "captured", "void": "voided", "refund": "refunded"}[kind]
-        store.insert_events([_event(f"payment_{noun}", snap, now, amount=result.amount,
-                                    reference=result.reference, reason=intent.reason,
-                                    lines=[list(p) for p in intent.lines])])  # fmt: skip
-
-
-def _authorized(store, snap: Snapshot, result: GatewayResult, now, facts: _Facts) -> None:
-    order_id = snap.payment.order_id
-    store.insert_events([_event("payment_authorized", snap, now, amount=result.amount,
-                                reference=result.reference, expires_at=result.expires_at,
-                                reason=facts.reason)])  # fmt: skip
-    if facts.reason != "placement":  # a renewal replaces what the card held before
-        for auth in money.open_authorizations(snap.auths(), now):
-            if auth.reference != result.reference:
-                payments.write_intent(store, snap, "void", "replaced", 0, now,
-                                      target_ref=auth.reference)  # fmt: skip
-    store.unblock_payment_intents(order_id, now)  # captures waiting for an authorization
-    if snap.required:
-        _payment_fixed(store, snap, now, facts.timezone)
-    payments.settle(store, order_id, now)
-
-
-def _payment_fixed(store, snap: Snapshot, now: datetime, timezone: str) -> None:
-    """The customer paid after all. Units that went back to the queue are served again by
-    priority; what stock no longer covers waits (backorder allowed) or is cancelled (never
-    negative stock)."""
-    order_id = snap.payment.order_id
-    released = snap.payment.released_at is not None
-    store.update_order_payment(order_id, {"required_since": None, "grace_until": None,
-                                          "released_at": None})  # fmt: skip
-    if released:
-        skus = [line.sku for line in snap.order.lines if line.backordered]
-        payments.hand_on(store, skus, "payment", order_id, now, timezone)
-        payments.cancel_waiting_units(store, store.get_order(order_id), now)
-
-
-def _failed(store, snap: Snapshot, kind, result: GatewayResult, now, settings) -> None:
-    store.insert_events([_event("payment_failed", snap, now, operation=kind,
-                                reason=result.reason or "declined")])  # fmt: skip
-    if kind in ("authorize", "capture"):
-        require_payment(store, snap, now, settings)
-
-
-def require_payment(store, snap: Snapshot, now: datetime, settings: PaymentSettings) -> None:
-    """The order's open lines are in payment_required; their units are kept for the grace
-    period. Said to the customer once per crossing."""
-    if snap.required:
-        return
-    grace_until = now + settings.grace
-    store.update_order_payment(snap.payment.order_id,
-                               {"required_since": now, "grace_until": grace_until})  # fmt: skip
-    open_lines = [x.id for x in snap.order.lines if x.quantities.outstanding]
-    store.insert_events([_event("payment_required", snap, now, grace_until=grace_until,
-                                lines=open_lines)])  # fmt: skip
-
-
 # -- the sweep: renew authorizations before they lapse, end grace periods -----------------------
 
 
@@ -326,7 +187,7 @@ def _renew(uow: UnitOfWork, order_id: int, now: datetime, settings: PaymentSetti
     if not _renewal_amount(_read(uow, lambda s: load_snapshot(s, order_id)), now, settings):
         return 0
     with uow:
-        store = payments._locked(uow.store, order_id)
+        store = payments.lock_order(uow.store, order_id)
         snap = load_snapshot(store, order_id)
         amount = _renewal_amount(snap, now, settings)
         if amount:
@@ -338,7 +199,7 @@ def _renew(uow: UnitOfWork, order_id: int, now: datetime, settings: PaymentSetti
 @retried
 def _release_after_grace(uow: UnitOfWork, order_id: int, now: datetime) -> int:
     with uow:
-        store = payments._locked(uow.store, order_id)
+        store = payments.lock_order(uow.store, order_id)
         snap = load_snapshot(store, order_id)
         p = snap.payment
         if p.required_since is None or p.released_at is not None or p.grace_until > now:
@@ -353,58 +214,9 @@ def _release_after_grace(uow: UnitOfWork, order_id: int, now: datetime) -> int:
                 released.append({"line_id": line.id, "sku": line.sku, "released": units})
         payments.hand_on(store, [r["sku"] for r in released], "payment_grace", order_id, now,
                          uow.shop_timezone)  # fmt: skip
-        store.insert_events([_event("payment_units_released", snap, now, lines=released)])
+        store.insert_events([records.event("payment_units_released", snap, now, lines=released)])
         uow.commit()
         return 1
-
-
-# -- callbacks and the operator's confirmation -----------------------------------------------
-
-
-@retried
-def record_callback(
-    uow: UnitOfWork, gateway: str, event: GatewayEvent, now: datetime,
-    settings: PaymentSettings | None = None,
-) -> dict:  # fmt: skip
-    """A verified gateway callback. The same callback again (or the same outcome under
-    another event id) changes nothing and tells nobody twice."""
-    settings = settings or PaymentSettings()
-    marker = f"payment-callback:{gateway}:{event.event_id}"
-    with uow:
-        store = uow.store
-        if (first := store.get_command_result(marker)) is not None:
-            return first | {"repeated": True}
-        intent = store.payment_intent_by_key(event.key.split("/")[0])
-        recorded = False
-        if intent is not None and intent.gateway == gateway and event.result.status != "pending":
-            recorded = record_in(store, intent, event.kind, event.key, event.result, now,
-                                 settings, parent=event.parent, source="callback",
-                                 timezone=uow.shop_timezone)  # fmt: skip
-        result = {"event_id": event.event_id, "known": intent is not None,
-                  "recorded": recorded, "repeated": False}  # fmt: skip
-        store.put_command_result(marker, "payment_callback", result, now)
-        uow.commit()
-        return result
-
-
-@retried
-def mark_paid(
-    uow: UnitOfWork, order_id: int, now: datetime, settings: PaymentSettings | None = None
-) -> int:
-    """The operator saw the money arrive (the manual gateway): waiting captures are done."""
-    settings = settings or PaymentSettings()
-    with uow:
-        store = payments._locked(uow.store, order_id)
-        payments._require_snapshot(store, order_id)
-        waiting = [i for i in store.payment_intents(order_id)
-                   if i.status == "waiting" and i.kind == "capture"]  # fmt: skip
-        for intent in waiting:
-            paid = GatewayResult("succeeded", intent.gateway_ref, intent.amount_minor)
-            record_in(store, intent, "capture", intent.idempotency_key, paid, now, settings,
-                      parent=intent.target_ref, source="operator",
-                      timezone=uow.shop_timezone)  # fmt: skip
-        uow.commit()
-        return len(waiting)
 
 
 # -- intent bookkeeping ------------------------------------------------------------------------
@@ -453,15 +265,15 @@ def _give_up(uow, intent: IntentRow, error: str, now: datetime, settings) -> str
     with uow:
         store = uow.store
         if intent.order_id is not None:
-            payments._locked(store, intent.order_id)
+            payments.lock_order(store, intent.order_id)
         if store.get_payment_intent(intent.id).status in ("pending", "waiting"):
             store.update_payment_intent(intent.id, {
                 "status": "failed", "lease_until": None, "last_error": error[:1000],
                 "updated_at": now})  # fmt: skip
             if intent.order_id is not None:
                 snap = load_snapshot(store, intent.order_id)
-                _failed(store, snap, intent.kind, GatewayResult("declined", reason=error[:300]),
-                        now, settings)  # fmt: skip
+                refused = GatewayResult("declined", reason=error[:300])
+                records.failed(store, snap, intent.kind, refused, now, settings)
         uow.commit()
     return "failed"
 
@@ -473,10 +285,3 @@ def _read(uow: UnitOfWork, fn):
 
 def _reference(intent: IntentRow) -> str:
     return f"order-{intent.order_id}"
-
-
-def _event(kind: str, snap: Snapshot, now: datetime, **facts) -> dict:
-    order_id = snap.payment.order_id
-    payload = {"order_id": order_id, "currency": snap.payment.currency, **facts}
-    return {"kind": kind, "order_id": order_id, "sku": None, "created_at": now,
-            "payload": payload}  # fmt: skip

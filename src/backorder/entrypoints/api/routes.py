@@ -229,7 +229,10 @@ def change_line(order_id: Id, line_id: Id, body: LineQtyIn, backend: BackendDep)
 
 
 @router.post(
-    "/orders/{order_id}/shipments", tags=["orders"], status_code=201, responses=REPEATED,
+    "/orders/{order_id}/shipments",
+    tags=["orders"],
+    status_code=201,
+    responses=REPEATED,
     **role(Role.INTEGRATION),
 )
 def ship(

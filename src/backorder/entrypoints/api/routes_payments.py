@@ -14,8 +14,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ...bootstrap import App
 from ...domain.roles import Role
+from ...service import payment_commands as commands
 from ...service import payment_executor as executor
-from ...service import payments, queries
+from ...service import payment_records as records
+from ...service import queries
 from ...service.payment_views import PaymentIn, PreAuthorization
 from ...service.ports import InvalidCallback
 from .. import serialize
@@ -45,7 +47,7 @@ def payment_in(backend: App, details: PaymentDetailsIn | None) -> PaymentIn | No
     authorization = (
         PreAuthorization(pre.reference, pre.amount_minor, pre.expires_at) if pre else None
     )
-    return payments.resolve_payment(
+    return commands.resolve_payment(
         backend.payment_settings, backend.gateways, gateway=details.gateway,
         method=details.method, policy=details.policy, deposit_percent=details.deposit_percent,
         authorization=authorization,
@@ -60,14 +62,14 @@ def payment_history(order_id: Id, request: Request, backend: BackendDep) -> dict
     """Authorized, captured, voided and refunded amounts, each authorization, every operation
     the gateway confirmed, and every intent with its state."""
     check_customer_owns(request, queries.order(backend.uow, order_id).customer_id, "order_id")
-    return serialize.plain(payments.payment_history(backend.uow, order_id, backend.clock()))
+    return serialize.plain(commands.payment_history(backend.uow, order_id, backend.clock()))
 
 
 @router.post("/orders/{order_id}/payments", status_code=201, **role(Role.INTEGRATION))
 def attach_payment(order_id: Id, body: PaymentDetailsIn, backend: BackendDep) -> dict:
     """Give an order placed without payment details its payment (authorized after commit)."""
     payment = payment_in(backend, body)
-    view = payments.attach_payment(backend.uow, order_id, payment, backend.clock())
+    view = commands.attach_payment(backend.uow, order_id, payment, backend.clock())
     return serialize.plain(view)
 
 
@@ -75,19 +77,19 @@ def attach_payment(order_id: Id, body: PaymentDetailsIn, backend: BackendDep) ->
 def capture_now(order_id: Id, backend: BackendDep, body: CaptureIn | None = None) -> dict:
     """Charge shipped or allocated units now: all of them, or `lines` {line id: units}."""
     lines = body.lines if body else None
-    return serialize.plain(payments.capture_now(backend.uow, order_id, backend.clock(), lines))
+    return serialize.plain(commands.capture_now(backend.uow, order_id, backend.clock(), lines))
 
 
 @router.post("/orders/{order_id}/payments/void", **role(Role.OPERATOR))
 def void(order_id: Id, backend: BackendDep) -> dict:
     """Release what the customer's card still holds for this order."""
-    return serialize.plain(payments.void_authorizations(backend.uow, order_id, backend.clock()))
+    return serialize.plain(commands.void_authorizations(backend.uow, order_id, backend.clock()))
 
 
 @router.post("/orders/{order_id}/payments/refund", **role(Role.OPERATOR))
 def refund(order_id: Id, body: RefundIn, backend: BackendDep) -> dict:
     """Refund a line's paid units: unshipped ones are released, shipped ones are returns."""
-    view = payments.refund_line(backend.uow, order_id, body.line_id, backend.clock(),
+    view = commands.refund_line(backend.uow, order_id, body.line_id, backend.clock(),
                                 body.units, body.restock)  # fmt: skip
     return serialize.plain(view)
 
@@ -99,15 +101,15 @@ def retry(
     """Authorize again what is still owed, with the same or another payment method."""
     check_customer_owns(request, queries.order(backend.uow, order_id).customer_id, "order_id")
     method = body.method if body else None
-    return serialize.plain(payments.retry_payment(backend.uow, order_id, backend.clock(), method))
+    return serialize.plain(commands.retry_payment(backend.uow, order_id, backend.clock(), method))
 
 
 @router.post("/orders/{order_id}/payments/mark-paid", **role(Role.OPERATOR))
 def mark_paid(order_id: Id, backend: BackendDep) -> dict:
     """The money arrived outside the system (the manual gateway): waiting captures are done."""
     now = backend.clock()
-    done = executor.mark_paid(backend.uow, order_id, now, backend.payment_settings)
-    view = payments.payment_history(backend.uow, order_id, now)
+    done = records.mark_paid(backend.uow, order_id, now, backend.payment_settings)
+    view = commands.payment_history(backend.uow, order_id, now)
     return {"confirmed": done} | serialize.plain(view)
 
 
@@ -134,7 +136,7 @@ async def callback(gateway: GatewayName, request: Request) -> Any:
     except InvalidCallback as error:
         return JSONResponse({"code": "invalid_signature", "message": str(error),
                              "details": {"reason": str(error)}}, status_code=401)  # fmt: skip
-    return await run_in_threadpool(executor.record_callback, backend.uow, gateway, event, now,
+    return await run_in_threadpool(records.record_callback, backend.uow, gateway, event, now,
                                    backend.payment_settings)  # fmt: skip
 
 

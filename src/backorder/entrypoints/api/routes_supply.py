@@ -131,7 +131,10 @@ def cancel_po_line(po_line_id: Id, backend: BackendDep) -> dict:
 
 
 @router.post(
-    "/po-lines/{po_line_id}/receipts", tags=["supply"], status_code=201, responses=REPEATED,
+    "/po-lines/{po_line_id}/receipts",
+    tags=["supply"],
+    status_code=201,
+    responses=REPEATED,
     **role(Role.INTEGRATION),
 )
 def receive_po_line(

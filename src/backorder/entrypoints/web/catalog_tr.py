@@ -300,6 +300,7 @@ TR: dict[str, str] = {
     "Error": "Hata", "The address has a value this page cannot use.":
         "Adreste bu sayfanın kullanamayacağı bir değer var.",
     "Wrong name or password.": "Ad ya da parola yanlış.",
+    "The file is too large: 50 MB at most.": "Dosya çok büyük: en çok 50 MB.",
     "Choose a tier from the list.": "Listeden bir seviye seçin.",
     "Give a whole number of days.": "Tam sayı olarak gün verin.",
     "Priority changed.": "Öncelik değişti.",

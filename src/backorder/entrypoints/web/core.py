@@ -13,6 +13,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 
 from ...bootstrap import App
 from ...domain.roles import Role
@@ -114,7 +115,7 @@ async def checked_form(request: Request) -> FormData:
     """The posted form, when it carries this session's CSRF token."""
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > MAX_UPLOAD:
-        raise Refused()
+        raise HTTPException(413, N_("The file is too large: 50 MB at most."))
     form = await request.form(max_files=1, max_fields=200)
     sent, expected = str(form.get("csrf_token", "")), request.session.get("csrf", "")
     if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):

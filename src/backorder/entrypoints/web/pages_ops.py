@@ -82,8 +82,12 @@ def order_page(request: Request, order_id: int, user: WebUser = Depends(requires
     backend = backend_of(request)
     order = queries.order(backend.uow, order_id)
     customer = queries.customer(backend.uow, order.customer_id)
-    positions = {q.line_id: q for q in operator_views.queue_rows(backend.uow, backend.clock())
-                 if q.order_id == order_id}  # fmt: skip
+    positions = {  # the order's waiting lines in their SKUs' queues
+        q.line_id: q
+        for sku in sorted({line.sku for line in order.lines if line.backordered})
+        for q in operator_views.queue_rows(backend.uow, backend.clock(), sku=sku)
+        if q.order_id == order_id
+    }
     subjects = [f"order {order_id}", *(f"line {line.id}" for line in order.lines)]
     audit = [e for s in subjects for e in web_users.audit_entries(backend.uow, 50, s)]
     link = None
