@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from fastapi.testclient import TestClient
 
 from backorder.entrypoints.api.app import create_app
+from backorder.service import idempotency
 
 
 @pytest.fixture
@@ -53,3 +56,17 @@ def test_a_refused_request_is_replayed_as_refused(client):
     again = client.post("/orders", json=body, headers=headers)
     assert (first.status_code, again.status_code) == (422, 422)
     assert again.json() == first.json()
+
+
+def test_a_reservation_left_by_a_killed_process_is_taken_over_after_two_minutes(client, clock):
+    backend = client.app.state.backend
+    body = b'{"sku": "A", "qty": 5}'
+    # A process reserved the key and died before it could run or record the request.
+    fingerprint = hashlib.sha256(b"/receipts?\n" + body).hexdigest()
+    assert idempotency.reserve(backend.uow, "rcpt-9", fingerprint, clock()).action == "run"
+    headers = {"Idempotency-Key": "rcpt-9", "content-type": "application/json"}
+    assert client.post("/receipts", content=body, headers=headers).status_code == 409
+    clock.advance(minutes=2)
+    retried = client.post("/receipts", content=body, headers=headers)
+    assert retried.status_code == 201
+    assert client.get("/stock", params={"sku": "A"}).json()[0]["on_hand"] == 5

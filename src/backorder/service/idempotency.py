@@ -13,6 +13,7 @@ from .ports import UnitOfWork
 from .runner import retried
 
 KEEP_FOR = timedelta(hours=24)
+STALE_AFTER = timedelta(minutes=2)  # longer than any request may run
 PREFIX = "http:"
 
 
@@ -32,7 +33,7 @@ def reserve(uow: UnitOfWork, key: str, fingerprint: str, now: datetime) -> Decis
         found = store.get_command(PREFIX + key)
         if found is not None:
             stored, created_at = found
-            if now - created_at < KEEP_FOR:
+            if now - created_at < KEEP_FOR and not _abandoned(stored, created_at, now):
                 return _decide(stored, fingerprint)
             store.delete_command(PREFIX + key)
         # A concurrent request with the same key makes this insert fail; @retried then
@@ -40,6 +41,12 @@ def reserve(uow: UnitOfWork, key: str, fingerprint: str, now: datetime) -> Decis
         store.put_command_result(PREFIX + key, "http", {"fingerprint": fingerprint}, now)
         uow.commit()
         return Decision("run")
+
+
+def _abandoned(stored: dict, reserved_at: datetime, now: datetime) -> bool:
+    """A reservation never completed within STALE_AFTER belongs to a process that died (its
+    request's own work is idempotent or was rolled back), so a retry may take it over."""
+    return "status" not in stored and now - reserved_at >= STALE_AFTER
 
 
 def _decide(stored: dict, fingerprint: str) -> Decision:
