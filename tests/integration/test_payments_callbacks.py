@@ -139,4 +139,3 @@ def test_callbacks_racing_the_executor_record_each_outcome_once(shop, sandbox, s
     assert len(keys) == len(set(keys)) == 3
     assert len(sandbox.events) == 3 and all(len(e["deliveries"]) == 2 for e in sandbox.events)
     assert queries.check(shop.uow) == []
-

@@ -149,8 +149,16 @@ def test_b21_declined_then_retried_with_another_method_is_captured_once(shop, sa
 def test_b01_a_refused_order_has_its_checkout_authorization_voided(any_shop, sandbox):
     product(any_shop, "A", 10 * EUR, on_hand=5, policy=BackorderPolicy.DENY)
     gateway = any_shop.gateways["sandbox"]
-    holds = [gateway.authorize(amount=30 * EUR, currency="EUR", method="tok_visa",
-                               key=f"checkout-{n}", reference=f"cart-{n}") for n in (1, 2)]
+    holds = [
+        gateway.authorize(
+            amount=30 * EUR,
+            currency="EUR",
+            method="tok_visa",
+            key=f"checkout-{n}",
+            reference=f"cart-{n}",
+        )
+        for n in (1, 2)
+    ]
     calls = []
     for hold, who in zip(holds, ("Ann", "Bob"), strict=True):
         pre = PreAuthorization(hold.reference, hold.amount, hold.expires_at)
@@ -170,4 +178,3 @@ def test_b01_a_refused_order_has_its_checkout_authorization_voided(any_shop, san
     assert stock_of(any_shop, "A") == {"on_hand": 5, "allocated": 3, "available": 2,
                                        "backordered": 0}  # fmt: skip
     assert queries.check(any_shop.uow) == []
-

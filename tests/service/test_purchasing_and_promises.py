@@ -151,3 +151,23 @@ def test_b52_a_date_only_release_in_the_shop_time_zone_never_shifts(tmp_path, cl
     order = orders.place_order(uow, orders.PlaceOrder(ann.id, [orders.OrderLineIn("A", 1)]), clock())
     assert queries.order(uow, order.id).lines[0].promised_date == date(2022, 1, 1)
     app.close()
+
+
+def test_recompute_all_gives_the_same_promises_as_the_per_sku_path(any_app, clock):
+    from backorder.service.promising import recompute_all
+
+    uow = any_app.uow
+    standard, critical, supplier = _setup_queue(uow, clock)
+    purchasing.create_purchase_order(
+        uow, supplier.id, [purchasing.PoLineIn("A", 5, _day(10)), purchasing.PoLineIn("A", 10, _day(20))],
+        clock())  # fmt: skip
+    before = (_promise(uow, critical), _promise(uow, standard))
+    with any_app.engine.begin() as conn:  # forget the stored promises, as after a bulk import
+        conn.exec_driver_sql("UPDATE order_lines SET promised_date = NULL, promise_basis = NULL")
+
+    done = recompute_all(uow, clock())
+
+    assert (done["skus"], done["lines"], done["changed"], done["events"]) == (1, 2, 2, 0)
+    assert (_promise(uow, critical), _promise(uow, standard)) == before == (
+        (date(2026, 12, 13), "purchase_order"), (date(2026, 12, 23), "purchase_order"))  # fmt: skip
+    assert recompute_all(uow, clock())["changed"] == 0

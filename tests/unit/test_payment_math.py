@@ -137,9 +137,7 @@ def test_the_payment_reads_as_one_word():
         "partially_captured"
     )
     assert payment_status(sums, required=False, authorized_ever=True, need=0) == "captured"
-    assert payment_status(sums, required=True, authorized_ever=True, need=0) == (
-        "payment_required"
-    )
+    assert payment_status(sums, required=True, authorized_ever=True, need=0) == ("payment_required")
 
 
 def test_an_amount_is_split_over_sources_in_order():

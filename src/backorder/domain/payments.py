@@ -320,9 +320,7 @@ def settle(
     return Settlement(excess, excess_value + extra_credit, need_after == 0)
 
 
-def payment_status(
-    totals_: Totals, *, required: bool, authorized_ever: bool, need: int
-) -> str:
+def payment_status(totals_: Totals, *, required: bool, authorized_ever: bool, need: int) -> str:
     """One word for the order's payment, as a person would say it."""
     if required:
         return "payment_required"

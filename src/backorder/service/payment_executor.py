@@ -227,8 +227,10 @@ def _finish(uow, intent: IntentRow, status: str, now: datetime, error: str | Non
     with uow:
         fresh = uow.store.get_payment_intent(intent.id)
         if fresh.status in ("pending", "waiting"):
-            uow.store.update_payment_intent(intent.id, {
-                "status": status, "lease_until": None, "last_error": error, "updated_at": now})
+            uow.store.update_payment_intent(
+                intent.id,
+                {"status": status, "lease_until": None, "last_error": error, "updated_at": now},
+            )
         uow.commit()
     return status
 
@@ -237,8 +239,10 @@ def _finish(uow, intent: IntentRow, status: str, now: datetime, error: str | Non
 def _block(uow, intent: IntentRow, why: str, now: datetime) -> str:
     with uow:
         if uow.store.get_payment_intent(intent.id).status in ("pending", "waiting"):
-            uow.store.update_payment_intent(intent.id, {
-                "status": "blocked", "lease_until": None, "last_error": why, "updated_at": now})
+            uow.store.update_payment_intent(
+                intent.id,
+                {"status": "blocked", "lease_until": None, "last_error": why, "updated_at": now},
+            )
         uow.commit()
     return "blocked"
 

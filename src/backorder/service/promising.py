@@ -44,6 +44,41 @@ def repromise_all(store, skus: Iterable[str], now: datetime, timezone: str) -> l
     return events
 
 
+def recompute_all(uow, now: datetime) -> dict[str, int]:
+    """Recompute every waiting line's promise in one transaction, reading each table once
+    (after a bulk import, or to repair). Emits the same events as `repromise`."""
+    with uow:
+        store = uow.store
+        waiting, current = store.all_waiting()
+        store.lock_skus(waiting)
+        products = store.get_products(list(waiting))
+        free, supply = store.free_stock_by_sku(), store.all_open_supply()
+        lead_days = store.all_lead_times()
+        today = local_date(now, uow.shop_timezone)
+        rows, events = [], []
+        for sku in sorted(waiting):
+            inputs = _bulk_inputs(products[sku], free.get(sku, 0), lead_days.get(sku), today, now,
+                                  uow.shop_timezone)  # fmt: skip
+            promises = plan_promises(waiting[sku], inputs[0], inputs[1], supply.get(sku, []), inputs[2])
+            rows_sku, events_sku = _changes(sku, promises, current, now)
+            rows += rows_sku
+            events += events_sku
+        store.set_promises(rows)
+        events += ask_on_delays(store, events, now)
+        store.insert_events(events)
+        uow.commit()
+    return {"skus": len(waiting), "lines": len(current), "changed": len(rows), "events": len(events)}
+
+
+def _bulk_inputs(product: Product, free: int, lead_days, today: date, now: datetime, timezone):
+    """(free units, the date they are free, the lead-time date) for one SKU."""
+    free_date = today
+    if product.is_preorder(now):
+        free_date = local_date(product.release_at, timezone)
+    lead_date = today + timedelta(days=lead_days) if lead_days is not None else None
+    return free, free_date, lead_date
+
+
 def promises_for(store, product: Product, waiting, now: datetime, timezone: str) -> list[Promise]:
     today = local_date(now, timezone)
     position = SkuPosition(product, store.stock_levels(product.sku), 0)
@@ -59,6 +94,13 @@ def promises_for(store, product: Product, waiting, now: datetime, timezone: str)
 
 
 def _apply(store, sku: str, promises: list[Promise], current: dict, now: datetime) -> list[dict]:
+    rows, events = _changes(sku, promises, current, now)
+    store.set_promises(rows)
+    return events
+
+
+def _changes(sku: str, promises: list[Promise], current: dict, now: datetime):
+    """The rows to write and the events to emit for promises that differ from the stored ones."""
     rows, events = [], []
     for promise in promises:
         old = current.get(promise.line_id)
@@ -72,8 +114,7 @@ def _apply(store, sku: str, promises: list[Promise], current: dict, now: datetim
                      "po_line_id": promise.po_line_id, "changed": int(moved)})  # fmt: skip
         if moved:
             events.append(_promise_event(sku, old, promise, now))
-    store.set_promises(rows)
-    return events
+    return rows, events
 
 
 def _promise_event(sku: str, old, promise: Promise, now: datetime) -> dict:

@@ -21,6 +21,7 @@ def attach_payments(engine: Engine, enabled: bool) -> None:
     configured). When it does not, the payment hooks of the order commands read nothing."""
     engine.update_execution_options(**{PAYMENTS_OPTION: enabled})
 
+
 # Invariant 7 of DESIGN.md §3, checked by `backorder check` next to the others.
 PAYMENT_CHECKS = {
     "7: captured <= authorized, refunded <= captured": (
@@ -217,4 +218,3 @@ def _intent(row) -> IntentRow:
     values = dict(row._mapping)
     values["lines"] = tuple((int(a), int(b)) for a, b in json.loads(values["lines"] or "[]"))
     return IntentRow(**values)
-

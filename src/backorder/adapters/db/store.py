@@ -25,6 +25,7 @@ from ...service.views import (
 )
 from . import tables as t
 from .auth_store import AuthQueries
+from .promise_bulk_store import PromiseBulkQueries
 from .bulk_store import BulkQueries
 from .notify_store import NotifyQueries
 from .payment_store import PAYMENT_CHECKS, PaymentQueries
@@ -36,6 +37,7 @@ from .web_store import WebQueries
 
 class SqlStore(
     AuthQueries,
+    PromiseBulkQueries,
     SupplyQueries, SnapshotQueries, NotifyQueries, BulkQueries, WaitlistQueries, PaymentQueries,
     WebQueries,
 ):

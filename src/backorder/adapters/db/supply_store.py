@@ -216,20 +216,8 @@ class SupplyQueries:
     def set_promises(self, rows: Iterable[dict]) -> None:
         """rows: line_id, promised, basis, po_line_id, changed (1 when a date moved)."""
         rows = list(rows)
-        if not rows:
-            return
-        ol = t.order_lines
-        self.conn.execute(
-            update(ol)
-            .where(ol.c.id == _bind("line_id"))
-            .values(
-                promised_date=_bind("promised"), promise_basis=_bind("basis"),
-                promise_po_line_id=_bind("po_line_id"),
-                first_promised_date=func.coalesce(ol.c.first_promised_date, _bind("promised")),
-                promise_changes=ol.c.promise_changes + _bind("changed"),
-            ),  # fmt: skip
-            rows,
-        )
+        if rows:
+            self.conn.execute(_SET_PROMISES, rows)
 
     def clear_promises(self, line_ids: Iterable[int]) -> None:
         ids = list(line_ids)
@@ -251,3 +239,19 @@ def _supplier(row) -> SupplierView:
     return SupplierView(row.id, row.name, row.contact, row.email, row.lead_time_days, row.currency)
 
 
+
+
+_ol = t.order_lines
+# Built once: a full recompute writes it for every line (compiling it per call costs more
+# than running it).
+_SET_PROMISES = (
+    update(_ol)
+    .where(_ol.c.id == _bind("line_id"))
+    .values(
+        promised_date=_bind("promised"),
+        promise_basis=_bind("basis"),
+        promise_po_line_id=_bind("po_line_id"),
+        first_promised_date=func.coalesce(_ol.c.first_promised_date, _bind("promised")),
+        promise_changes=_ol.c.promise_changes + _bind("changed"),
+    )
+)

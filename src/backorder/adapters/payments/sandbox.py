@@ -227,8 +227,14 @@ class Sandbox:
         if auth is None:
             return 404, {"error": "no such authorization"}
         released = auth["amount"] - auth["captured"] - auth["voided"]
-        void = {"id": auth["id"], "object": "void", "authorization": auth["id"],
-                "reference": auth["reference"], "idempotency_key": key, "amount": released}
+        void = {
+            "id": auth["id"],
+            "object": "void",
+            "authorization": auth["id"],
+            "reference": auth["reference"],
+            "idempotency_key": key,
+            "amount": released,
+        }
         if action == "decline" or auth["status"] != "authorized":
             void.update(status="declined", decline_reason=f"authorization_{auth['status']}",
                         amount=0)  # fmt: skip
@@ -244,8 +250,14 @@ class Sandbox:
         if capture is None:
             return 404, {"error": "no such capture"}
         amount = int(body.get("amount", 0))
-        refund = {"id": f"re_{next(self._ids)}", "object": "refund", "capture": capture["id"],
-                  "reference": capture["reference"], "idempotency_key": key, "amount": amount}
+        refund = {
+            "id": f"re_{next(self._ids)}",
+            "object": "refund",
+            "capture": capture["id"],
+            "reference": capture["reference"],
+            "idempotency_key": key,
+            "amount": amount,
+        }
         if action == "decline" or not 0 < amount <= capture["amount"] - capture["refunded"]:
             refund.update(status="declined", decline_reason="refund_exceeds_capture", amount=0)
             return 402, refund
@@ -283,8 +295,10 @@ class Sandbox:
         if not url or copies < 1:
             return
         body = json.dumps(record["event"]).encode()
-        headers = {"content-type": "application/json",
-                   SIGNATURE_HEADER: sign(self.secret, int(self.clock().timestamp()), body)}
+        headers = {
+            "content-type": "application/json",
+            SIGNATURE_HEADER: sign(self.secret, int(self.clock().timestamp()), body),
+        }
         start = threading.Barrier(copies)
 
         def send() -> None:

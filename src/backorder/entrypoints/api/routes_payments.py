@@ -95,9 +95,7 @@ def refund(order_id: Id, body: RefundIn, backend: BackendDep) -> dict:
 
 
 @router.post("/orders/{order_id}/payments/retry", **role(Role.OPERATOR, customers=True))
-def retry(
-    order_id: Id, request: Request, backend: BackendDep, body: RetryIn | None = None
-) -> dict:
+def retry(order_id: Id, request: Request, backend: BackendDep, body: RetryIn | None = None) -> dict:
     """Authorize again what is still owed, with the same or another payment method."""
     check_customer_owns(request, queries.order(backend.uow, order_id).customer_id, "order_id")
     method = body.method if body else None
