@@ -1,4 +1,4 @@
-"""Payments inside the order commands, and the operator's payment commands.
+"""Payments inside the order commands: the hooks they call, and the intents they write.
 
 No money moves here (DESIGN.md §5): each command writes *intents* (rows of payment_intents)
 in its own transaction, and `payment_executor.run_payment_intents` carries them out after
