@@ -182,3 +182,21 @@ def test_a_cancellation_states_its_reason_and_what_is_charged(renderer, locale, 
     message = renderer.render("line_cancelled", locale, facts("line_cancelled", event=event))
 
     assert said in message.text
+
+
+def test_a_payment_event_listing_bare_line_ids_names_those_lines():
+    event = EventView(1, "payment_required", 7, None, {"order_id": 7, "lines": [11, 12]},
+                      datetime(2026, 12, 3, tzinfo=UTC))  # fmt: skip
+    assert list(units_by_line(event)) == [11, 12]
+
+
+@pytest.mark.parametrize(("locale", "says"), [("en", "update your payment method"),
+                                              ("tr", "ödeme yönteminizi güncelleyin")])  # fmt: skip
+def test_payment_required_tells_the_customer_until_when_the_items_stay_reserved(
+    renderer, locale, says
+):
+    event = EVENT | {"grace_until": "2026-12-05T09:00:00+00:00", "reason": "card expired"}
+    message = renderer.render("payment_required", locale, facts("payment_required", event=event))
+    assert says in message.text
+    assert "card expired" in message.text
+    assert "2026" in message.text

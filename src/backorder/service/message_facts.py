@@ -78,6 +78,8 @@ def units_by_line(event: EventView) -> dict[int, dict]:
     field = UNITS_FIELD.get(event.kind)
     found: dict[int, dict] = {}
     for item in items:  # a shipment lists a line once per warehouse: add them up
+        if isinstance(item, int):  # payment events list the line ids only
+            item = {"line_id": item}
         entry = found.setdefault(item["line_id"], dict(item, units=0 if field else None))
         if field:
             entry["units"] += int(item.get(field) or 0)

@@ -25,6 +25,7 @@ CUSTOMER_KINDS = frozenset({
     "order_backordered", "promise_delayed", "promise_improved", "order_ready_to_ship",
     "units_allocated", "shipment_shipped", "line_cancelled", "order_cancelled",
     "back_in_stock", "auto_cancel_warning", "feedback_requested", "delay_consent_requested",
+    "payment_required", "payment_failed",
 })  # fmt: skip
 CUSTOMER_CHANNELS = ("email",)  # what a customer can opt out of
 DUE_STATUSES = ("pending", "failed")
