@@ -24,9 +24,15 @@ START = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 TIMEZONE = "Europe/Istanbul"
 # Every row both runs write; they must match row for row.
 WRITTEN_TABLES = (
-    "orders", "order_lines", "line_allocations", "stock", "ledger", "allocation_log", "events",
+    "orders",
+    "order_lines",
+    "line_allocations",
+    "stock",
+    "ledger",
+    "allocation_log",
+    "events",
     "command_keys",
-)  # fmt: skip
+)
 
 
 @contextmanager

@@ -94,8 +94,10 @@ def run(workdir: Path, sizes: ImportSizes) -> ImportBenchResult:
 
 def write_catalog(path: Path, rows: int) -> Path:
     """A product CSV as Shopify writes it, one variant a row, about 200 bytes a row."""
-    header = ("Handle,Title,Body (HTML),Vendor,Option1 Name,Option1 Value,Variant SKU,"
-              "Variant Inventory Qty,Variant Inventory Policy,Variant Price,Status")  # fmt: skip
+    header = (
+        "Handle,Title,Body (HTML),Vendor,Option1 Name,Option1 Value,Variant SKU,"
+        "Variant Inventory Qty,Variant Inventory Policy,Variant Price,Status"
+    )
     with path.open("w", encoding="utf-8", newline="") as out:
         out.write(header + "\r\n")
         for n in range(rows):

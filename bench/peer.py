@@ -144,9 +144,11 @@ def _seed(path: Path, work: dict) -> dict[str, int]:
     ids = {code: n for n, code in enumerate(work["customers"], start=1)}
     conn.executemany(
         INSERT_CUSTOMER,
-        [(n, code, f"Customer {code}", f"{code.lower()}@example.com", stamp)
-         for code, n in ids.items()],
-    )  # fmt: skip
+        [
+            (n, code, f"Customer {code}", f"{code.lower()}@example.com", stamp)
+            for code, n in ids.items()
+        ],
+    )
     add_stock(conn, [(sku, WAREHOUSE, qty) for sku, qty in work["initial_stock"].items()], START)
     conn.execute("COMMIT")
     conn.close()
@@ -170,8 +172,14 @@ def _positions(app) -> dict:
             "sum(CASE WHEN allocated = 0 THEN 1 ELSE 0 END), "
             "sum(CASE WHEN backordered > 0 THEN 1 ELSE 0 END) FROM order_lines"
         ).one()
-    keys = ("allocated_units", "waiting_units", "lines_full", "lines_partial", "lines_none",
-            "waiting_lines")  # fmt: skip
+    keys = (
+        "allocated_units",
+        "waiting_units",
+        "lines_full",
+        "lines_partial",
+        "lines_none",
+        "waiting_lines",
+    )
     return {"allocated": allocated, "totals": dict(zip(keys, row, strict=True))}
 
 
@@ -191,16 +199,30 @@ def run_tryton(work: dict, json_path: Path, python: Path = PEER_PYTHON, batch: i
     """Tryton's own run.py with the workload's parameters; its --json result."""
     p = work["params"]
     args = [
-        "--orders", p["orders"], "--products", p["products"], "--customers", p["customers"],
-        "--shortfall", p["shortfall"], "--max-qty", p["max_qty"], "--seed", p["seed"],
-        "--batch", batch, "--json", json_path,
-    ]  # fmt: skip
+        "--orders",
+        p["orders"],
+        "--products",
+        p["products"],
+        "--customers",
+        p["customers"],
+        "--shortfall",
+        p["shortfall"],
+        "--max-qty",
+        p["max_qty"],
+        "--seed",
+        p["seed"],
+        "--batch",
+        batch,
+        "--json",
+        json_path,
+    ]
     # its database stays where its trytond.conf says (/tmp/tryton_db): trytond-admin, which
     # builds the template on the first run, reads the path from there, not from --db-dir
     subprocess.run(
         [str(python), str(PEER_DIR / "tryton" / "run.py"), *map(str, args)],
-        check=True, stdout=subprocess.DEVNULL if os.environ.get("QUIET") else None,
-    )  # fmt: skip
+        check=True,
+        stdout=subprocess.DEVNULL if os.environ.get("QUIET") else None,
+    )
     return json.loads(json_path.read_text())
 
 
@@ -269,8 +291,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.tryton_json:
         tryton = json.loads(args.tryton_json.read_text())
     else:
-        tryton = run_tryton(work, out / f"peer-tryton-{tag}-b{args.batch}.json", args.python,
-                            args.batch)  # fmt: skip
+        tryton = run_tryton(
+            work, out / f"peer-tryton-{tag}-b{args.batch}.json", args.python, args.batch
+        )
     if tryton["args"]["orders"] != len(work["orders"]) or (
         tryton["args"]["seed"] != work["params"]["seed"]
     ):

@@ -230,25 +230,47 @@ def place_raw(conn: psycopg.Connection, customer_id: int, sku: str, qty: int, no
             takes.append((warehouse, units))
             left -= units
     allocated = qty - left
-    order_id = ex(INSERT_ORDER, (None, customer_id, customer[5], "normal", None, now, "api",
-                                 product[3])).fetchone()[0]  # fmt: skip
+    order_id = ex(
+        INSERT_ORDER, (None, customer_id, customer[5], "normal", None, now, "api", product[3])
+    ).fetchone()[0]
     line = (order_id, 1, sku, qty, allocated, left, 0, 0, product[2])
     line_id = ex(INSERT_LINE, line).fetchone()[0]
     for warehouse, units in takes:
         ex(TAKE_STOCK, (0, units, sku, warehouse)).fetchone()
         ex(UPSERT_HOLDING, (line_id, warehouse, sku, units))
-    logs = [(sku, wh, line_id, order_id, units, "order", None, None, f"{units} unit(s) by order",
-             None, now) for wh, units in takes]  # fmt: skip
+    logs = [
+        (
+            sku,
+            wh,
+            line_id,
+            order_id,
+            units,
+            "order",
+            None,
+            None,
+            f"{units} unit(s) by order",
+            None,
+            now,
+        )
+        for wh, units in takes
+    ]
     _insert_rows(conn, INSERT_LOG, logs)
     facts = {
-        "line_id": line_id, "sku": sku, "qty": qty, "allocated": allocated, "backordered": left,
-        "cancelled": 0, "preorder": False, "notify_at_checkout": product[4] == "allow_notify",
-    }  # fmt: skip
+        "line_id": line_id,
+        "sku": sku,
+        "qty": qty,
+        "allocated": allocated,
+        "backordered": left,
+        "cancelled": 0,
+        "preorder": False,
+        "notify_at_checkout": product[4] == "allow_notify",
+    }
     placed = {"order_id": order_id, "customer_id": customer_id, "lines": [facts]}
     events = [("order_placed", order_id, None, _payload(placed), now)]
     if left:
-        events.append(("order_backordered", order_id, None,
-                       _payload(dict(placed, backordered=left)), now))  # fmt: skip
+        events.append(
+            ("order_backordered", order_id, None, _payload(dict(placed, backordered=left)), now)
+        )
     _insert_rows(conn, INSERT_EVENT, events)
     if left:
         _repromise(conn, sku, now)
@@ -383,9 +405,10 @@ def assert_same_statements(admin_url: str) -> None:
         app = service_app(service_url, 1)
         service_counts: Counter = Counter()
         event.listen(
-            app.engine, "before_cursor_execute",
+            app.engine,
+            "before_cursor_execute",
             lambda _c, _cur, sql, *_: service_counts.update([sql.split(None, 1)[0].upper()]),
-        )  # fmt: skip
+        )
         place = service_worker(app)
         for item in numbered:
             place(item)

@@ -188,10 +188,15 @@ def time_pure(app: App, skus: list[str]) -> float:
         store = r.store
         for sku in skus:
             lead = store.lead_time_days(sku)
-            inputs.append((
-                store.waiting_lines(sku), 0, today, store.open_supply(sku),
-                today + timedelta(days=lead) if lead is not None else None,
-            ))  # fmt: skip
+            inputs.append(
+                (
+                    store.waiting_lines(sku),
+                    0,
+                    today,
+                    store.open_supply(sku),
+                    today + timedelta(days=lead) if lead is not None else None,
+                )
+            )
     started = time.perf_counter()
     for args in inputs:
         plan_promises(*args)

@@ -103,9 +103,14 @@ SELECT_LINES = "SELECT * FROM order_lines WHERE order_id = ? ORDER BY line_no"
 
 
 def place_raw(
-    conn: sqlite3.Connection, customer_id: int, sku: str, qty: int, now: datetime,
-    stamp: str, timezone: str,
-) -> tuple:  # fmt: skip
+    conn: sqlite3.Connection,
+    customer_id: int,
+    sku: str,
+    qty: int,
+    now: datetime,
+    stamp: str,
+    timezone: str,
+) -> tuple:
     """Place a one-line order; returns the order row and its line rows as read back."""
     conn.execute("BEGIN IMMEDIATE")
     customer = conn.execute(SELECT_CUSTOMER, (customer_id,)).fetchone()
@@ -152,15 +157,23 @@ def _insert(
     for warehouse, units in takes:
         conn.execute(TAKE_STOCK, (units, sku, warehouse)).fetchone()
         conn.execute(UPSERT_HOLDING, (line_id, warehouse, sku, units))
-    conn.executemany(INSERT_LOG, [
-        (sku, warehouse, line_id, order_id, units, f"{units} unit(s) by order", stamp)
-        for warehouse, units in takes
-    ])  # fmt: skip
+    conn.executemany(
+        INSERT_LOG,
+        [
+            (sku, warehouse, line_id, order_id, units, f"{units} unit(s) by order", stamp)
+            for warehouse, units in takes
+        ],
+    )
     facts = {
-        "line_id": line_id, "sku": sku, "qty": qty, "allocated": allocated,
-        "backordered": qty - allocated, "cancelled": 0, "preorder": False,
+        "line_id": line_id,
+        "sku": sku,
+        "qty": qty,
+        "allocated": allocated,
+        "backordered": qty - allocated,
+        "cancelled": 0,
+        "preorder": False,
         "notify_at_checkout": product[4] == "allow_notify",
-    }  # fmt: skip
+    }
     conn.executemany(INSERT_EVENT, placement_events(order_id, customer[0], facts, stamp))
     return order_id, facts
 

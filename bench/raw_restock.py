@@ -96,10 +96,14 @@ def receive_raw(
     conn.execute(SELECT_PRODUCT, (sku,)).fetchone()
     assert not _waiting(conn, sku), "promises for lines still waiting are not mirrored"
     result = {
-        "sku": sku, "warehouse": warehouse, "qty": qty, "on_hand": on_hand,
+        "sku": sku,
+        "warehouse": warehouse,
+        "qty": qty,
+        "on_hand": on_hand,
         "allocated_to_lines": sum(units for _, _, units in grants),
-        "lines_served": len({line[0][-1] for line, _, _ in grants}), "repeated": False,
-    }  # fmt: skip
+        "lines_served": len({line[0][-1] for line, _, _ in grants}),
+        "repeated": False,
+    }
     conn.execute(INSERT_KEY, (key, json.dumps(result, default=str), stamp))
     conn.execute("COMMIT")
 
@@ -137,9 +141,13 @@ def plan(queue: list[tuple], supply: list[tuple[str, int]]) -> tuple[list[tuple]
 
 
 def _apply(
-    conn: sqlite3.Connection, sku: str, grants: list[tuple], next_waiting: int | None,
-    reference: str, stamp: str,
-) -> None:  # fmt: skip
+    conn: sqlite3.Connection,
+    sku: str,
+    grants: list[tuple],
+    next_waiting: int | None,
+    reference: str,
+    stamp: str,
+) -> None:
     conn.executemany(UPDATE_LINE, [(units, units, line[0][-1]) for line, _, units in grants])
     conn.executemany(
         UPSERT_ALLOCATION, [(line[0][-1], wh, sku, units) for line, wh, units in grants]
@@ -163,8 +171,18 @@ def _log_row(sku: str, grant: tuple, next_waiting: int | None, reference: str, s
     if ahead_of is not None:
         reason += f"; ahead of line {ahead_of}"
     priority_key = json.dumps(key, default=datetime.isoformat)
-    return (sku, warehouse, key[-1], order_id, units, reference, priority_key, reason, ahead_of,
-            stamp)  # fmt: skip
+    return (
+        sku,
+        warehouse,
+        key[-1],
+        order_id,
+        units,
+        reference,
+        priority_key,
+        reason,
+        ahead_of,
+        stamp,
+    )
 
 
 def _events(conn: sqlite3.Connection, sku: str, grants: list[tuple], stamp: str) -> list[tuple]:
@@ -192,7 +210,7 @@ def _events(conn: sqlite3.Connection, sku: str, grants: list[tuple], stamp: str)
                 default=str,
             ),
             stamp,
-        )  # fmt: skip
+        )
         for order_id in ids
     ]
 

@@ -180,12 +180,16 @@ def order_rows(size: RestockSize, customers: int, rng: random.Random) -> list[tu
     for order_id in range(1, size.orders + 1):
         placed = START - timedelta(minutes=size.orders - order_id, seconds=rng.randint(0, 50))
         requested = placed + timedelta(days=rng.randint(1, 20)) if rng.random() < 0.2 else None
-        rows.append((
-            order_id, rng.randint(1, customers),
-            "ship_complete" if rng.random() < 0.3 else "ship_partial",
-            "expedited" if rng.random() < 0.1 else "normal",
-            sql_time(requested) if requested else None, sql_time(placed),
-        ))  # fmt: skip
+        rows.append(
+            (
+                order_id,
+                rng.randint(1, customers),
+                "ship_complete" if rng.random() < 0.3 else "ship_partial",
+                "expedited" if rng.random() < 0.1 else "normal",
+                sql_time(requested) if requested else None,
+                sql_time(placed),
+            )
+        )
     return rows
 
 

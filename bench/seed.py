@@ -63,7 +63,7 @@ def add_customers(conn: sqlite3.Connection, count: int, rng: random.Random, now:
                 tiers[n - 1],
                 "tr" if n % 4 == 0 else "en",
                 stamp,
-            )  # fmt: skip
+            )
             for n in range(1, count + 1)
         ],
     )

@@ -55,8 +55,9 @@ class LoadClient:
     start_at: int = 0
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=TIMEOUT))
 
-    def send(self, kind: str, method: str, path: str, body: dict | None = None,
-             key: str | None = None) -> Outcome:  # fmt: skip
+    def send(
+        self, kind: str, method: str, path: str, body: dict | None = None, key: str | None = None
+    ) -> Outcome:
         """The same request until a server answers (any status) or MAX_ATTEMPTS fail."""
         headers = {"Idempotency-Key": key} if key else {}
         started, retries = time.monotonic(), 0
@@ -87,8 +88,9 @@ def _outcome(kind: str, response: httpx.Response, seconds: float, retries: int) 
         details = body.get("details") or {}
         if details.get("field") == "Idempotency-Key":  # the key, not the command, was refused
             code = f"{code} (Idempotency-Key: {details.get('reason')})"
-    return Outcome(kind, response.status_code, code, seconds, retries,
-                   body if isinstance(body, dict) else None)  # fmt: skip
+    return Outcome(
+        kind, response.status_code, code, seconds, retries, body if isinstance(body, dict) else None
+    )
 
 
 class Recorder:
@@ -132,9 +134,10 @@ class Figures:
             by_kind=dict(Counter(o.kind for o in outcomes).most_common()),
             retried_requests=sum(1 for o in outcomes if o.retries),
             connection_retries=sum(o.retries for o in outcomes),
-            p50_ms=percentile(latencies, 50), p99_ms=percentile(latencies, 99),
+            p50_ms=percentile(latencies, 50),
+            p99_ms=percentile(latencies, 99),
             max_ms=latencies[-1],
-        )  # fmt: skip
+        )
 
     def lines(self, seconds: float) -> list[str]:
         rate = self.requests / seconds if seconds else 0.0
@@ -155,7 +158,8 @@ def percentile(ordered: Sequence[float], pct: float) -> float:
     return ordered[int(rank) - 1]
 
 
-def skewed_choice(rng: random.Random, hot: Sequence[str], cold: Sequence[str],
-                  hot_share: float = 0.6) -> str:  # fmt: skip
+def skewed_choice(
+    rng: random.Random, hot: Sequence[str], cold: Sequence[str], hot_share: float = 0.6
+) -> str:
     """A few hot items get `hot_share` of the picks; the rest spread over the cold ones."""
     return rng.choice(hot) if rng.random() < hot_share else rng.choice(cold)

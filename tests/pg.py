@@ -50,27 +50,52 @@ class PgServer:
         self.data = os.path.join(self.dir, "data")
         self.port = _free_port()
         subprocess.run(
-            _as_postgres_user([initdb, "-D", self.data, "-U", "postgres", "--auth=trust",
-                               "-E", "UTF8", "--no-sync"]),  # fmt: skip
-            check=True, capture_output=True,
-        )  # fmt: skip
+            _as_postgres_user(
+                [
+                    initdb,
+                    "-D",
+                    self.data,
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
         options = (
             f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c max_connections=200 -c synchronous_commit=off -c full_page_writes=off"
         )
         subprocess.run(
-            _as_postgres_user([pg_ctl, "-D", self.data, "-o", options, "-w", "-l",
-                               os.path.join(self.dir, "log"), "start"]),  # fmt: skip
-            check=True, capture_output=True,
-        )  # fmt: skip
+            _as_postgres_user(
+                [
+                    pg_ctl,
+                    "-D",
+                    self.data,
+                    "-o",
+                    options,
+                    "-w",
+                    "-l",
+                    os.path.join(self.dir, "log"),
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 
     def stop(self) -> None:
         with suppress(Exception):
             subprocess.run(
                 _as_postgres_user([self.pg_ctl, "-D", self.data, "-m", "immediate", "stop"]),
-                capture_output=True, timeout=30,
-            )  # fmt: skip
+                capture_output=True,
+                timeout=30,
+            )
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

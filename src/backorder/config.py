@@ -88,8 +88,8 @@ class Settings(BaseSettings):
         raw = value.get_secret_value()
         if len(raw) < 32 or len(set(raw)) < 8 or _looks_like_placeholder(raw):
             raise ValueError(
-                "must be at least 32 random characters (e.g. `python -c \"import secrets; "
-                "print(secrets.token_urlsafe(48))\"`), or unset to keep a generated key in "
+                'must be at least 32 random characters (e.g. `python -c "import secrets; '
+                'print(secrets.token_urlsafe(48))"`), or unset to keep a generated key in '
                 "the database"
             )
         return value
@@ -120,7 +120,9 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Istanbul") from None
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as Europe/Istanbul"
+            ) from None
         return value
 
     @field_validator("database_url")

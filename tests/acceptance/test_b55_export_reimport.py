@@ -57,7 +57,11 @@ def test_b55_reimporting_an_unchanged_export_changes_nothing(any_app, tmp_path, 
     assert queries.products(app.uow) == products_before
     assert queries.ledger(app.uow) == ledger_before
     assert [(s.sku, s.on_hand) for s in queries.stock(app.uow)] == [
-        ("A", 0), ("B", 0), ("C", 5), ("D", 0)]  # fmt: skip
+        ("A", 0),
+        ("B", 0),
+        ("C", 5),
+        ("D", 0),
+    ]
     assert catalog.get_product(app.uow, "B").backorder_policy is BackorderPolicy.ALLOW_NOTIFY
     assert catalog.get_product(app.uow, "D").backorder_limit == 5
     assert_sellable_as_before(app)
@@ -69,8 +73,13 @@ def assert_sellable_as_before(app) -> None:
     with pytest.raises(InsufficientStock):
         place(app, ann, ("A", 1))
     order = place(app, ann, ("B", 1))
-    assert parts(order.lines[0]) == {"qty": 1, "allocated": 0, "backordered": 1, "shipped": 0,
-                                     "cancelled": 0}  # fmt: skip
+    assert parts(order.lines[0]) == {
+        "qty": 1,
+        "allocated": 0,
+        "backordered": 1,
+        "shipped": 0,
+        "cancelled": 0,
+    }
     assert backorder_notices(app, order.id) == 1
     assert stock_of(app, "B") == {"on_hand": 0, "allocated": 0, "available": 0, "backordered": 1}
     assert_invariants(app)

@@ -29,13 +29,20 @@ def test_b57_imported_allow_and_notify_with_zero_stock_accepts_the_order_and_say
     import_h(any_app, tmp_path)
     h = catalog.get_product(any_app.uow, "H")
     assert (h.backorder_policy, stock_of(any_app, "H")["on_hand"]) == (
-        BackorderPolicy.ALLOW_NOTIFY, 0)  # fmt: skip
+        BackorderPolicy.ALLOW_NOTIFY,
+        0,
+    )
     ann = add_customer(any_app)
 
     placed = place(any_app, ann, ("H", 2))
 
-    assert parts(placed.lines[0]) == {"qty": 2, "allocated": 0, "backordered": 2, "shipped": 0,
-                                      "cancelled": 0}  # fmt: skip
+    assert parts(placed.lines[0]) == {
+        "qty": 2,
+        "allocated": 0,
+        "backordered": 2,
+        "shipped": 0,
+        "cancelled": 0,
+    }
     assert backorder_notices(any_app, placed.id) == 1
     assert_invariants(any_app)
 

@@ -38,10 +38,19 @@ def test_b09_cancelling_an_order_that_holds_no_stock_moves_no_stock(any_app):
 
     orders.cancel_order(any_app.uow, placed.id, any_app.clock(), reason="payment abandoned")
 
-    assert parts(line_of(any_app, placed.id)) == {"qty": 1, "allocated": 0, "backordered": 0,
-                                                  "shipped": 0, "cancelled": 1}  # fmt: skip
-    assert stock_of(any_app, "A") == {"on_hand": 5, "allocated": 0, "available": 5,
-                                      "backordered": 0}  # fmt: skip
+    assert parts(line_of(any_app, placed.id)) == {
+        "qty": 1,
+        "allocated": 0,
+        "backordered": 0,
+        "shipped": 0,
+        "cancelled": 1,
+    }
+    assert stock_of(any_app, "A") == {
+        "on_hand": 5,
+        "allocated": 0,
+        "available": 5,
+        "backordered": 0,
+    }
     assert _ledger_rows_of(any_app, placed.id) == []
     assert [e.reason for e in queries.ledger(any_app.uow, "A")] == ["receipt"]
     [cancelled] = queries.events(any_app.uow, kind="order_cancelled")
@@ -56,8 +65,13 @@ def test_b09_cancelling_a_fully_backordered_order_leaves_stock_untouched(app):
 
     orders.cancel_order(app.uow, placed.id, app.clock())
 
-    assert parts(line_of(app, placed.id)) == {"qty": 3, "allocated": 0, "backordered": 0,
-                                              "shipped": 0, "cancelled": 3}  # fmt: skip
+    assert parts(line_of(app, placed.id)) == {
+        "qty": 3,
+        "allocated": 0,
+        "backordered": 0,
+        "shipped": 0,
+        "cancelled": 3,
+    }
     assert stock_of(app, "A") == {"on_hand": 0, "allocated": 0, "available": 0, "backordered": 0}
     assert queries.ledger(app.uow) == []
     assert_invariants(app)
@@ -75,22 +89,41 @@ def test_b22_a_partial_shipment_keeps_every_untouched_line_open(any_app):
     first = orders.ship_order(any_app.uow, placed.id, any_app.clock(), {p1: 2, p2: 0})
 
     assert [(r["line_id"], r["qty"]) for r in first["lines"]] == [(p1, 2)]
-    assert (line_of(any_app, placed.id, 1).allocated, line_of(any_app, placed.id, 2).allocated) \
-        == (8, 10)  # fmt: skip
+    assert (line_of(any_app, placed.id, 1).allocated, line_of(any_app, placed.id, 2).allocated) == (
+        8,
+        10,
+    )
     assert_invariants(any_app)
 
     second = orders.ship_order(any_app.uow, placed.id, any_app.clock(), {p1: 3, p2: 0})
 
     assert [(r["line_id"], r["qty"]) for r in second["lines"]] == [(p1, 3)]
-    assert parts(line_of(any_app, placed.id, 1)) == {"qty": 10, "allocated": 5, "backordered": 0,
-                                                     "shipped": 5, "cancelled": 0}  # fmt: skip
-    assert parts(line_of(any_app, placed.id, 2)) == {"qty": 10, "allocated": 10,
-                                                     "backordered": 0, "shipped": 0,
-                                                     "cancelled": 0}  # fmt: skip
-    assert stock_of(any_app, "P1") == {"on_hand": 5, "allocated": 5, "available": 0,
-                                       "backordered": 0}  # fmt: skip
-    assert stock_of(any_app, "P2") == {"on_hand": 10, "allocated": 10, "available": 0,
-                                       "backordered": 0}  # fmt: skip
+    assert parts(line_of(any_app, placed.id, 1)) == {
+        "qty": 10,
+        "allocated": 5,
+        "backordered": 0,
+        "shipped": 5,
+        "cancelled": 0,
+    }
+    assert parts(line_of(any_app, placed.id, 2)) == {
+        "qty": 10,
+        "allocated": 10,
+        "backordered": 0,
+        "shipped": 0,
+        "cancelled": 0,
+    }
+    assert stock_of(any_app, "P1") == {
+        "on_hand": 5,
+        "allocated": 5,
+        "available": 0,
+        "backordered": 0,
+    }
+    assert stock_of(any_app, "P2") == {
+        "on_hand": 10,
+        "allocated": 10,
+        "available": 0,
+        "backordered": 0,
+    }
     assert [e.delta for e in _ledger_rows_of(any_app, placed.id)] == [-3, -2]
     assert_invariants(any_app)
 
@@ -104,8 +137,13 @@ def test_shipping_more_than_a_line_holds_is_refused_without_side_effects(app):
     with pytest.raises(ShipmentNotAllowed):
         orders.ship_order(app.uow, placed.id, app.clock(), {placed.lines[0].id: 3})
 
-    assert parts(line_of(app, placed.id)) == {"qty": 3, "allocated": 2, "backordered": 1,
-                                              "shipped": 0, "cancelled": 0}  # fmt: skip
+    assert parts(line_of(app, placed.id)) == {
+        "qty": 3,
+        "allocated": 2,
+        "backordered": 1,
+        "shipped": 0,
+        "cancelled": 0,
+    }
     assert stock_of(app, "A") == {"on_hand": 2, "allocated": 2, "available": 0, "backordered": 1}
     assert_invariants(app)
 
@@ -123,8 +161,12 @@ def test_repeating_a_receipt_with_the_same_reference_changes_nothing(any_app):
         k: v for k, v in first.items() if k != "repeated"
     }
     assert (first["on_hand"], first["allocated_to_lines"]) == (5, 3)
-    assert stock_of(any_app, "A") == {"on_hand": 5, "allocated": 3, "available": 2,
-                                      "backordered": 0}  # fmt: skip
+    assert stock_of(any_app, "A") == {
+        "on_hand": 5,
+        "allocated": 3,
+        "available": 2,
+        "backordered": 0,
+    }
     assert len(queries.ledger(any_app.uow, "A")) == 1
     assert ready_to_ship_notices(any_app, placed.id) == 1
     assert_invariants(any_app)
@@ -169,8 +211,13 @@ def test_repeating_a_shipment_with_the_same_reference_ships_once(app):
 
     assert again["shipment_id"] == first["shipment_id"]
     assert again["repeated"] is True
-    assert parts(line_of(app, placed.id)) == {"qty": 4, "allocated": 3, "backordered": 0,
-                                              "shipped": 1, "cancelled": 0}  # fmt: skip
+    assert parts(line_of(app, placed.id)) == {
+        "qty": 4,
+        "allocated": 3,
+        "backordered": 0,
+        "shipped": 1,
+        "cancelled": 0,
+    }
     assert stock_of(app, "A") == {"on_hand": 3, "allocated": 3, "available": 0, "backordered": 0}
     assert count_events(app, "shipment_shipped") == 1
     assert_invariants(app)
@@ -185,10 +232,19 @@ def test_repeating_a_cancel_changes_nothing(any_app):
     for _ in range(5):
         orders.cancel_order(any_app.uow, placed.id, any_app.clock())
 
-    assert parts(line_of(any_app, placed.id)) == {"qty": 1, "allocated": 0, "backordered": 0,
-                                                  "shipped": 0, "cancelled": 1}  # fmt: skip
-    assert stock_of(any_app, "A") == {"on_hand": 10, "allocated": 0, "available": 10,
-                                      "backordered": 0}  # fmt: skip
+    assert parts(line_of(any_app, placed.id)) == {
+        "qty": 1,
+        "allocated": 0,
+        "backordered": 0,
+        "shipped": 0,
+        "cancelled": 1,
+    }
+    assert stock_of(any_app, "A") == {
+        "on_hand": 10,
+        "allocated": 0,
+        "available": 10,
+        "backordered": 0,
+    }
     assert count_events(any_app, "order_cancelled") == 1
     assert len(queries.ledger(any_app.uow, "A")) == 1
     assert_invariants(any_app)
@@ -206,12 +262,26 @@ def test_cancel_after_a_partial_shipment_releases_only_what_the_line_still_holds
     orders.cancel_order(any_app.uow, placed.id, any_app.clock())
     orders.cancel_order(any_app.uow, placed.id, any_app.clock())
 
-    assert parts(line_of(any_app, placed.id)) == {"qty": 10, "allocated": 0, "backordered": 0,
-                                                  "shipped": 7, "cancelled": 3}  # fmt: skip
-    assert parts(line_of(any_app, waiting.id)) == {"qty": 5, "allocated": 3, "backordered": 2,
-                                                   "shipped": 0, "cancelled": 0}  # fmt: skip
-    assert stock_of(any_app, "A") == {"on_hand": 3, "allocated": 3, "available": 0,
-                                      "backordered": 2}  # fmt: skip
+    assert parts(line_of(any_app, placed.id)) == {
+        "qty": 10,
+        "allocated": 0,
+        "backordered": 0,
+        "shipped": 7,
+        "cancelled": 3,
+    }
+    assert parts(line_of(any_app, waiting.id)) == {
+        "qty": 5,
+        "allocated": 3,
+        "backordered": 2,
+        "shipped": 0,
+        "cancelled": 0,
+    }
+    assert stock_of(any_app, "A") == {
+        "on_hand": 3,
+        "allocated": 3,
+        "available": 0,
+        "backordered": 2,
+    }
     [cancelled] = queries.events(any_app.uow, kind="order_cancelled")
     assert [(x["released"], x["cancelled"]) for x in cancelled.payload["lines"]] == [(3, 3)]
     assert order_of(any_app, placed.id).status == "shipped"

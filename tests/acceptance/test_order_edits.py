@@ -36,12 +36,25 @@ def test_b16_removing_a_line_gives_its_reservation_back(any_app):
 
     after = order_of(any_app, placed.id)
     assert [line.sku for line in after.lines if line.quantities.outstanding] == ["A"]
-    assert parts(after.line(b_line.id)) == {"qty": 3, "allocated": 0, "backordered": 0,
-                                            "shipped": 0, "cancelled": 3}  # fmt: skip
-    assert stock_of(any_app, "A") == {"on_hand": 10, "allocated": 5, "available": 5,
-                                      "backordered": 0}  # fmt: skip
-    assert stock_of(any_app, "B") == {"on_hand": 10, "allocated": 0, "available": 10,
-                                      "backordered": 0}  # fmt: skip
+    assert parts(after.line(b_line.id)) == {
+        "qty": 3,
+        "allocated": 0,
+        "backordered": 0,
+        "shipped": 0,
+        "cancelled": 3,
+    }
+    assert stock_of(any_app, "A") == {
+        "on_hand": 10,
+        "allocated": 5,
+        "available": 5,
+        "backordered": 0,
+    }
+    assert stock_of(any_app, "B") == {
+        "on_hand": 10,
+        "allocated": 0,
+        "available": 10,
+        "backordered": 0,
+    }
     assert_invariants(any_app)
 
 
@@ -69,10 +82,19 @@ def test_b19_an_edit_counts_the_lines_own_reservation_as_available(any_app):
 
     [shortage] = refused.value.shortages
     assert (shortage.asked, shortage.available) == (2, 1)
-    assert parts(line_of(any_app, placed.id)) == {"qty": 11, "allocated": 11, "backordered": 0,
-                                                  "shipped": 0, "cancelled": 0}  # fmt: skip
-    assert stock_of(any_app, "A") == {"on_hand": 12, "allocated": 11, "available": 1,
-                                      "backordered": 0}  # fmt: skip
+    assert parts(line_of(any_app, placed.id)) == {
+        "qty": 11,
+        "allocated": 11,
+        "backordered": 0,
+        "shipped": 0,
+        "cancelled": 0,
+    }
+    assert stock_of(any_app, "A") == {
+        "on_hand": 12,
+        "allocated": 11,
+        "available": 1,
+        "backordered": 0,
+    }
     assert_invariants(any_app)
 
 
@@ -86,8 +108,13 @@ def test_b24_raising_and_lowering_a_backordered_quantity_leaves_no_phantom_unit(
     assert line_of(app, placed.id).backordered == 2
     orders.change_line_qty(app.uow, placed.id, line_id, 1, app.clock())
 
-    assert parts(line_of(app, placed.id)) == {"qty": 1, "allocated": 0, "backordered": 1,
-                                              "shipped": 0, "cancelled": 0}  # fmt: skip
+    assert parts(line_of(app, placed.id)) == {
+        "qty": 1,
+        "allocated": 0,
+        "backordered": 1,
+        "shipped": 0,
+        "cancelled": 0,
+    }
     assert stock_of(app, "A") == {"on_hand": 0, "allocated": 0, "available": 0, "backordered": 1}
     assert_invariants(app)
 
@@ -120,10 +147,20 @@ def test_reducing_an_allocated_line_hands_the_freed_unit_to_the_next_in_line(app
 
     orders.change_line_qty(app.uow, first.id, first.lines[0].id, 1, app.clock())
 
-    assert parts(line_of(app, first.id)) == {"qty": 1, "allocated": 1, "backordered": 0,
-                                             "shipped": 0, "cancelled": 0}  # fmt: skip
-    assert parts(line_of(app, second.id)) == {"qty": 1, "allocated": 1, "backordered": 0,
-                                              "shipped": 0, "cancelled": 0}  # fmt: skip
+    assert parts(line_of(app, first.id)) == {
+        "qty": 1,
+        "allocated": 1,
+        "backordered": 0,
+        "shipped": 0,
+        "cancelled": 0,
+    }
+    assert parts(line_of(app, second.id)) == {
+        "qty": 1,
+        "allocated": 1,
+        "backordered": 0,
+        "shipped": 0,
+        "cancelled": 0,
+    }
     assert ready_to_ship_notices(app, second.id) == 1
     assert stock_of(app, "A") == {"on_hand": 2, "allocated": 2, "available": 0, "backordered": 0}
     assert_invariants(app)

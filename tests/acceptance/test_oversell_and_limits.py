@@ -35,8 +35,12 @@ def test_b04_two_lines_of_the_same_sku_are_summed_before_the_check(any_app):
 
     [shortage] = refused.value.shortages
     assert (shortage.sku, shortage.asked, shortage.available) == ("A", 10, 5)
-    assert stock_of(any_app, "A") == {"on_hand": 5, "allocated": 0, "available": 5,
-                                      "backordered": 0}  # fmt: skip
+    assert stock_of(any_app, "A") == {
+        "on_hand": 5,
+        "allocated": 0,
+        "available": 5,
+        "backordered": 0,
+    }
     assert queries.orders(any_app.uow) == []
     assert_invariants(any_app)
 
@@ -49,10 +53,20 @@ def test_b04_summed_lines_with_unlimited_backorders_allocate_five_and_owe_one(ap
     placed = place(app, ann, ("A", 4), ("A", 2))
 
     first, second = placed.lines
-    assert parts(first) == {"qty": 4, "allocated": 4, "backordered": 0, "shipped": 0,
-                            "cancelled": 0}  # fmt: skip
-    assert parts(second) == {"qty": 2, "allocated": 1, "backordered": 1, "shipped": 0,
-                             "cancelled": 0}  # fmt: skip
+    assert parts(first) == {
+        "qty": 4,
+        "allocated": 4,
+        "backordered": 0,
+        "shipped": 0,
+        "cancelled": 0,
+    }
+    assert parts(second) == {
+        "qty": 2,
+        "allocated": 1,
+        "backordered": 1,
+        "shipped": 0,
+        "cancelled": 0,
+    }
     assert stock_of(app, "A") == {"on_hand": 5, "allocated": 5, "available": 0, "backordered": 1}
     assert backorder_notices(app, placed.id) == 1
     assert_invariants(app)
@@ -72,10 +86,18 @@ def test_b40_an_order_takes_stock_from_every_warehouse_in_rank_order(any_app):
         place(any_app, bob, ("A", 1))
 
     assert line_of(any_app, first.id).holdings == (("L1", 1), ("L2", 3))
-    assert stock_of(any_app, "A", "L1") == {"on_hand": 1, "allocated": 1, "available": 0,
-                                            "backordered": 0}  # fmt: skip
-    assert stock_of(any_app, "A", "L2") == {"on_hand": 3, "allocated": 3, "available": 0,
-                                            "backordered": 0}  # fmt: skip
+    assert stock_of(any_app, "A", "L1") == {
+        "on_hand": 1,
+        "allocated": 1,
+        "available": 0,
+        "backordered": 0,
+    }
+    assert stock_of(any_app, "A", "L2") == {
+        "on_hand": 3,
+        "allocated": 3,
+        "available": 0,
+        "backordered": 0,
+    }
     assert len(queries.orders(uow)) == 1
     assert_invariants(any_app)
 
@@ -99,8 +121,12 @@ def test_b41_a_backorder_limit_of_five_survives_a_reload_and_caps_the_queue(any_
 
     assert refused.value.shortages[0].backorder_room == 0
     assert [line_of(any_app, o.id).backordered for o in (first, second)] == [3, 2]
-    assert stock_of(any_app, "A") == {"on_hand": 0, "allocated": 0, "available": 0,
-                                      "backordered": 5}  # fmt: skip
+    assert stock_of(any_app, "A") == {
+        "on_hand": 0,
+        "allocated": 0,
+        "available": 0,
+        "backordered": 5,
+    }
     assert backorder_notices(any_app) == 2
     assert_invariants(any_app)
 
@@ -137,14 +163,23 @@ def test_b44_the_backorder_notice_states_only_the_backordered_part(any_app):
 
     placed = place(any_app, ann, ("A", 5))
 
-    assert parts(placed.lines[0]) == {"qty": 5, "allocated": 3, "backordered": 2, "shipped": 0,
-                                      "cancelled": 0}  # fmt: skip
+    assert parts(placed.lines[0]) == {
+        "qty": 5,
+        "allocated": 3,
+        "backordered": 2,
+        "shipped": 0,
+        "cancelled": 0,
+    }
     [notice] = queries.events(any_app.uow, kind="order_backordered")
     assert notice.order_id == placed.id
     assert notice.payload["backordered"] == 2
     assert [(x["sku"], x["backordered"]) for x in notice.payload["lines"]] == [("A", 2)]
-    assert stock_of(any_app, "A") == {"on_hand": 3, "allocated": 3, "available": 0,
-                                      "backordered": 2}  # fmt: skip
+    assert stock_of(any_app, "A") == {
+        "on_hand": 3,
+        "allocated": 3,
+        "available": 0,
+        "backordered": 2,
+    }
     assert_invariants(any_app)
 
 
@@ -154,8 +189,13 @@ def test_b57_allow_notify_with_no_stock_accepts_the_order_and_says_so_at_checkou
 
     placed = place(app, ann, ("H", 2))
 
-    assert parts(placed.lines[0]) == {"qty": 2, "allocated": 0, "backordered": 2, "shipped": 0,
-                                      "cancelled": 0}  # fmt: skip
+    assert parts(placed.lines[0]) == {
+        "qty": 2,
+        "allocated": 0,
+        "backordered": 2,
+        "shipped": 0,
+        "cancelled": 0,
+    }
     [notice] = queries.events(app.uow, kind="order_backordered")
     assert notice.payload["backordered"] == 2
     assert [x["notify_at_checkout"] for x in notice.payload["lines"]] == [True]
@@ -170,11 +210,20 @@ def test_cancel_remainder_takes_what_is_there_and_drops_the_rest(any_app):
 
     placed = place(any_app, ann, ("A", 5), fulfilment=Fulfilment.CANCEL_REMAINDER)
 
-    assert parts(placed.lines[0]) == {"qty": 5, "allocated": 3, "backordered": 0, "shipped": 0,
-                                      "cancelled": 2}  # fmt: skip
+    assert parts(placed.lines[0]) == {
+        "qty": 5,
+        "allocated": 3,
+        "backordered": 0,
+        "shipped": 0,
+        "cancelled": 2,
+    }
     assert backorder_notices(any_app) == 0
-    assert stock_of(any_app, "A") == {"on_hand": 3, "allocated": 3, "available": 0,
-                                      "backordered": 0}  # fmt: skip
+    assert stock_of(any_app, "A") == {
+        "on_hand": 3,
+        "allocated": 3,
+        "available": 0,
+        "backordered": 0,
+    }
     assert_invariants(any_app)
 
 

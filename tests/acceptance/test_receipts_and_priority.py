@@ -56,18 +56,31 @@ def test_b30_a_receipt_fills_a_line_waiting_for_two_and_says_ready_once(any_app)
 
     receive(any_app, "A", 2, reference="R-1")
 
-    assert parts(line_of(any_app, placed.id)) == {"qty": 2, "allocated": 2, "backordered": 0,
-                                                  "shipped": 0, "cancelled": 0}  # fmt: skip
+    assert parts(line_of(any_app, placed.id)) == {
+        "qty": 2,
+        "allocated": 2,
+        "backordered": 0,
+        "shipped": 0,
+        "cancelled": 0,
+    }
     assert order_of(any_app, placed.id).status == "ready_to_ship"
     assert ready_to_ship_notices(any_app, placed.id) == 1
-    assert stock_of(any_app, "A") == {"on_hand": 2, "allocated": 2, "available": 0,
-                                      "backordered": 0}  # fmt: skip
+    assert stock_of(any_app, "A") == {
+        "on_hand": 2,
+        "allocated": 2,
+        "available": 0,
+        "backordered": 0,
+    }
     assert_invariants(any_app)
 
     receive(any_app, "A", 3, reference="R-2")
 
-    assert stock_of(any_app, "A") == {"on_hand": 5, "allocated": 2, "available": 3,
-                                      "backordered": 0}  # fmt: skip
+    assert stock_of(any_app, "A") == {
+        "on_hand": 5,
+        "allocated": 2,
+        "available": 3,
+        "backordered": 0,
+    }
     assert parts(line_of(any_app, placed.id))["allocated"] == 2
     assert ready_to_ship_notices(any_app) == 1
     assert_invariants(any_app)
@@ -76,8 +89,9 @@ def test_b30_a_receipt_fills_a_line_waiting_for_two_and_says_ready_once(any_app)
 def test_b32_scarce_stock_goes_to_the_earliest_due_date_not_the_first_created(any_app):
     add_product(any_app, "A", policy=ALLOW)
     ann = add_customer(any_app)
-    due = {name: datetime(2027, 1, day, tzinfo=UTC) for name, day in
-           (("D1", 1), ("D2", 4), ("D3", 2))}  # fmt: skip
+    due = {
+        name: datetime(2027, 1, day, tzinfo=UTC) for name, day in (("D1", 1), ("D2", 4), ("D3", 2))
+    }
     placed = {}
     for name in ("D1", "D2", "D3"):
         placed[name] = place(any_app, ann, ("A", 1), requested_date=due[name])
@@ -91,8 +105,12 @@ def test_b32_scarce_stock_goes_to_the_earliest_due_date_not_the_first_created(an
         "D2": (0, 1),
         "D3": (1, 0),
     }
-    assert stock_of(any_app, "A") == {"on_hand": 2, "allocated": 2, "available": 0,
-                                      "backordered": 1}  # fmt: skip
+    assert stock_of(any_app, "A") == {
+        "on_hand": 2,
+        "allocated": 2,
+        "available": 0,
+        "backordered": 1,
+    }
     assert_invariants(any_app)
 
 
@@ -143,13 +161,22 @@ def test_preorder_lines_wait_even_when_stock_exists(any_app):
 
     placed = place(any_app, ann, ("P", 2))
 
-    assert parts(placed.lines[0]) == {"qty": 2, "allocated": 0, "backordered": 2, "shipped": 0,
-                                      "cancelled": 0}  # fmt: skip
+    assert parts(placed.lines[0]) == {
+        "qty": 2,
+        "allocated": 0,
+        "backordered": 2,
+        "shipped": 0,
+        "cancelled": 0,
+    }
     [notice] = queries.events(any_app.uow, kind="order_backordered")
     assert [x["preorder"] for x in notice.payload["lines"]] == [True]
     assert stock.release_preorders(any_app.uow, any_app.clock()) == {}
-    assert stock_of(any_app, "P") == {"on_hand": 5, "allocated": 0, "available": 5,
-                                      "backordered": 2}  # fmt: skip
+    assert stock_of(any_app, "P") == {
+        "on_hand": 5,
+        "allocated": 0,
+        "available": 5,
+        "backordered": 2,
+    }
     assert_invariants(any_app)
 
 
@@ -171,8 +198,12 @@ def test_preorders_are_served_at_release_critical_tier_first(any_app):
     assert [line_of(any_app, o.id).allocated for o in (critical, first, last)] == [2, 2, 1]
     assert line_of(any_app, last.id).backordered == 1
     assert ready_to_ship_notices(any_app) == 2
-    assert stock_of(any_app, "P") == {"on_hand": 5, "allocated": 5, "available": 0,
-                                      "backordered": 1}  # fmt: skip
+    assert stock_of(any_app, "P") == {
+        "on_hand": 5,
+        "allocated": 5,
+        "available": 0,
+        "backordered": 1,
+    }
     assert stock.release_preorders(any_app.uow, any_app.clock()) == {}
     assert_invariants(any_app)
 
@@ -188,8 +219,13 @@ def test_an_order_placed_after_release_does_not_overtake_waiting_preorders(app):
     walk_in = place(app, bob, ("P", 1))
 
     assert [(s.asked, s.available) for s in refused.value.shortages] == [(4, 1)]
-    assert parts(line_of(app, preorder.id)) == {"qty": 4, "allocated": 4, "backordered": 0,
-                                                "shipped": 0, "cancelled": 0}  # fmt: skip
+    assert parts(line_of(app, preorder.id)) == {
+        "qty": 4,
+        "allocated": 4,
+        "backordered": 0,
+        "shipped": 0,
+        "cancelled": 0,
+    }
     assert line_of(app, walk_in.id).allocated == 1
     assert ready_to_ship_notices(app, preorder.id) == 1
     assert stock_of(app, "P") == {"on_hand": 5, "allocated": 5, "available": 0, "backordered": 0}
@@ -206,10 +242,20 @@ def test_growing_a_line_after_release_does_not_overtake_waiting_preorders(app):
 
     orders.change_line_qty(app.uow, second.id, second.lines[0].id, 2, app.clock())
 
-    assert parts(line_of(app, first.id)) == {"qty": 4, "allocated": 4, "backordered": 0,
-                                             "shipped": 0, "cancelled": 0}  # fmt: skip
-    assert parts(line_of(app, second.id)) == {"qty": 2, "allocated": 1, "backordered": 1,
-                                              "shipped": 0, "cancelled": 0}  # fmt: skip
+    assert parts(line_of(app, first.id)) == {
+        "qty": 4,
+        "allocated": 4,
+        "backordered": 0,
+        "shipped": 0,
+        "cancelled": 0,
+    }
+    assert parts(line_of(app, second.id)) == {
+        "qty": 2,
+        "allocated": 1,
+        "backordered": 1,
+        "shipped": 0,
+        "cancelled": 0,
+    }
     assert stock_of(app, "P") == {"on_hand": 5, "allocated": 5, "available": 0, "backordered": 1}
     assert_invariants(app)
 
@@ -229,8 +275,12 @@ def test_b52_a_release_at_midnight_madrid_happens_at_2300_utc(any_app):
     assert [x["preorder"] for x in _placed_lines(any_app, before.id)] == [True]
     assert [x["preorder"] for x in _placed_lines(any_app, after.id)] == [False]
     assert (line_of(any_app, before.id).allocated, line_of(any_app, after.id).allocated) == (1, 1)
-    assert stock_of(any_app, "P") == {"on_hand": 5, "allocated": 2, "available": 3,
-                                      "backordered": 0}  # fmt: skip
+    assert stock_of(any_app, "P") == {
+        "on_hand": 5,
+        "allocated": 2,
+        "available": 3,
+        "backordered": 0,
+    }
     assert_invariants(any_app)
 
 

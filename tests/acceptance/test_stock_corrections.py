@@ -20,9 +20,14 @@ from .helpers import (
 
 def _take_back(app, sku: str, qty: int, reference: str) -> dict:
     return stock.adjust_stock(
-        app.uow, sku, "main", app.clock(), delta=-qty, reason="receipt_reversal",
+        app.uow,
+        sku,
+        "main",
+        app.clock(),
+        delta=-qty,
+        reason="receipt_reversal",
         reference=reference,
-    )  # fmt: skip
+    )
 
 
 def test_taking_back_received_units_that_orders_hold_is_refused(any_app):
@@ -35,8 +40,12 @@ def test_taking_back_received_units_that_orders_hold_is_refused(any_app):
         _take_back(any_app, "A", 10, "PO-1")
 
     assert (refused.value.details["on_hand"], refused.value.details["allocated"]) == (10, 10)
-    assert stock_of(any_app, "A") == {"on_hand": 10, "allocated": 10, "available": 0,
-                                      "backordered": 0}  # fmt: skip
+    assert stock_of(any_app, "A") == {
+        "on_hand": 10,
+        "allocated": 10,
+        "available": 0,
+        "backordered": 0,
+    }
     assert line_of(any_app, placed.id).allocated == 10
     assert [e.reason for e in queries.ledger(any_app.uow, "A")] == ["receipt"]
     assert_invariants(any_app)

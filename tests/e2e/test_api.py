@@ -19,8 +19,13 @@ def client(app):
 
 
 def _setup(client, on_hand=2, policy="allow"):
-    assert client.post("/products", json={"sku": "A", "name": "Widget", "price_minor": 1250,
-                                          "backorder_policy": policy}).status_code == 201  # fmt: skip
+    assert (
+        client.post(
+            "/products",
+            json={"sku": "A", "name": "Widget", "price_minor": 1250, "backorder_policy": policy},
+        ).status_code
+        == 201
+    )
     client.post("/receipts", json={"sku": "A", "qty": on_hand, "reference": "init"})
     ann = client.post("/customers", json={"name": "Ann"}).json()
     vip = client.post("/customers", json={"name": "Vip", "tier": "critical"}).json()
@@ -49,8 +54,10 @@ def test_order_goes_on_backorder_and_a_receipt_serves_the_critical_customer_firs
     assert client.get(f"/orders/{first.json()['id']}").json()["lines"][0]["backordered"] == 1
     log = client.get("/allocation-log", params={"sku": "A", "order_id": second["id"]}).json()
     assert [(e["qty"], e["cause"], e["reference"]) for e in log] == [(2, "receipt", "PO-7")]
-    why = client.get("/explain", params={"sku": "A", "first_order": second["id"],
-                                         "second_order": first.json()["id"]}).json()  # fmt: skip
+    why = client.get(
+        "/explain",
+        params={"sku": "A", "first_order": second["id"], "second_order": first.json()["id"]},
+    ).json()
     assert "by customer tier: critical before standard" in why["verdict"]
     assert client.get("/check").json() == {"ok": True, "breaches": []}
 
@@ -69,8 +76,13 @@ def test_a_retried_order_with_the_same_external_ref_returns_the_first_order(clie
 def test_a_denied_order_lists_every_short_sku_and_changes_nothing(client):
     ann, _ = _setup(client, on_hand=1, policy="deny")
     client.post("/products", json={"sku": "B", "name": "Bolt", "price_minor": 10})
-    response = client.post("/orders", json={"customer_id": ann, "lines": [
-        {"sku": "A", "qty": 2}, {"sku": "B", "qty": 1}, {"sku": "A", "qty": 1}]})  # fmt: skip
+    response = client.post(
+        "/orders",
+        json={
+            "customer_id": ann,
+            "lines": [{"sku": "A", "qty": 2}, {"sku": "B", "qty": 1}, {"sku": "A", "qty": 1}],
+        },
+    )
     assert response.status_code == 409
     body = response.json()
     assert body["code"] == "insufficient_stock"
@@ -128,10 +140,17 @@ def test_openapi_lists_the_core_endpoints(client):
 
 def test_purchase_order_slip_moves_the_promise_and_the_quote_reads_it(client):
     ann, _ = _setup(client, on_hand=0)
-    order = client.post("/orders", json={"customer_id": ann, "lines": [{"sku": "A", "qty": 2}]}).json()
+    order = client.post(
+        "/orders", json={"customer_id": ann, "lines": [{"sku": "A", "qty": 2}]}
+    ).json()
     supplier = client.post("/suppliers", json={"name": "Acme", "lead_time_days": 14}).json()
-    po = client.post("/purchase-orders", json={"supplier_id": supplier["id"], "lines": [
-        {"sku": "A", "qty": 5, "expected_date": "2026-12-10"}]}).json()  # fmt: skip
+    po = client.post(
+        "/purchase-orders",
+        json={
+            "supplier_id": supplier["id"],
+            "lines": [{"sku": "A", "qty": 5, "expected_date": "2026-12-10"}],
+        },
+    ).json()
     assert po["status"] == "sent" and po["lines"][0]["open_qty"] == 5
     line = client.get(f"/orders/{order['id']}").json()["lines"][0]
     assert (line["promised_date"], line["promise_basis"]) == ("2026-12-10", "purchase_order")
@@ -140,7 +159,8 @@ def test_purchase_order_slip_moves_the_promise_and_the_quote_reads_it(client):
     assert moved.status_code == 200
     delayed = client.get("/events", params={"kind": "promise_delayed"}).json()
     assert [(e["payload"]["previous_date"], e["payload"]["promised_date"]) for e in delayed] == [
-        ("2026-12-10", "2026-12-17")]  # fmt: skip
+        ("2026-12-10", "2026-12-17")
+    ]
     quote = client.get("/availability", params=[("sku", "A"), ("qty", 3)]).json()
     assert subset(quote[0], ship_now=0, backordered=3, promised_date="2026-12-17", orderable=True)
     view = client.get("/skus/A").json()
@@ -152,10 +172,16 @@ def test_purchase_order_slip_moves_the_promise_and_the_quote_reads_it(client):
 
 def test_an_order_mixing_currencies_is_refused_on_the_line_that_differs(client):
     ann, _ = _setup(client)
-    client.post("/products", json={"sku": "T", "name": "Tea", "price_minor": 300, "currency": "TRY"})
-    response = client.post("/orders", json={"customer_id": ann, "lines": [
-        {"sku": "A", "qty": 1}, {"sku": "T", "qty": 1}]})  # fmt: skip
+    client.post(
+        "/products", json={"sku": "T", "name": "Tea", "price_minor": 300, "currency": "TRY"}
+    )
+    response = client.post(
+        "/orders",
+        json={"customer_id": ann, "lines": [{"sku": "A", "qty": 1}, {"sku": "T", "qty": 1}]},
+    )
     assert response.status_code == 422
     assert response.json()["details"] == {
-        "field": "lines[1].sku", "reason": "'T' is priced in TRY, the order in USD"}  # fmt: skip
+        "field": "lines[1].sku",
+        "reason": "'T' is priced in TRY, the order in USD",
+    }
     assert client.get("/orders").json() == []

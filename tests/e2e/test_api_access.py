@@ -88,7 +88,9 @@ def test_a_customer_key_sees_only_its_own_orders(secured):
 def test_keys_are_kept_hashed_and_a_revoked_key_stops_working(secured, tmp_path):
     client, keys, *_ = secured
     admin = {"Authorization": f"Bearer {keys[Role.ADMIN]}"}
-    made = client.post("/api-keys", json={"name": "shop", "role": "integration"}, headers=admin).json()
+    made = client.post(
+        "/api-keys", json={"name": "shop", "role": "integration"}, headers=admin
+    ).json()
     shop = {"Authorization": f"Bearer {made['key']}"}
     assert client.get("/stock", headers=shop).status_code == 200
     listed = client.get("/api-keys", headers=admin).json()

@@ -14,8 +14,10 @@ from backorder.service import idempotency
 @pytest.fixture
 def client(app):
     with TestClient(create_app(app, release_loop=False)) as client:
-        client.post("/products", json={"sku": "A", "name": "A", "price_minor": 100,
-                                       "backorder_policy": "allow"})  # fmt: skip
+        client.post(
+            "/products",
+            json={"sku": "A", "name": "A", "price_minor": 100, "backorder_policy": "allow"},
+        )
         yield client
 
 
@@ -36,7 +38,9 @@ def test_the_same_key_with_another_body_is_a_clear_conflict(client):
     other = client.post("/receipts", json={"sku": "A", "qty": 6}, headers=headers)
     assert other.status_code == 409
     assert other.json()["details"] == {
-        "field": "Idempotency-Key", "reason": "already used with another request body"}  # fmt: skip
+        "field": "Idempotency-Key",
+        "reason": "already used with another request body",
+    }
     assert client.get("/stock", params={"sku": "A"}).json()[0]["on_hand"] == 5
 
 

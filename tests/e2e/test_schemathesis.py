@@ -34,8 +34,13 @@ from backorder.config import Settings
 from backorder.entrypoints.api.app import create_app
 
 EXAMPLES = {GenerationMode.POSITIVE: 12, GenerationMode.NEGATIVE: 8}  # per operation
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_headers_conformance, response_schema_conformance]  # fmt: skip
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -43,15 +48,18 @@ METHODS = {"get", "post", "put", "patch", "delete"}
 def documented_operations() -> list[tuple[str, str]]:
     """(METHOD, path) of every operation in the document (built without a database)."""
     document = create_app(release_loop=False).openapi()
-    return [(method.upper(), path) for path, item in document["paths"].items()
-            for method in item if method in METHODS]  # fmt: skip
+    return [
+        (method.upper(), path)
+        for path, item in document["paths"].items()
+        for method in item
+        if method in METHODS
+    ]
 
 
 @pytest.fixture(scope="module")
 def api_schema(tmp_path_factory):
     path = tmp_path_factory.mktemp("schemathesis") / "api.db"
-    settings_ = Settings(database_url=f"sqlite:///{path}", api_auth=False,
-                         payment_gateway="manual")  # fmt: skip
+    settings_ = Settings(database_url=f"sqlite:///{path}", api_auth=False, payment_gateway="manual")
     backend = build(settings_, clock=lambda: NOW)
     api = create_app(backend, release_loop=False)
     seed_rows(TestClient(api))
@@ -68,8 +76,10 @@ def seed_rows(http: TestClient) -> None:
         assert response.status_code in (200, 201), (url, response.text)
         return response.json()
 
-    post("/products", {"sku": "A", "name": "Anchor", "price_minor": 1250,
-                       "backorder_policy": "allow"})  # fmt: skip
+    post(
+        "/products",
+        {"sku": "A", "name": "Anchor", "price_minor": 1250, "backorder_policy": "allow"},
+    )
     post("/products", {"sku": "B", "name": "Buoy", "price_minor": 300})
     post("/receipts", {"sku": "A", "qty": 5, "reference": "R-A"})
     post("/receipts", {"sku": "B", "qty": 3, "reference": "R-B"})
@@ -78,8 +88,14 @@ def seed_rows(http: TestClient) -> None:
         for name, tier in (("ann", "standard"), ("vip", "critical"), ("bob", "priority"))
     )
     post("/orders", {"customer_id": ann, "lines": [{"sku": "A", "qty": 3}]})
-    post("/orders", {"customer_id": vip, "lines": [{"sku": "A", "qty": 4}, {"sku": "B", "qty": 1}],
-                     "payment": {"gateway": "manual"}})  # fmt: skip
+    post(
+        "/orders",
+        {
+            "customer_id": vip,
+            "lines": [{"sku": "A", "qty": 4}, {"sku": "B", "qty": 1}],
+            "payment": {"gateway": "manual"},
+        },
+    )
     shipped = post("/orders", {"customer_id": bob, "lines": [{"sku": "B", "qty": 1}]})
     post(f"/orders/{shipped['id']}/shipments", {"reference": "S-1"})
     cancelled = post("/orders", {"customer_id": ann, "lines": [{"sku": "B", "qty": 1}]})
@@ -93,9 +109,14 @@ def seed_rows(http: TestClient) -> None:
 
 def run_examples(operation, mode: GenerationMode) -> None:
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=EXAMPLES[mode], derandomize=True, database=None, deadline=None,
-              phases=[Phase.explicit, Phase.generate],
-              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @settings(
+        max_examples=EXAMPLES[mode],
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     def examples(case) -> None:
         case.call_and_validate(checks=CHECKS)
 

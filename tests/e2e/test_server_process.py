@@ -28,8 +28,12 @@ def server(tmp_path):
     env = dict(os.environ, BACKORDER_DATABASE_URL=f"sqlite:///{tmp_path / 'shop.db'}")
     subprocess.run([BIN, "migrate"], env=env, check=True, capture_output=True)
     port = _free_port()
-    process = subprocess.Popen([BIN, "serve", "--port", str(port)], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    process = subprocess.Popen(
+        [BIN, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     _wait_until_up(base, process)
     yield base, env
@@ -58,20 +62,30 @@ def test_import_order_until_backorder_receive_and_read_the_log(server):
     base, env = server
     catalog = cli(env, "import", str(shared_file("shopify/apparel.csv")))
     assert catalog.returncode == 0, catalog.stdout + catalog.stderr
-    orders = cli(env, "import", "--create-products",
-                 str(shared_file("shopify-orders-export/orders_export_1.csv")))  # fmt: skip
+    orders = cli(
+        env,
+        "import",
+        "--create-products",
+        str(shared_file("shopify-orders-export/orders_export_1.csv")),
+    )
     assert orders.returncode == 0, orders.stdout + orders.stderr
     http = httpx.Client(base_url=base, timeout=30)
     assert len(http.get("/orders", params={"limit": 1000}).json()) == 51
 
     sku = "E2E-HOODIE"
-    http.post("/products", json={"sku": sku, "name": "Hoodie", "price_minor": 4500,
-                                 "backorder_policy": "allow"})  # fmt: skip
+    http.post(
+        "/products",
+        json={"sku": sku, "name": "Hoodie", "price_minor": 4500, "backorder_policy": "allow"},
+    )
     assert cli(env, "receive", sku, "3", "--reference", "first-stock").returncode == 0
     ann = http.post("/customers", json={"name": "Ann"}).json()["id"]
     vip = http.post("/customers", json={"name": "Vip", "tier": "critical"}).json()["id"]
-    statuses = [http.post("/orders", json={"customer_id": ann, "lines": [{"sku": sku, "qty": 2}]})
-                .json()["status"] for _ in range(2)]  # fmt: skip
+    statuses = [
+        http.post("/orders", json={"customer_id": ann, "lines": [{"sku": sku, "qty": 2}]}).json()[
+            "status"
+        ]
+        for _ in range(2)
+    ]
     assert statuses == ["ready_to_ship", "partially_allocated"]
     late = http.post("/orders", json={"customer_id": vip, "lines": [{"sku": sku, "qty": 2}]}).json()
     assert late["status"] == "backordered"

@@ -20,9 +20,13 @@ def run(app, path: Path, file_format: str | None = None, **options) -> ImportRes
 
 def counts(result: ImportResult) -> dict[str, int]:
     return {
-        "read": result.rows_read, "created": result.created, "updated": result.updated,
-        "unchanged": result.unchanged, "skipped": result.skipped, "errors": result.error_count,
-    }  # fmt: skip
+        "read": result.rows_read,
+        "created": result.created,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "skipped": result.skipped,
+        "errors": result.error_count,
+    }
 
 
 def errors(result: ImportResult) -> list[str]:
@@ -36,8 +40,13 @@ def product(app, sku: str) -> Product:
 def facts(app, sku: str) -> tuple:
     """(name, price_minor, currency, policy, limit) of a SKU."""
     found = product(app, sku)
-    return (found.name, found.price_minor, found.currency, found.backorder_policy.value,
-            found.backorder_limit)  # fmt: skip
+    return (
+        found.name,
+        found.price_minor,
+        found.currency,
+        found.backorder_policy.value,
+        found.backorder_limit,
+    )
 
 
 def on_hand(app, sku: str) -> dict[str, int]:

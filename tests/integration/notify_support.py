@@ -117,9 +117,11 @@ class WebhookReceiver:
 
     def _record(self, headers, raw: bytes) -> None:
         received = Received(
-            headers["Idempotency-Key"], headers["X-Backorder-Event"], json.loads(raw),
+            headers["Idempotency-Key"],
+            headers["X-Backorder-Event"],
+            json.loads(raw),
             verify(self.secret, headers, raw),
-        )  # fmt: skip
+        )
         with self.lock:
             self.received.append(received)
 
@@ -147,8 +149,9 @@ class WebhookReceiver:
 def verify(secret: str, headers, raw: bytes, tolerance: int = 300) -> bool:
     """The recipe of docs/webhooks.md: HMAC-SHA256 over `t + "." + body`, recent t."""
     parts = dict(p.split("=", 1) for p in headers["X-Backorder-Signature"].split(","))
-    expected = hmac.new(secret.encode(), parts["t"].encode() + b"." + raw,
-                        hashlib.sha256).hexdigest()  # fmt: skip
+    expected = hmac.new(
+        secret.encode(), parts["t"].encode() + b"." + raw, hashlib.sha256
+    ).hexdigest()
     fresh = abs(time.time() - int(parts["t"])) <= tolerance
     return fresh and hmac.compare_digest(expected, parts["v1"])
 
@@ -168,17 +171,23 @@ def dispatcher(app: App, smtp: SmtpSink | None = None, **settings) -> Dispatcher
 
 
 def add_product(
-    app: App, sku: str, *, on_hand: int = 0, lead_time_days: int | None = 7,
-    policy: BackorderPolicy = BackorderPolicy.ALLOW_NOTIFY, price: int = 1250,
-) -> None:  # fmt: skip
+    app: App,
+    sku: str,
+    *,
+    on_hand: int = 0,
+    lead_time_days: int | None = 7,
+    policy: BackorderPolicy = BackorderPolicy.ALLOW_NOTIFY,
+    price: int = 1250,
+) -> None:
     product = Product(sku, f"Item {sku}", price, "EUR", policy, None, None, lead_time_days)
     catalog.save_product(app.uow, product, app.clock())
     if on_hand:
         stock.receive_stock(app.uow, sku, "main", on_hand, app.clock())
 
 
-def add_customer(app: App, name: str = "Ayşe", email: str | None = "ayse@example.com",
-                 locale: str = "en") -> int:  # fmt: skip
+def add_customer(
+    app: App, name: str = "Ayşe", email: str | None = "ayse@example.com", locale: str = "en"
+) -> int:
     customer = catalog.CustomerIn(name, email, locale=locale)
     return catalog.create_customer(app.uow, customer, app.clock()).id
 

@@ -36,9 +36,12 @@ def sandbox(clock) -> Iterator[Sandbox]:
 def paying_settings(database_url: str, sandbox: Sandbox, **more) -> Settings:
     values = {"payment_timeout_seconds": CLIENT_TIMEOUT} | more
     return Settings(
-        database_url=database_url, payment_gateway="sandbox", payment_gateway_url=sandbox.url,
-        payment_webhook_secret=SECRET, **values,
-    )  # fmt: skip
+        database_url=database_url,
+        payment_gateway="sandbox",
+        payment_gateway_url=sandbox.url,
+        payment_webhook_secret=SECRET,
+        **values,
+    )
 
 
 @pytest.fixture
@@ -71,8 +74,12 @@ def served(shop, sandbox) -> Iterator[str]:
 
 class serving:  # noqa: N801  (used as a context manager, like `open`)
     def __init__(self, app: App) -> None:
-        config = uvicorn.Config(create_app(app, release_loop=False), host="127.0.0.1",
-                                port=_free_port(), log_level="warning")  # fmt: skip
+        config = uvicorn.Config(
+            create_app(app, release_loop=False),
+            host="127.0.0.1",
+            port=_free_port(),
+            log_level="warning",
+        )
         self.server = uvicorn.Server(config)
         self.base = f"http://127.0.0.1:{config.port}"
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -100,8 +107,13 @@ def _free_port() -> int:
 # -- the shop's data -----------------------------------------------------------------------------
 
 
-def product(app: App, sku: str, price: int, on_hand: int = 0,
-            policy: BackorderPolicy = BackorderPolicy.ALLOW) -> None:  # fmt: skip
+def product(
+    app: App,
+    sku: str,
+    price: int,
+    on_hand: int = 0,
+    policy: BackorderPolicy = BackorderPolicy.ALLOW,
+) -> None:
     now = app.clock()
     catalog.save_product(app.uow, Product(sku, f"Item {sku}", price, "EUR", policy), now)
     if on_hand:
@@ -113,12 +125,18 @@ def customer(app: App, name: str = "Ann") -> int:
 
 
 def place(
-    app: App, customer_id: int, *lines: tuple[str, int], policy: Policy = Policy.ON_SHIPMENT,
-    method: str = "tok_visa", deposit: int = 0, payment: PaymentIn | None = None,
-):  # fmt: skip
+    app: App,
+    customer_id: int,
+    *lines: tuple[str, int],
+    policy: Policy = Policy.ON_SHIPMENT,
+    method: str = "tok_visa",
+    deposit: int = 0,
+    payment: PaymentIn | None = None,
+):
     payment = payment or PaymentIn("sandbox", method, policy, deposit)
-    cmd = orders.PlaceOrder(customer_id, [orders.OrderLineIn(s, q) for s, q in lines],
-                            payment=payment)  # fmt: skip
+    cmd = orders.PlaceOrder(
+        customer_id, [orders.OrderLineIn(s, q) for s, q in lines], payment=payment
+    )
     return orders.place_order(app.uow, cmd, app.clock())
 
 
@@ -139,8 +157,12 @@ def paid(app: App, order_id: int) -> PaymentView:
 def stock_of(app: App, sku: str) -> dict[str, int]:
     [row] = queries.stock(app.uow, sku)
     waiting = sum(q.backordered for q in queries.queue(app.uow, sku))
-    return {"on_hand": row.on_hand, "allocated": row.allocated, "available": row.available,
-            "backordered": waiting}  # fmt: skip
+    return {
+        "on_hand": row.on_hand,
+        "allocated": row.allocated,
+        "available": row.available,
+        "backordered": waiting,
+    }
 
 
 def events(app: App, kind: str, order_id: int | None = None) -> int:

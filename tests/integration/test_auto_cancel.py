@@ -43,8 +43,11 @@ def cancels(app) -> list:
 @pytest.fixture
 def shop_limit_app(tmp_path, clock):
     """A shop whose lines wait at most 10 days, warned 2 days ahead."""
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'shop.db'}", max_wait_days=10,
-                        auto_cancel_warning_days=2)  # fmt: skip
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'shop.db'}",
+        max_wait_days=10,
+        auto_cancel_warning_days=2,
+    )
     app = build(settings, clock=clock)
     yield app
     app.close()
@@ -63,17 +66,26 @@ def test_a_line_past_its_30_day_limit_is_warned_once_3_days_ahead_then_cancelled
     assert run_jobs(any_app)["auto_cancel_warnings"] == 0  # once per line
     [warning] = warnings(any_app)
     assert warning.payload | {"customer_id": 0} == {
-        "order_id": order.id, "line_id": order.lines[0].id, "sku": "A", "customer_id": 0,
-        "backordered": 2, "cancel_at": (placed_at + timedelta(days=30)).isoformat(),
-    }  # fmt: skip
+        "order_id": order.id,
+        "line_id": order.lines[0].id,
+        "sku": "A",
+        "customer_id": 0,
+        "backordered": 2,
+        "cancel_at": (placed_at + timedelta(days=30)).isoformat(),
+    }
 
     clock.advance(days=2, hours=23, minutes=59)
     assert run_jobs(any_app)["auto_cancelled_lines"] == 0
     clock.advance(minutes=1)  # 30 days
     assert run_jobs(any_app)["auto_cancelled_lines"] == 1
 
-    assert parts(line_of(any_app, order.id)) == {"qty": 2, "allocated": 0, "backordered": 0,
-                                                 "shipped": 0, "cancelled": 2}  # fmt: skip
+    assert parts(line_of(any_app, order.id)) == {
+        "qty": 2,
+        "allocated": 0,
+        "backordered": 0,
+        "shipped": 0,
+        "cancelled": 2,
+    }
     [cancel] = cancels(any_app)
     assert (cancel.order_id, cancel.payload["reason"]) == (order.id, "max_wait")
     assert run_jobs(any_app)["auto_cancelled_lines"] == 0
@@ -155,7 +167,9 @@ def test_the_limit_is_set_over_the_api_and_checked(app):
     add_product(app, "A", policy=ALLOW)
     with TestClient(create_app(app, release_loop=False)) as client:
         assert client.put("/products/A/max-wait", json={"max_wait_days": 14}).json() == {
-            "sku": "A", "max_wait_days": 14}  # fmt: skip
+            "sku": "A",
+            "max_wait_days": 14,
+        }
         assert client.put("/products/A/max-wait", json={"max_wait_days": 0}).status_code == 422
         assert client.put("/products/B/max-wait", json={"max_wait_days": 5}).status_code == 404
     with pytest.raises(InvalidInput):

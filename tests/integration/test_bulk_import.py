@@ -22,8 +22,10 @@ from backorder.domain.model import BackorderPolicy, Product
 from backorder.service import bulk_imports, catalog, imports, orders, queries, stock
 from tests.conftest import FakeClock, shared_file
 
-HEADER = ("Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Inventory Qty,"
-          "Variant Inventory Policy,Variant Price")  # fmt: skip
+HEADER = (
+    "Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Inventory Qty,"
+    "Variant Inventory Policy,Variant Price"
+)
 LONG_NAME = "N" * 301
 ROWS = [
     "n1,New one,,,N1,5,deny,10",  # created, counted
@@ -52,8 +54,11 @@ def write(tmp_path: Path) -> Path:
 def seeded_app(path: Path):
     app = build(Settings(database_url=f"sqlite:///{path}"), clock=FakeClock())
     now = app.clock()
-    for sku, policy in (("W1", BackorderPolicy.ALLOW), ("H1", BackorderPolicy.DENY),
-                        ("NT", BackorderPolicy.ALLOW_NOTIFY)):  # fmt: skip
+    for sku, policy in (
+        ("W1", BackorderPolicy.ALLOW),
+        ("H1", BackorderPolicy.DENY),
+        ("NT", BackorderPolicy.ALLOW_NOTIFY),
+    ):
         catalog.save_product(app.uow, Product(sku, sku, 1000, "USD", policy), now)
     stock.adjust_stock(app.uow, "H1", "main", now, count=3)
     ann = catalog.create_customer(app.uow, catalog.CustomerIn("Ann"), now)
@@ -84,10 +89,12 @@ def import_in_batches(app, path: Path, size: int):
     with CsvFile(path) as source:
         entries = shopify.parse(source, shopify.PRODUCTS, ImportOptions(source=path.name))
         return apply_batched(
-            source, entries,
+            source,
+            entries,
             lambda item: imports.import_product(app.uow, item, app.clock()),
-            lambda rows: bulk_imports.import_products(app.uow, rows, app.clock()), size,
-        )  # fmt: skip
+            lambda rows: bulk_imports.import_products(app.uow, rows, app.clock()),
+            size,
+        )
 
 
 @pytest.mark.parametrize("size", [1, 3, 1000])
@@ -101,7 +108,10 @@ def test_batches_end_where_one_row_per_transaction_ends(tmp_path, size):
     assert result == expected
     assert (result.created, result.updated, result.unchanged, result.error_count) == (4, 5, 2, 3)
     assert [(e.row, e.column) for e in result.errors] == [
-        (7, "Variant Inventory Qty"), (8, "Variant Price"), (9, "Title")]  # fmt: skip
+        (7, "Variant Inventory Qty"),
+        (8, "Variant Price"),
+        (9, "Title"),
+    ]
     assert every_row(batched) == every_row(single)
     assert queries.check(batched.uow) == []
     assert catalog.get_product(batched.uow, "NT").backorder_policy is BackorderPolicy.ALLOW_NOTIFY

@@ -296,8 +296,10 @@ def all_lines(app):
 
 def line_totals(app, sku: str) -> dict[str, int]:
     lines = [line for line in all_lines(app) if line.sku == sku]
-    return {part: sum(getattr(line, part) for line in lines)
-            for part in ("allocated", "backordered", "cancelled")}  # fmt: skip
+    return {
+        part: sum(getattr(line, part) for line in lines)
+        for part in ("allocated", "backordered", "cancelled")
+    }
 
 
 def sum_backordered(app, sku: str) -> int:

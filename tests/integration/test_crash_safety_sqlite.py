@@ -64,13 +64,29 @@ def seed_waiting_lines(path: Path, rng: random.Random) -> int:
     conn.executemany(
         "INSERT INTO customers (id, name, tier, default_fulfilment, locale, created_at) "
         "VALUES (?, ?, ?, 'ship_partial', 'en', ?)",
-        [(n, f"Customer {n}", rng.choices(("critical", "priority", "standard"), (5, 15, 80))[0],
-          now) for n in range(1, CUSTOMERS + 1)])  # fmt: skip
+        [
+            (
+                n,
+                f"Customer {n}",
+                rng.choices(("critical", "priority", "standard"), (5, 15, 80))[0],
+                now,
+            )
+            for n in range(1, CUSTOMERS + 1)
+        ],
+    )
     conn.executemany(
         "INSERT INTO orders (id, customer_id, fulfilment, paid_priority, placed_at, channel, "
         "currency) VALUES (?, ?, 'ship_partial', ?, ?, 'api', 'EUR')",
-        [(n, rng.randint(1, CUSTOMERS), "expedited" if rng.random() < 0.1 else "normal",
-          stamp(START + timedelta(seconds=n))) for n in range(1, LINES + 1)])  # fmt: skip
+        [
+            (
+                n,
+                rng.randint(1, CUSTOMERS),
+                "expedited" if rng.random() < 0.1 else "normal",
+                stamp(START + timedelta(seconds=n)),
+            )
+            for n in range(1, LINES + 1)
+        ],
+    )
     quantities = [rng.randint(1, 5) for _ in range(LINES)]
     conn.executemany(
         "INSERT INTO order_lines (id, order_id, line_no, sku, qty, allocated, backordered, "
@@ -93,13 +109,16 @@ def receive_command(url: str, units: int) -> list[str]:
 def kill_mid_transaction(url: str, units: int, wal: Path, log: Path) -> None:
     """Start the receipt; SIGKILL it once the WAL holds KILL_AT_WAL_BYTES."""
     with log.open("w") as output:
-        process = subprocess.Popen(receive_command(url, units), stdout=output,
-                                   stderr=subprocess.STDOUT)  # fmt: skip
+        process = subprocess.Popen(
+            receive_command(url, units), stdout=output, stderr=subprocess.STDOUT
+        )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"the receipt ended (exit {process.returncode}) before the WAL reached "
-                        f"{KILL_AT_WAL_BYTES} bytes: {log.read_text()[-2000:]}")  # fmt: skip
+            pytest.fail(
+                f"the receipt ended (exit {process.returncode}) before the WAL reached "
+                f"{KILL_AT_WAL_BYTES} bytes: {log.read_text()[-2000:]}"
+            )
         if wal.exists() and wal.stat().st_size >= KILL_AT_WAL_BYTES:
             os.kill(process.pid, signal.SIGKILL)
             process.wait(30)
@@ -129,8 +148,16 @@ def figures(path: Path) -> dict[str, int]:
         ).fetchone()
     finally:
         conn.close()
-    names = ("on_hand", "allocated", "lines_allocated", "lines_waiting", "lines_over_qty",
-             "ledger_rows", "ledger_total", "log_rows")  # fmt: skip
+    names = (
+        "on_hand",
+        "allocated",
+        "lines_allocated",
+        "lines_waiting",
+        "lines_over_qty",
+        "ledger_rows",
+        "ledger_total",
+        "log_rows",
+    )
     return dict(zip(names, row, strict=True))
 
 
@@ -159,9 +186,16 @@ def test_a_receipt_killed_mid_transaction_leaves_a_sound_database_and_a_retry_co
     wal, log = path.with_name("crash.db-wal"), tmp_path / "receive.log"
     timed(timings, "receipt until killed", lambda: kill_mid_transaction(url, received, wal, log))
     assert_check_passes(url, timings, "check")
-    assert figures(path) == {"on_hand": 0, "allocated": 0, "lines_allocated": 0,
-                             "lines_waiting": waiting, "lines_over_qty": 0, "ledger_rows": 0,
-                             "ledger_total": 0, "log_rows": 0}  # fmt: skip
+    assert figures(path) == {
+        "on_hand": 0,
+        "allocated": 0,
+        "lines_allocated": 0,
+        "lines_waiting": waiting,
+        "lines_over_qty": 0,
+        "ledger_rows": 0,
+        "ledger_total": 0,
+        "log_rows": 0,
+    }
 
     retry = timed(timings, "receipt again", lambda: run_cli(*receive_command(url, received)))
     assert retry.returncode == 0, retry.stdout + retry.stderr
@@ -181,6 +215,8 @@ def test_a_receipt_killed_mid_transaction_leaves_a_sound_database_and_a_retry_co
 
 def report(waiting: int, received: int, after: dict, timings: dict[str, float]) -> str:
     spent = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings.items())
-    return (f"\ncrash safety (SQLite): {LINES:,} lines wait for {waiting:,} units, {received:,} "
-            f"received; killed mid-transaction, then the retry wrote {after['log_rows']:,} "
-            f"allocation-log rows once; {spent}")  # fmt: skip
+    return (
+        f"\ncrash safety (SQLite): {LINES:,} lines wait for {waiting:,} units, {received:,} "
+        f"received; killed mid-transaction, then the retry wrote {after['log_rows']:,} "
+        f"allocation-log rows once; {spent}"
+    )

@@ -37,7 +37,8 @@ def promised_on_a_po(app, clock) -> tuple[int, int]:
     acme = purchasing.SupplierIn("Acme", 14, "EUR")
     supplier = purchasing.create_supplier(app.uow, acme, clock())
     po = purchasing.create_purchase_order(
-        app.uow, supplier.id, [purchasing.PoLineIn("A", 5, day(10))], clock())
+        app.uow, supplier.id, [purchasing.PoLineIn("A", 5, day(10))], clock()
+    )
     order = place(app, add_customer(app), ("A", 1))
     assert line_of(app, order.id).promised_date == day(10)
     return order.id, po.lines[0].id
@@ -49,8 +50,9 @@ def move(app, po_line: int, to: date) -> None:
 
 @pytest.fixture
 def cancel_by_default(tmp_path, clock):
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'c.db'}",
-                        delay_consent_default="cancel_line")  # fmt: skip
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'c.db'}", delay_consent_default="cancel_line"
+    )
     app = build(settings, clock=clock)
     yield app
     app.close()
@@ -62,12 +64,17 @@ def test_a_slip_past_the_first_promise_asks_with_two_links_and_a_deadline(any_ap
 
     [asked] = questions(any_app, order_id)
     payload = asked.payload
-    assert {k: payload[k] for k in ("order_id", "line_id", "sku", "first_promised_date",
-                                    "promised_date", "deadline")} == {
-        "order_id": order_id, "line_id": line_of(any_app, order_id).id, "sku": "A",
-        "first_promised_date": "2026-12-13", "promised_date": "2026-12-18",
+    assert {
+        k: payload[k]
+        for k in ("order_id", "line_id", "sku", "first_promised_date", "promised_date", "deadline")
+    } == {
+        "order_id": order_id,
+        "line_id": line_of(any_app, order_id).id,
+        "sku": "A",
+        "first_promised_date": "2026-12-13",
+        "promised_date": "2026-12-18",
         "deadline": (clock() + timedelta(days=7)).isoformat(),
-    }  # fmt: skip
+    }
     assert payload["keep_url"].startswith("http://127.0.0.1:8000/consent/")
     assert payload["keep_url"] != payload["cancel_url"]
     with TestClient(create_app(any_app, release_loop=False)) as client:
@@ -79,7 +86,10 @@ def test_a_slip_past_the_first_promise_asks_with_two_links_and_a_deadline(any_ap
         assert (late.status_code, late.json()["code"]) == (409, "token_used")
         [stored] = client.get(f"/orders/{order_id}/delay-consents").json()
     assert (stored["status"], stored["answer"], stored["answered_by"]) == (
-        "answered", "keep_waiting", "customer")  # fmt: skip
+        "answered",
+        "keep_waiting",
+        "customer",
+    )
     [told] = queries.events(any_app.uow, kind="delay_consent_answered", order_id=order_id)
     assert (told.payload["answer"], told.payload["answered_by"]) == ("keep_waiting", "customer")
     assert line_of(any_app, order_id).backordered == 1
@@ -96,7 +106,9 @@ def test_a_further_slip_asks_again_and_retires_the_open_question(app, clock):
     move(app, po_line, day(19))  # later again, but not past day 20 already asked about
 
     assert [q.payload["promised_date"] for q in questions(app, order_id)] == [
-        "2026-12-18", "2026-12-23"]  # fmt: skip
+        "2026-12-18",
+        "2026-12-23",
+    ]
     with pytest.raises(TokenUsed, match="moved again"):
         consent.answer(app.uow, token_of(first["keep_url"]), clock())
     latest = questions(app, order_id)[-1].payload

@@ -45,9 +45,17 @@ def build_catalog(app) -> None:
     for sku, (name, policy, limit) in PRODUCTS.items():
         release = now + timedelta(days=30) if sku == "P" else None
         catalog.save_product(app.uow, Product(sku, name, 1250, "EUR", policy, limit, release), now)
-    counts = {("A", "main"): 0, ("B", "main"): 0, ("C", "main"): 5, ("D", "main"): 0,
-              ("E", "main"): 3, ("E", "shop-location"): 4, ("F", "main"): 2,
-              ("-G1", "shop-location"): 1, ("P", "main"): 6}  # fmt: skip
+    counts = {
+        ("A", "main"): 0,
+        ("B", "main"): 0,
+        ("C", "main"): 5,
+        ("D", "main"): 0,
+        ("E", "main"): 3,
+        ("E", "shop-location"): 4,
+        ("F", "main"): 2,
+        ("-G1", "shop-location"): 1,
+        ("P", "main"): 6,
+    }
     for (sku, warehouse), counted in counts.items():
         stock.adjust_stock(app.uow, sku, warehouse, now, count=counted)
     ann = catalog.create_customer(app.uow, catalog.CustomerIn("Ann"), now)
@@ -73,9 +81,13 @@ def rows(path: Path) -> list[dict[str, str]]:
 
 
 def snapshot(app) -> tuple:
-    return (queries.products(app.uow, limit=1000), queries.stock(app.uow),
-            queries.ledger(app.uow, limit=10_000), queries.orders(app.uow),
-            queries.warehouses(app.uow))  # fmt: skip
+    return (
+        queries.products(app.uow, limit=1000),
+        queries.stock(app.uow),
+        queries.ledger(app.uow, limit=10_000),
+        queries.orders(app.uow),
+        queries.warehouses(app.uow),
+    )
 
 
 # -- the round trip ---------------------------------------------------------------------------
@@ -159,17 +171,24 @@ def test_shopify_inventory_shows_committed_and_owed_units_as_shopify_does(app, t
     assert [by_key["H", "main"][c] for c in ("Available", "On hand")] == ["not stocked"] * 2
     assert by_key["A", "main"]["Handle"] == "alpha"
     assert (by_key["A", "main"]["Option1 Name"], by_key["A", "main"]["Option1 Value"]) == (
-        "Title", "Default Title")  # fmt: skip
+        "Title",
+        "Default Title",
+    )
 
 
 def test_shopify_product_csv_says_continue_for_both_allowing_policies(app, tmp_path):
     build_catalog(app)
 
-    exported = {r["Variant SKU"]: r for r in rows(export(app, tmp_path / "p.csv",
-                                                          "shopify-products"))}  # fmt: skip
+    exported = {
+        r["Variant SKU"]: r for r in rows(export(app, tmp_path / "p.csv", "shopify-products"))
+    }
 
     assert [exported[s]["Variant Inventory Policy"] for s in "ABCD"] == [
-        "deny", "continue", "deny", "continue"]  # fmt: skip
+        "deny",
+        "continue",
+        "deny",
+        "continue",
+    ]
     assert [exported[s]["Variant Inventory Qty"] for s in ("C", "E", "H")] == ["5", "3", ""]
     assert exported["C"]["Variant Price"] == "12.50"
 
@@ -182,8 +201,13 @@ def test_woocommerce_says_in_stock_on_backorder_or_out_of_stock(app, tmp_path):
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")
     exported = {r["SKU"]: r for r in rows(path)}
     assert {s: exported[s]["In stock?"] for s in ("A", "B", "C", "D", "E", "P")} == {
-        "A": "0", "B": "backorder", "C": "1", "D": "backorder", "E": "backorder",
-        "P": "backorder"}  # fmt: skip
+        "A": "0",
+        "B": "backorder",
+        "C": "1",
+        "D": "backorder",
+        "E": "backorder",
+        "P": "backorder",
+    }
     assert [exported[s]["Backorders allowed?"] for s in "ABCD"] == ["0", "notify", "0", "1"]
     assert [exported[s]["Stock"] for s in ("A", "C", "E", "H")] == ["0", "5", "3", ""]
 
@@ -232,9 +256,24 @@ def test_numbers_are_never_guarded_so_owed_units_read_back_as_numbers(app, tmp_p
 
 
 @pytest.mark.parametrize(
-    "text", ["=1+2", "+1", "-", "@SUM(A1)", "\tx", "\rx", "'=x", "''@x", "plain", "'plain", "",
-             "'5", "5", "a=b"],
-)  # fmt: skip
+    "text",
+    [
+        "=1+2",
+        "+1",
+        "-",
+        "@SUM(A1)",
+        "\tx",
+        "\rx",
+        "'=x",
+        "''@x",
+        "plain",
+        "'plain",
+        "",
+        "'5",
+        "5",
+        "a=b",
+    ],
+)
 def test_the_guard_reads_back_to_the_text_written_and_never_starts_a_formula(text):
     assert unguard(guard(text)) == text
     assert not guard(text).startswith(FORMULA_STARTS)

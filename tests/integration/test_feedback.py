@@ -62,7 +62,11 @@ def test_a_shipped_order_gets_one_link_that_takes_one_answer(any_app, clock):
         assert (refused.status_code, refused.json()["code"]) == (403, "invalid_token")
         stored = client.get(f"/orders/{order_id}/feedback").json()
     assert {k: stored[k] for k in ("order_status", "waiting_days", "rating", "comment")} == {
-        "order_status": "shipped", "waiting_days": 10, "rating": 4, "comment": "ok"}  # fmt: skip
+        "order_status": "shipped",
+        "waiting_days": 10,
+        "rating": 4,
+        "comment": "ok",
+    }
     assert_invariants(any_app)
 
 
@@ -83,18 +87,24 @@ def test_a_part_shipped_order_asks_once_when_its_rest_is_cancelled(app, clock):
 
 
 def _po_line(app, clock, sku: str) -> int:
-    supplier = purchasing.create_supplier(app.uow, purchasing.SupplierIn(f"S-{sku}", 5, "EUR"),
-                                          clock())  # fmt: skip
+    supplier = purchasing.create_supplier(
+        app.uow, purchasing.SupplierIn(f"S-{sku}", 5, "EUR"), clock()
+    )
     po = purchasing.create_purchase_order(
-        app.uow, supplier.id, [purchasing.PoLineIn(sku, 1, date(2026, 12, 8))], clock())
+        app.uow, supplier.id, [purchasing.PoLineIn(sku, 1, date(2026, 12, 8))], clock()
+    )
     return po.lines[0].id
 
 
 def test_the_report_groups_ratings_by_waiting_time_and_promise_delays(app, clock):
     """O1 waits 3 days (no delay, rates 5), O2 10 days (1 delay, 3), O3 20 days (2 delays, 2),
     O4 40 days (2 delays, 1)."""
-    plan = {"A1": (3, 0, 5, None), "A2": (10, 1, 3, "late once"), "A3": (20, 2, 2, "slow"),
-            "A4": (40, 2, 1, "never again")}  # fmt: skip
+    plan = {
+        "A1": (3, 0, 5, None),
+        "A2": (10, 1, 3, "late once"),
+        "A3": (20, 2, 2, "slow"),
+        "A4": (40, 2, 1, "never again"),
+    }
     start, placed = clock(), {}
     for sku, (_, delays, _, _) in plan.items():
         add_product(app, sku, policy=ALLOW)
@@ -114,12 +124,19 @@ def test_the_report_groups_ratings_by_waiting_time_and_promise_delays(app, clock
 
     assert (report["requested"], report["answered"], report["mean_rating"]) == (4, 4, 2.75)
     assert [(g["bucket"], g["answers"], g["mean_rating"]) for g in report["by_waiting_time"]] == [
-        ("0-7 days", 1, 5.0), ("8-14 days", 1, 3.0), ("15-30 days", 1, 2.0),
-        ("30+ days", 1, 1.0)]  # fmt: skip
-    assert [(g["promise_delays"], g["answers"], g["mean_rating"])
-            for g in report["by_promise_delays"]] == [(0, 1, 5.0), (1, 1, 3.0), (2, 2, 1.5)]
+        ("0-7 days", 1, 5.0),
+        ("8-14 days", 1, 3.0),
+        ("15-30 days", 1, 2.0),
+        ("30+ days", 1, 1.0),
+    ]
+    assert [
+        (g["promise_delays"], g["answers"], g["mean_rating"]) for g in report["by_promise_delays"]
+    ] == [(0, 1, 5.0), (1, 1, 3.0), (2, 2, 1.5)]
     assert [(c["rating"], c["comment"]) for c in report["lowest_rated_comments"]] == [
-        (1, "never again"), (2, "slow"), (3, "late once")]  # fmt: skip
+        (1, "never again"),
+        (2, "slow"),
+        (3, "late once"),
+    ]
     assert feedback.of_order(app.uow, placed["A4"])["promise_changes"] == 2
     assert_invariants(app)
 
@@ -138,7 +155,7 @@ def test_a_rating_outside_1_to_5_is_refused_and_the_link_stays_usable(app, clock
 
 def test_a_generated_key_is_shared_through_the_database_and_a_configured_one_is_required_to_match(
     tmp_path, clock
-):  # fmt: skip
+):
     url = f"sqlite:///{tmp_path / 'keys.db'}"
     first = build(Settings(database_url=url), clock=clock)
     add_product(first, "A", policy=ALLOW)

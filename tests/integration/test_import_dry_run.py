@@ -20,8 +20,10 @@ from backorder.entrypoints.cli_import import import_file, register
 from backorder.service import catalog, orders, queries
 from tests.conftest import shared_file
 
-HEADER = ("Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Inventory Qty,"
-          "Variant Inventory Policy,Variant Price")  # fmt: skip
+HEADER = (
+    "Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Inventory Qty,"
+    "Variant Inventory Policy,Variant Price"
+)
 
 
 def every_row(app) -> dict[str, list[tuple]]:
@@ -44,8 +46,15 @@ def write(tmp_path: Path, name: str, lines: list[str]) -> Path:
 
 
 def summary(result) -> tuple:
-    return (result.rows_read, result.created, result.updated, result.unchanged, result.skipped,
-            result.error_count, [str(e) for e in result.errors])  # fmt: skip
+    return (
+        result.rows_read,
+        result.created,
+        result.updated,
+        result.unchanged,
+        result.skipped,
+        result.error_count,
+        [str(e) for e in result.errors],
+    )
 
 
 def test_a_dry_run_reports_what_the_import_will_do_and_writes_nothing(any_app):
@@ -63,22 +72,35 @@ def test_a_dry_run_reports_what_the_import_will_do_and_writes_nothing(any_app):
 
 def test_a_dry_run_over_existing_data_counts_updates_unchanged_and_refusals(any_app, tmp_path):
     app = any_app
-    run(app, write(tmp_path, "v1.csv", [
-        "a,Alpha,Title,Default Title,A-1,3,deny,10",
-        "b,Beta,Title,Default Title,B-1,3,deny,10",
-        "c,Gamma,Title,Default Title,C-1,3,continue,10",
-    ]), dry_run=False)  # fmt: skip
+    run(
+        app,
+        write(
+            tmp_path,
+            "v1.csv",
+            [
+                "a,Alpha,Title,Default Title,A-1,3,deny,10",
+                "b,Beta,Title,Default Title,B-1,3,deny,10",
+                "c,Gamma,Title,Default Title,C-1,3,continue,10",
+            ],
+        ),
+        dry_run=False,
+    )
     ann = catalog.create_customer(app.uow, catalog.CustomerIn("Ann"), app.clock())
-    orders.place_order(app.uow, orders.PlaceOrder(ann.id, [orders.OrderLineIn("C-1", 5)]),
-                       app.clock())  # fmt: skip
-    v2 = write(tmp_path, "v2.csv", [
-        "a,Alpha,Title,Default Title,A-1,3,deny,10",  # unchanged
-        "b,Beta,Title,Default Title,B-1,7,deny,12",  # updated
-        "c,Gamma,Title,Default Title,C-1,1,continue,10",  # count below the 3 allocated
-        "d,Delta,Title,Default Title,D-1,-2,deny,10",  # created, 2 units owed
-        "d,Delta,Title,Default Title,D-1,-2,deny,11",  # then updated
-        "e,Epsilon,Title,Default Title,E-1,lots,deny,10",  # refused by the parser
-    ])  # fmt: skip
+    orders.place_order(
+        app.uow, orders.PlaceOrder(ann.id, [orders.OrderLineIn("C-1", 5)]), app.clock()
+    )
+    v2 = write(
+        tmp_path,
+        "v2.csv",
+        [
+            "a,Alpha,Title,Default Title,A-1,3,deny,10",  # unchanged
+            "b,Beta,Title,Default Title,B-1,7,deny,12",  # updated
+            "c,Gamma,Title,Default Title,C-1,1,continue,10",  # count below the 3 allocated
+            "d,Delta,Title,Default Title,D-1,-2,deny,10",  # created, 2 units owed
+            "d,Delta,Title,Default Title,D-1,-2,deny,11",  # then updated
+            "e,Epsilon,Title,Default Title,E-1,lots,deny,10",  # refused by the parser
+        ],
+    )
     before = every_row(app)
 
     dry = run(app, v2, dry_run=True)
@@ -86,15 +108,18 @@ def test_a_dry_run_over_existing_data_counts_updates_unchanged_and_refusals(any_
     assert every_row(app) == before
     assert (dry.created, dry.updated, dry.unchanged, dry.error_count) == (1, 2, 1, 2)
     assert [(e.row, e.column) for e in dry.errors] == [
-        (4, "Variant Inventory Qty"), (7, "Variant Inventory Qty")]  # fmt: skip
+        (4, "Variant Inventory Qty"),
+        (7, "Variant Inventory Qty"),
+    ]
     assert summary(run(app, v2, dry_run=False)) == summary(dry)
 
 
 def test_a_dry_run_of_an_orders_export_places_nothing(any_app):
     app = any_app
     for sku in ("CB-ETH-500", "LW-MIN-BRN", "YM-ECO-001", "SC-LAV-VAN", "WH-BT-001"):
-        catalog.save_product(app.uow, Product(sku, sku, 100, "INR", BackorderPolicy.ALLOW),
-                             app.clock())  # fmt: skip
+        catalog.save_product(
+            app.uow, Product(sku, sku, 100, "INR", BackorderPolicy.ALLOW), app.clock()
+        )
     before = every_row(app)
 
     dry = run(app, shared_file("shopify-orders-export/orders_export_1.csv"), dry_run=True)

@@ -29,8 +29,14 @@ def add_products(app, *skus: str) -> None:
 def test_the_catalog_sample_imports_its_simple_products_and_skips_composites(app):
     result = run(app, shared_file(CATALOG))
 
-    assert counts(result) == {"read": 7, "created": 3, "updated": 0, "unchanged": 0,
-                              "skipped": 4, "errors": 0}  # fmt: skip
+    assert counts(result) == {
+        "read": 7,
+        "created": 3,
+        "updated": 0,
+        "unchanged": 0,
+        "skipped": 4,
+        "errors": 0,
+    }
     assert result.skipped_because == {
         "grouped product: made of other products, not a stock item": 1,
         "configurable product: made of other products, not a stock item": 1,
@@ -52,23 +58,33 @@ def test_reimporting_the_catalog_changes_nothing(app):
 
 
 def test_backorder_settings_threshold_and_whole_quantities(app, tmp_path):
-    path = write(tmp_path, "catalog.csv", [
-        CATALOG_HEADER,
-        "NOTE,,simple,Notebook,4.50,0,-5,0,2,0,1,1",
-        "PEN,,simple,Pen,1,100.0000,0,0,1,0,1,1",
-        "INK,,simple,Ink,3,10.55,0,1,0,1,1,1",
-        "GIFT,,virtual,Gift card,25,7,0,1,1,0,0,0",
-        "PEN,default,simple,Stylo,1,100,0,1,0,1,1,1",
-        "KIT,,bundle,Kit,9,0,0,1,0,1,1,1",
-    ])  # fmt: skip
+    path = write(
+        tmp_path,
+        "catalog.csv",
+        [
+            CATALOG_HEADER,
+            "NOTE,,simple,Notebook,4.50,0,-5,0,2,0,1,1",
+            "PEN,,simple,Pen,1,100.0000,0,0,1,0,1,1",
+            "INK,,simple,Ink,3,10.55,0,1,0,1,1,1",
+            "GIFT,,virtual,Gift card,25,7,0,1,1,0,0,0",
+            "PEN,default,simple,Stylo,1,100,0,1,0,1,1,1",
+            "KIT,,bundle,Kit,9,0,0,1,0,1,1,1",
+        ],
+    )
 
     result = run(app, path)
 
     assert errors(result) == [
         "row 4, column qty: quantity 10.55 is not a whole number of base units"
     ]
-    assert counts(result) == {"read": 6, "created": 3, "updated": 0, "unchanged": 0,
-                              "skipped": 2, "errors": 1}  # fmt: skip
+    assert counts(result) == {
+        "read": 6,
+        "created": 3,
+        "updated": 0,
+        "unchanged": 0,
+        "skipped": 2,
+        "errors": 1,
+    }
     assert facts(app, "NOTE") == ("Notebook", 450, "USD", "allow_notify", 5)
     assert on_hand(app, "NOTE") == {"main": 0}
     assert facts(app, "PEN") == ("Pen", 100, "USD", "allow", None)
@@ -102,8 +118,14 @@ def test_source_items_refuse_fractional_quantities_and_create_a_warehouse_per_so
         "row 2, column quantity: quantity 10.10 is not a whole number of base units",
         "row 3, column quantity: quantity 10.55 is not a whole number of base units",
     ]
-    assert counts(result) == {"read": 4, "created": 2, "updated": 0, "unchanged": 0,
-                              "skipped": 0, "errors": 2}  # fmt: skip
+    assert counts(result) == {
+        "read": 4,
+        "created": 2,
+        "updated": 0,
+        "unchanged": 0,
+        "skipped": 0,
+        "errors": 2,
+    }
     assert on_hand(app, "sku3") == {"source-1": 10}
     assert on_hand(app, "sku4") == {"source-2": 15}
     assert on_hand(app, "sku1") == {}
@@ -142,8 +164,14 @@ def test_the_default_source_is_the_chosen_warehouse(app, tmp_path):
 def test_sample_orders_parse_the_product_cell_and_skip_the_refunded_one(app):
     result = run(app, shared_file("magento2-sample-data/orders.csv"), create_products=True)
 
-    assert counts(result) == {"read": 2, "created": 1, "updated": 0, "unchanged": 0,
-                              "skipped": 1, "errors": 0}  # fmt: skip
+    assert counts(result) == {
+        "read": 2,
+        "created": 1,
+        "updated": 0,
+        "unchanged": 0,
+        "skipped": 1,
+        "errors": 0,
+    }
     assert result.skipped_because == {"refunded order: nothing is owed": 1}
     order = queries.order_by_ref(app.uow, "magento:orders.csv#2")
     assert [(line.sku, line.qty, line.backordered) for line in order.lines] == [
@@ -172,8 +200,7 @@ def test_an_order_line_takes_the_catalog_price_and_an_unknown_child_sku_is_refus
 
 def test_the_header_tells_each_magento_file():
     told = {}
-    for name in (CATALOG, "magento-inventory/stock_sources.csv",
-                 "magento2-sample-data/orders.csv"):  # fmt: skip
+    for name in (CATALOG, "magento-inventory/stock_sources.csv", "magento2-sample-data/orders.csv"):
         with CsvFile(shared_file(name)) as source:
             told[name] = registry.detect(source).name
     assert list(told.values()) == [magento.CATALOG, magento.SOURCES, magento.ORDERS]

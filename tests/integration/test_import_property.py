@@ -26,8 +26,15 @@ from backorder.config import Settings
 from backorder.entrypoints.cli_import import import_file
 from backorder.service import bulk_imports, queries
 
-HEADER = ["Handle", "Title", "Variant SKU", "Variant Inventory Qty", "Variant Inventory Policy",
-          "Variant Price", "Body (HTML)"]  # fmt: skip
+HEADER = [
+    "Handle",
+    "Title",
+    "Variant SKU",
+    "Variant Inventory Qty",
+    "Variant Inventory Policy",
+    "Variant Price",
+    "Body (HTML)",
+]
 DEFECTS = {  # defect: the cells it replaces, drawn from these
     "quantity": {"Variant Inventory Qty": ["lots", "1.5", "1e3", "--1", "2000000000", "½"]},
     "price": {"Variant Price": ["ten", "-5", "1,5", "", "12.3.4", "99999999999"]},
@@ -38,8 +45,15 @@ DEFECTS = {  # defect: the cells it replaces, drawn from these
 }
 SKU_TAIL = st.text("ABCxyz019_-", max_size=8)
 ENDINGS = {"LF": "\n", "CRLF": "\r\n", "CR": "\r"}
-TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp")),
-               min_size=1, max_size=20).map(str.strip).filter(bool)  # fmt: skip
+TEXT = (
+    st.text(
+        st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp")),
+        min_size=1,
+        max_size=20,
+    )
+    .map(str.strip)
+    .filter(bool)
+)
 
 
 @dataclass(frozen=True)
@@ -55,16 +69,20 @@ class Record:
 
 @st.composite
 def records(draw, index: int) -> Record:
-    quantity = draw(st.one_of(st.integers(0, 500).map(str), st.just(""), st.just("3.0"),
-                              st.integers(-3, -1).map(str)))  # fmt: skip
+    quantity = draw(
+        st.one_of(
+            st.integers(0, 500).map(str), st.just(""), st.just("3.0"), st.integers(-3, -1).map(str)
+        )
+    )
     cells = {
-        "Handle": f"h{index}", "Title": draw(TEXT),
+        "Handle": f"h{index}",
+        "Title": draw(TEXT),
         "Variant SKU": f"S{index}-{draw(SKU_TAIL)}",
         "Variant Inventory Qty": quantity,
         "Variant Inventory Policy": draw(st.sampled_from(["deny", "continue", "", "DENY"])),
         "Variant Price": draw(st.sampled_from(["10", "9.99", "0", "12.5", "1000000"])),
         "Body (HTML)": draw(st.sampled_from(["", "plain", "two\nlines", 'say "hi",\nthen\nbye'])),
-    }  # fmt: skip
+    }
     defect = draw(st.sampled_from([None] * 6 + sorted(DEFECTS)))
     if defect is not None:
         for column, values in DEFECTS[defect].items():
@@ -117,10 +135,16 @@ def small_batches(monkeypatch):
     monkeypatch.setattr(bulk_imports, "BATCH", 7)  # batches end mid-file
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                 HealthCheck.large_base_example,
-                                 HealthCheck.function_scoped_fixture])  # fmt: skip
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
 @given(generated=csv_files())
 def test_any_file_imports_its_good_rows_and_reports_each_bad_row_once(
     template_db, small_batches, generated

@@ -20,8 +20,14 @@ HEADER = "Type,SKU,Name,Regular price,Stock,Backorders allowed?,Parent,Attribute
 def test_the_importer_fixture_maps_notify_0_and_1_and_names_variations_after_their_parent(app):
     result = run(app, shared_file("woocommerce/sample.csv"))
 
-    assert counts(result) == {"read": 7, "created": 4, "updated": 0, "unchanged": 0,
-                              "skipped": 3, "errors": 0}  # fmt: skip
+    assert counts(result) == {
+        "read": 7,
+        "created": 4,
+        "updated": 0,
+        "unchanged": 0,
+        "skipped": 3,
+        "errors": 0,
+    }
     assert result.skipped_because == {
         "external product: sold on another site": 1,
         "variable product: sold through its variations": 1,
@@ -29,11 +35,15 @@ def test_the_importer_fixture_maps_notify_0_and_1_and_names_variations_after_the
     }
     assert facts(app, "WOOLOGO") == ("Woo Logo", 2000, "USD", "allow_notify", None)
     assert on_hand(app, "WOOLOGO") == {"main": 5}
-    assert facts(app, "WOOIDEA-black-m") == ("Ship Your Idea - Black, M", 2000, "USD", "deny",
-                                             None)  # fmt: skip
+    assert facts(app, "WOOIDEA-black-m") == ("Ship Your Idea - Black, M", 2000, "USD", "deny", None)
     assert on_hand(app, "WOOIDEA-black-m") == {"main": 6}
-    assert facts(app, "WOOIDEA-green-l") == ("Ship Your Idea - Green, L", 2000, "USD", "allow",
-                                             None)  # fmt: skip
+    assert facts(app, "WOOIDEA-green-l") == (
+        "Ship Your Idea - Green, L",
+        2000,
+        "USD",
+        "allow",
+        None,
+    )
     assert on_hand(app, "WOOIDEA-green-l") == {"main": 10}
 
 
@@ -47,19 +57,26 @@ def test_a_product_whose_stock_is_not_managed_is_created_without_a_count(app):
 def test_the_official_sample_creates_simple_products_and_variations_only(app):
     result = run(app, shared_file("woocommerce/sample_products.csv"), currency="EUR")
 
-    assert counts(result) == {"read": 25, "created": 21, "updated": 0, "unchanged": 0,
-                              "skipped": 4, "errors": 0}  # fmt: skip
+    assert counts(result) == {
+        "read": 25,
+        "created": 21,
+        "updated": 0,
+        "unchanged": 0,
+        "skipped": 4,
+        "errors": 0,
+    }
     assert result.skipped_because == {
         "variable product: sold through its variations": 2,
         "grouped product: not a stock item": 1,
         "external product: sold on another site": 1,
     }
-    assert facts(app, "woo-vneck-tee-blue") == ("V-Neck T-Shirt - Blue", 1500, "EUR", "deny",
-                                                None)  # fmt: skip
+    assert facts(app, "woo-vneck-tee-blue") == ("V-Neck T-Shirt - Blue", 1500, "EUR", "deny", None)
     assert facts(app, "woo-beanie") == ("Beanie", 2000, "EUR", "deny", None)  # not the sale price
     assert on_hand(app, "woo-beanie") == {}  # Stock is empty: not managed
-    assert {p.sku for p in queries.products(app.uow, limit=100)} >= {"Woo-tshirt-logo",
-                                                                      "woo-hoodie-blue-logo"}
+    assert {p.sku for p in queries.products(app.uow, limit=100)} >= {
+        "Woo-tshirt-logo",
+        "woo-hoodie-blue-logo",
+    }
     assert "logo-collection" not in {p.sku for p in queries.products(app.uow, limit=100)}
 
 
@@ -89,15 +106,19 @@ def test_a_reimport_keeps_our_backorder_limit_woocommerce_has_none(app):
 
 
 def test_bad_cells_are_reported_by_row_and_column_and_the_other_rows_apply(app, tmp_path):
-    path = write(tmp_path, "bad.csv", [
-        HEADER,
-        "simple,MUG,Mug,12.50,4,1,,",
-        "simple,CUP,Cup,12.50,4,sometimes,,",
-        "simple,JUG,Jug,twelve,4,0,,",
-        "bundle,BOX,Box,10,1,0,,",
-        "variation,,,10,1,0,HAT,Red",
-        "simple,BOWL,Bowl,9,2.5,0,,",
-    ])  # fmt: skip
+    path = write(
+        tmp_path,
+        "bad.csv",
+        [
+            HEADER,
+            "simple,MUG,Mug,12.50,4,1,,",
+            "simple,CUP,Cup,12.50,4,sometimes,,",
+            "simple,JUG,Jug,twelve,4,0,,",
+            "bundle,BOX,Box,10,1,0,,",
+            "variation,,,10,1,0,HAT,Red",
+            "simple,BOWL,Bowl,9,2.5,0,,",
+        ],
+    )
 
     result = run(app, path)
 
@@ -113,11 +134,15 @@ def test_bad_cells_are_reported_by_row_and_column_and_the_other_rows_apply(app, 
 
 
 def test_a_variation_may_name_its_parent_by_id_and_lack_a_sku(app, tmp_path):
-    path = write(tmp_path, "by-id.csv", [
-        "ID,Type,SKU,Name,Regular price,Stock,Backorders allowed?,Parent,Attribute 1 value(s)",
-        "44,variable,TEE,Tee,,,0,,",
-        "45,variation,,,20,3,notify,id:44,Açık Mavi",
-    ])  # fmt: skip
+    path = write(
+        tmp_path,
+        "by-id.csv",
+        [
+            "ID,Type,SKU,Name,Regular price,Stock,Backorders allowed?,Parent,Attribute 1 value(s)",
+            "44,variable,TEE,Tee,,,0,,",
+            "45,variation,,,20,3,notify,id:44,Açık Mavi",
+        ],
+    )
 
     result = run(app, path)
 

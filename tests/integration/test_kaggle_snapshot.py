@@ -98,8 +98,11 @@ def backlog_orders(app: App):
 
 
 def transit_orders(app: App):
-    return [po for po in queries.purchase_orders(app.uow, limit=100_000)
-            if (po.reference or "").startswith("kaggle-transit:")]  # fmt: skip
+    return [
+        po
+        for po in queries.purchase_orders(app.uow, limit=100_000)
+        if (po.reference or "").startswith("kaggle-transit:")
+    ]
 
 
 def test_every_row_becomes_a_sku_in_reasonable_time(loaded):
@@ -148,15 +151,42 @@ def test_one_sku_exactly(loaded):
     [count] = [e for e in queries.ledger(app.uow, "1475481") if e.reason == "import"]
 
     assert (product.name, product.price_minor, product.backorder_policy.value) == (
-        "SKU 1475481", 0, "allow")  # fmt: skip
+        "SKU 1475481",
+        0,
+        "allow",
+    )
     assert (product.lead_time_days, product.safety_stock) == (105, 47)
     assert (count.delta, count.on_hand_after, count.reference) == (
-        258, 258, "kaggle-snapshot:2026-12-03")  # fmt: skip
+        258,
+        258,
+        "kaggle-snapshot:2026-12-03",
+    )
     assert stored == snapshots.SkuSnapshot(
-        "1475481", DAY, 258, 10, 15, 10, 77, 184, 46, 132, 256, 365, 47, 0, 0, 0.54, 0.7,
-        potential_issue=False, deck_risk=False, oe_constraint=False, ppap_risk=False,
-        stop_auto_buy=True, rev_stop=False, went_on_backorder=False,
-    )  # fmt: skip
+        "1475481",
+        DAY,
+        258,
+        10,
+        15,
+        10,
+        77,
+        184,
+        46,
+        132,
+        256,
+        365,
+        47,
+        0,
+        0,
+        0.54,
+        0.7,
+        potential_issue=False,
+        deck_risk=False,
+        oe_constraint=False,
+        ppap_risk=False,
+        stop_auto_buy=True,
+        rev_stop=False,
+        went_on_backorder=False,
+    )
 
 
 def test_na_lead_time_and_minus_99_performance_are_stored_as_unknown(loaded):
@@ -186,12 +216,15 @@ def test_the_risk_ranking_separates_the_went_on_backorder_labels(loaded):
 
     ranked = risk.rank_skus(app.uow)
     auc = roc_auc([row.score for row in ranked], [labels[row.sku] for row in ranked])
-    balance_only = roc_auc([-row.projected_balance for row in ranked],
-                           [labels[row.sku] for row in ranked])  # fmt: skip
+    balance_only = roc_auc(
+        [-row.projected_balance for row in ranked], [labels[row.sku] for row in ranked]
+    )
     top_decile = sum(labels[row.sku] for row in ranked[:1000]) / 1000
 
-    print(f"\nROC AUC {auc:.4f} (score), {balance_only:.4f} (-projected balance alone); "
-          f"{top_decile:.0%} of the top 1000 went on backorder (18.6% of all)")  # fmt: skip
+    print(
+        f"\nROC AUC {auc:.4f} (score), {balance_only:.4f} (-projected balance alone); "
+        f"{top_decile:.0%} of the top 1000 went on backorder (18.6% of all)"
+    )
     assert len(ranked) == 10_000
     assert [row.rank for row in ranked[:3]] == [1, 2, 3]
     assert auc >= 0.90  # measured 0.9034
@@ -212,9 +245,12 @@ def test_a_risk_row_shows_its_parts(loaded):
 
 
 def row_counts(app: App) -> tuple[int, ...]:
-    return (len(backlog_orders(app)), len(transit_orders(app)),
-            len(queries.ledger(app.uow, None, 100_000)),
-            len(queries.events(app.uow, limit=100_000)))  # fmt: skip
+    return (
+        len(backlog_orders(app)),
+        len(transit_orders(app)),
+        len(queries.ledger(app.uow, None, 100_000)),
+        len(queries.events(app.uow, limit=100_000)),
+    )
 
 
 def test_importing_the_same_file_again_creates_nothing(loaded):
@@ -233,10 +269,16 @@ def test_importing_the_same_file_again_creates_nothing(loaded):
 
 
 def test_a_later_snapshot_replaces_stock_and_in_transit_and_keeps_the_backlog(app, clock, tmp_path):
-    first = write(tmp_path, [HEADER, f"A1,5,2,7,13,13,13,1,3,6,9,1,{FLAGS}",
-                             f"B2,-3,NA,0,0,0,0,0,0,0,0,0,{FLAGS}"], "first.csv")  # fmt: skip
-    later = write(tmp_path, [HEADER, f"A1,9,4,2,13,13,13,1,3,6,9,2,{FLAGS}",
-                             f"B2,-5,NA,4,0,0,0,0,0,0,0,0,{FLAGS}"], "later.csv")  # fmt: skip
+    first = write(
+        tmp_path,
+        [HEADER, f"A1,5,2,7,13,13,13,1,3,6,9,1,{FLAGS}", f"B2,-3,NA,0,0,0,0,0,0,0,0,0,{FLAGS}"],
+        "first.csv",
+    )
+    later = write(
+        tmp_path,
+        [HEADER, f"A1,9,4,2,13,13,13,1,3,6,9,2,{FLAGS}", f"B2,-5,NA,4,0,0,0,0,0,0,0,0,{FLAGS}"],
+        "later.csv",
+    )
     import_snapshot(app, first, date(2026, 12, 1))
     clock.advance(days=2)
 
@@ -257,18 +299,21 @@ def test_a_later_snapshot_replaces_stock_and_in_transit_and_keeps_the_backlog(ap
 
 
 def test_bad_cells_are_row_errors_naming_row_and_column_and_the_good_rows_land(app, tmp_path):
-    path = write(tmp_path, [
-        HEADER,
-        f"G1,4,2,0,1,1,1,1,1,1,1,0,{FLAGS}",
-        f"X1,4,2,NA,1,1,1,1,1,1,1,0,{FLAGS}",
-        f"X2,4,two,0,1,1,1,1,1,1,1,0,{FLAGS}",
-        f"X3,4,2,0,1,1,1,1,1,1,1,-1,{FLAGS}",
-        "X4,4,2,0,1,1,1,1,1,1,1,0,No,0,1.5,0.9,0,No,No,No,Yes,No,No",
-        "X5,4,2,0,1,1,1,1,1,1,1,0,No,0,0.9,0.9,0,Maybe,No,No,Yes,No,No",
-        f"G1,5,2,0,1,1,1,1,1,1,1,0,{FLAGS}",
-        f"{'L' * 101},4,2,0,1,1,1,1,1,1,1,0,{FLAGS}",
-        f"G2,-2,NA,3,1,1,1,1,1,1,1,0,{FLAGS}",
-    ])  # fmt: skip
+    path = write(
+        tmp_path,
+        [
+            HEADER,
+            f"G1,4,2,0,1,1,1,1,1,1,1,0,{FLAGS}",
+            f"X1,4,2,NA,1,1,1,1,1,1,1,0,{FLAGS}",
+            f"X2,4,two,0,1,1,1,1,1,1,1,0,{FLAGS}",
+            f"X3,4,2,0,1,1,1,1,1,1,1,-1,{FLAGS}",
+            "X4,4,2,0,1,1,1,1,1,1,1,0,No,0,1.5,0.9,0,No,No,No,Yes,No,No",
+            "X5,4,2,0,1,1,1,1,1,1,1,0,No,0,0.9,0.9,0,Maybe,No,No,Yes,No,No",
+            f"G1,5,2,0,1,1,1,1,1,1,1,0,{FLAGS}",
+            f"{'L' * 101},4,2,0,1,1,1,1,1,1,1,0,{FLAGS}",
+            f"G2,-2,NA,3,1,1,1,1,1,1,1,0,{FLAGS}",
+        ],
+    )
 
     result = import_snapshot(app, path)
 
@@ -315,8 +360,10 @@ def test_the_transit_supplier_is_found_again_not_duplicated(app, clock, tmp_path
 
 
 def test_risk_ranks_on_live_figures_after_a_receipt(app, clock, tmp_path):
-    path = write(tmp_path, [HEADER, f"A1,-4,1,0,91,13,13,1,3,6,9,0,{FLAGS}",
-                            f"B2,50,1,0,91,13,13,1,3,6,9,0,{FLAGS}"])  # fmt: skip
+    path = write(
+        tmp_path,
+        [HEADER, f"A1,-4,1,0,91,13,13,1,3,6,9,0,{FLAGS}", f"B2,50,1,0,91,13,13,1,3,6,9,0,{FLAGS}"],
+    )
     import_snapshot(app, path)
     assert [r.sku for r in risk.rank_skus(app.uow)] == ["A1", "B2"]
 
@@ -344,9 +391,15 @@ def run_cli(sqlite_app):
 
 
 def test_cli_imports_a_snapshot_and_ranks_the_risk(run_cli, tmp_path):
-    path = write(tmp_path, [HEADER, f"A1,-4,1,0,91,13,13,1,3,6,9,0,{FLAGS}",
-                            f"B2,50,1,0,91,13,13,1,3,6,9,0,{FLAGS}",
-                            f"C3,x,1,0,91,13,13,1,3,6,9,0,{FLAGS}"])  # fmt: skip
+    path = write(
+        tmp_path,
+        [
+            HEADER,
+            f"A1,-4,1,0,91,13,13,1,3,6,9,0,{FLAGS}",
+            f"B2,50,1,0,91,13,13,1,3,6,9,0,{FLAGS}",
+            f"C3,x,1,0,91,13,13,1,3,6,9,0,{FLAGS}",
+        ],
+    )
 
     imported = run_cli("import-snapshot", str(path), "--snapshot-date", "2026-12-03")
     ranked = run_cli("risk", "--top", "1")
@@ -379,8 +432,10 @@ def test_cli_refuses_an_unusable_file_or_date_with_exit_2(run_cli, tmp_path, arg
 
 
 def test_http_risk_returns_the_top_rows(app, tmp_path):
-    path = write(tmp_path, [HEADER, f"A1,-4,1,0,91,13,13,1,3,6,9,0,{FLAGS}",
-                            f"B2,50,1,0,91,13,13,1,3,6,9,0,{FLAGS}"])  # fmt: skip
+    path = write(
+        tmp_path,
+        [HEADER, f"A1,-4,1,0,91,13,13,1,3,6,9,0,{FLAGS}", f"B2,50,1,0,91,13,13,1,3,6,9,0,{FLAGS}"],
+    )
     import_snapshot(app, path)
 
     with TestClient(create_app(app, release_loop=False)) as client:
@@ -390,7 +445,11 @@ def test_http_risk_returns_the_top_rows(app, tmp_path):
     assert top.status_code == 200
     [row] = top.json()
     assert (row["rank"], row["sku"], row["projected_balance"], row["snapshot_date"]) == (
-        1, "A1", -11, "2026-12-03")  # fmt: skip
+        1,
+        "A1",
+        -11,
+        "2026-12-03",
+    )
     assert refused.status_code == 422
 
 
@@ -399,8 +458,14 @@ def test_the_clock_date_is_the_snapshot_date_of_these_tests(clock):
 
 
 def test_import_and_ranking_on_both_databases(any_app, tmp_path):
-    path = write(tmp_path, [HEADER, f"A1,-4,1,3,91,13,13,1,3,6,9,0,{FLAGS}",
-                            f"B2,50,NA,0,91,13,13,1,200,6,9,5,{FLAGS}"])  # fmt: skip
+    path = write(
+        tmp_path,
+        [
+            HEADER,
+            f"A1,-4,1,3,91,13,13,1,3,6,9,0,{FLAGS}",
+            f"B2,50,NA,0,91,13,13,1,200,6,9,5,{FLAGS}",
+        ],
+    )
 
     first = import_snapshot(any_app, path)
     again = import_snapshot(any_app, path)

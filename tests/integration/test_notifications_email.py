@@ -60,9 +60,12 @@ def test_b44_in_english_with_a_purchase_order_behind_the_date(app, smtp):
         app.uow, purchasing.SupplierIn("Acme", 10, "EUR"), app.clock()
     )
     purchasing.create_purchase_order(
-        app.uow, supplier.id, [purchasing.PoLineIn("A", 10, date(2026, 12, 17))], app.clock(),
+        app.uow,
+        supplier.id,
+        [purchasing.PoLineIn("A", 10, date(2026, 12, 17))],
+        app.clock(),
         send=True,
-    )  # fmt: skip
+    )
     ann = add_customer(app, "Ann", "ann@example.com", locale="en")
 
     place(app, ann, "A", 5)

@@ -38,8 +38,9 @@ WORKER_ENV = {
 def start_worker(url: str, log: Path) -> subprocess.Popen:
     command = [str(Path(sys.executable).with_name("backorder")), "--database-url", url, "worker"]
     with log.open("a") as output:  # the child keeps its own handle
-        return subprocess.Popen(command, env=os.environ | WORKER_ENV, stdout=output,
-                                stderr=subprocess.STDOUT)  # fmt: skip
+        return subprocess.Popen(
+            command, env=os.environ | WORKER_ENV, stdout=output, stderr=subprocess.STDOUT
+        )
 
 
 def kill_hard(worker: subprocess.Popen) -> None:
@@ -104,8 +105,10 @@ def test_a_worker_killed_five_times_delivers_every_event_with_at_most_one_repeat
     app.close()
 
     repeats = sum(count - 1 for count in received.values())
-    print(f"\n{len(planned)} deliveries, {sum(received.values())} requests, "
-          f"{repeats} repeats after {KILLS} kills")  # fmt: skip
+    print(
+        f"\n{len(planned)} deliveries, {sum(received.values())} requests, "
+        f"{repeats} repeats after {KILLS} kills"
+    )
     assert len(planned) == 2 * ORDERS
     assert set(received) == planned
     assert repeats <= KILLS

@@ -62,7 +62,10 @@ def test_the_timeline_lists_events_and_messages_in_time_order(app, clock, client
     ]
     email = timeline[2]["details"]
     assert (email["channel"], email["recipient"], email["status"]) == (
-        "email", "ann@example.com", "sent")  # fmt: skip
+        "email",
+        "ann@example.com",
+        "sent",
+    )
     assert email["subject"] == f"Backorder notice: order {order_id}"
     assert {m["details"]["channel"] for m in timeline[4:]} == {"email", "webhook"}
     assert timeline == sorted(timeline, key=lambda e: e["at"])
@@ -77,21 +80,34 @@ def test_the_cli_prints_the_same_timeline(app, clock, client):
     cli.backend.cache_clear()
     try:
         result = CliRunner().invoke(
-            cli.app, ["--json", "--database-url", app.settings.database_url,
-                      "order", "timeline", str(order_id)])  # fmt: skip
+            cli.app,
+            [
+                "--json",
+                "--database-url",
+                app.settings.database_url,
+                "order",
+                "timeline",
+                str(order_id),
+            ],
+        )
     finally:
         cli.backend.cache_clear()
 
     assert result.exit_code == 0, result.output
     assert [e["kind"] for e in json.loads(result.output)][:3] == [
-        "order_placed", "order_backordered", "order_backordered"]  # fmt: skip
+        "order_placed",
+        "order_backordered",
+        "order_backordered",
+    ]
 
 
 def test_opt_outs_through_the_api(app, client):
     ann = add_customer(app, "Ann", "ann@example.com")
 
     assert client.post(f"/customers/{ann}/opt-outs", json={"channel": "email"}).json() == {
-        "customer_id": ann, "opted_out": ["email"]}  # fmt: skip
+        "customer_id": ann,
+        "opted_out": ["email"],
+    }
     assert client.get(f"/customers/{ann}/opt-outs").json()["opted_out"] == ["email"]
     assert client.delete(f"/customers/{ann}/opt-outs/email").json()["opted_out"] == []
     assert client.post(f"/customers/{ann}/opt-outs", json={"channel": "pigeon"}).status_code == 422

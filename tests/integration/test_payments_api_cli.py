@@ -26,15 +26,26 @@ def client(shop):
 
 
 def _setup(client, on_hand: int = 5) -> int:
-    client.post("/products", json={"sku": "A", "name": "Anvil", "price_minor": 10 * EUR,
-                                   "currency": "EUR", "backorder_policy": "allow"})  # fmt: skip
+    client.post(
+        "/products",
+        json={
+            "sku": "A",
+            "name": "Anvil",
+            "price_minor": 10 * EUR,
+            "currency": "EUR",
+            "backorder_policy": "allow",
+        },
+    )
     client.post("/receipts", json={"sku": "A", "qty": on_hand, "reference": "init"})
     return client.post("/customers", json={"name": "Ann"}).json()["id"]
 
 
 def _order(client, ann: int, qty: int, **payment) -> dict:
-    body = {"customer_id": ann, "lines": [{"sku": "A", "qty": qty}],
-            "payment": {"method": "tok_visa", **payment}}  # fmt: skip
+    body = {
+        "customer_id": ann,
+        "lines": [{"sku": "A", "qty": qty}],
+        "payment": {"method": "tok_visa", **payment},
+    }
     response = client.post("/orders", json=body)
     assert response.status_code == 201, response.text
     return response.json()
@@ -55,7 +66,10 @@ def test_an_order_paid_through_the_api_is_authorized_captured_and_shown(client, 
     client.post(f"/orders/{order['id']}/cancel")
     history = client.get(f"/orders/{order['id']}/payments").json()
     assert (history["captured"], history["voided"], history["status"]) == (
-        20 * EUR, 10 * EUR, "captured")  # fmt: skip
+        20 * EUR,
+        10 * EUR,
+        "captured",
+    )
 
 
 def test_operator_actions_capture_refund_and_void(client, sandbox):
@@ -71,7 +85,10 @@ def test_operator_actions_capture_refund_and_void(client, sandbox):
     assert client.post(f"{url}/void").status_code == 200
     history = client.get(url).json()
     assert (history["captured"], history["refunded"], history["voided"]) == (
-        30 * EUR, 10 * EUR, 10 * EUR)  # fmt: skip
+        30 * EUR,
+        10 * EUR,
+        10 * EUR,
+    )
     assert client.get(f"/orders/{order['id']}").json()["lines"][0]["allocated"] == 3
     assert client.post(f"{url}/capture", json={"lines": {str(line_id): 9}}).status_code == 422
     assert client.get("/check").json()["ok"] is True
@@ -93,20 +110,31 @@ def test_a_declined_order_is_retried_by_the_customer(client, sandbox):
 
 def test_payment_details_are_checked(client, sandbox):
     ann = _setup(client)
-    unknown = client.post("/orders", json={"customer_id": ann, "lines": [{"sku": "A", "qty": 1}],
-                                           "payment": {"gateway": "nope"}})  # fmt: skip
+    unknown = client.post(
+        "/orders",
+        json={
+            "customer_id": ann,
+            "lines": [{"sku": "A", "qty": 1}],
+            "payment": {"gateway": "nope"},
+        },
+    )
     assert (unknown.status_code, unknown.json()["details"]["field"]) == (422, "payment.gateway")
     plain = client.post("/orders", json={"customer_id": ann, "lines": [{"sku": "A", "qty": 1}]})
     assert client.get(f"/orders/{plain.json()['id']}/payments").status_code == 404
     assert client.post("/payments/webhooks/nope", content=b"{}").status_code == 404
     assert client.post("/payments/webhooks/sandbox", content=b"{}").status_code == 401
-    assert client.post("/payments/run").json() == {"sweep": {"renewals": 0, "released": 0},
-                                                   "intents": {}}  # fmt: skip
+    assert client.post("/payments/run").json() == {
+        "sweep": {"renewals": 0, "released": 0},
+        "intents": {},
+    }
 
 
 def test_the_command_line_attaches_a_manual_payment_and_marks_it_paid(tmp_path):
-    env = dict(os.environ, BACKORDER_DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}",
-               BACKORDER_PAYMENT_GATEWAY="manual")  # fmt: skip
+    env = dict(
+        os.environ,
+        BACKORDER_DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}",
+        BACKORDER_PAYMENT_GATEWAY="manual",
+    )
 
     def cli(*args: str) -> str:
         done = subprocess.run([BIN, *args], env=env, capture_output=True, text=True, timeout=120)

@@ -52,8 +52,9 @@ def test_b06_a_duplicate_payment_confirmation_is_recorded_and_charged_once(
     any_shop, sandbox, clock, monkeypatch
 ):
     product(any_shop, "A", 100 * EUR, on_hand=1, policy=BackorderPolicy.DENY)
-    order = place(any_shop, customer(any_shop), ("A", 1), policy=Policy.ON_ALLOCATION,
-                  method="tok_3ds")  # fmt: skip
+    order = place(
+        any_shop, customer(any_shop), ("A", 1), policy=Policy.ON_ALLOCATION, method="tok_3ds"
+    )
     run(any_shop)
     assert paid(any_shop, order.id).status == "awaiting_authorization"
     [authorization] = sandbox.state()["authorizations"]
@@ -75,8 +76,12 @@ def test_b06_a_duplicate_payment_confirmation_is_recorded_and_charged_once(
     assert events(any_shop, "payment_authorized", order.id) == 1
     assert events(any_shop, "payment_captured", order.id) == 1
     assert events(any_shop, "order_backordered") == 0
-    assert stock_of(any_shop, "A") == {"on_hand": 1, "allocated": 1, "available": 0,
-                                       "backordered": 0}  # fmt: skip
+    assert stock_of(any_shop, "A") == {
+        "on_hand": 1,
+        "allocated": 1,
+        "available": 0,
+        "backordered": 0,
+    }
     deliveries = [e["deliveries"] for e in sandbox.events]
     assert all(set(d) == {200} for d in deliveries), "every duplicate acknowledged"
     assert queries.check(any_shop.uow) == []
@@ -103,11 +108,27 @@ def test_a_callback_with_a_wrong_signature_is_refused_and_changes_nothing(shop, 
     run(shop)
     [authorization] = sandbox.state()["authorizations"]
     key = f"order:{order.id}:authorize:1"
-    body = httpx.Client().build_request("POST", "http://x", json={
-        "id": "evt_forged", "type": "authorization.succeeded",
-        "data": {"object": {"id": authorization, "object": "authorization", "amount": 100 * EUR,
-                            "status": "authorized", "idempotency_key": key}},
-    }).content  # fmt: skip
+    body = (
+        httpx.Client()
+        .build_request(
+            "POST",
+            "http://x",
+            json={
+                "id": "evt_forged",
+                "type": "authorization.succeeded",
+                "data": {
+                    "object": {
+                        "id": authorization,
+                        "object": "authorization",
+                        "amount": 100 * EUR,
+                        "status": "authorized",
+                        "idempotency_key": key,
+                    }
+                },
+            },
+        )
+        .content
+    )
     url = f"{served}/payments/webhooks/sandbox"
     now = int(shop.clock().timestamp())
 

@@ -63,8 +63,9 @@ def test_an_unreachable_gateway_is_retried_later_with_the_same_key(shop, sandbox
     assert moved(sandbox, "capture", order.id) == [10 * EUR]
 
 
-def test_a_crash_between_the_gateway_call_and_its_record_charges_once(shop, sandbox, clock,
-                                                                       monkeypatch):  # fmt: skip
+def test_a_crash_between_the_gateway_call_and_its_record_charges_once(
+    shop, sandbox, clock, monkeypatch
+):
     product(shop, "A", 10 * EUR, on_hand=1)
     order = place(shop, customer(shop), ("A", 1))
     run(shop)
@@ -144,8 +145,7 @@ def test_after_the_grace_period_unpaid_units_go_to_the_next_in_line(shop, sandbo
     assert (line.allocated, line.backordered, line.cancelled) == (0, 0, 1)
     after = paid(shop, late.id)
     assert (after.authorized, after.captured, after.voided) == (100 * EUR, 0, 100 * EUR)
-    assert stock_of(shop, "A") == {"on_hand": 1, "allocated": 1, "available": 0,
-                                   "backordered": 0}  # fmt: skip
+    assert stock_of(shop, "A") == {"on_hand": 1, "allocated": 1, "available": 0, "backordered": 0}
     assert queries.check(shop.uow) == []
 
 
@@ -198,8 +198,10 @@ def test_reducing_a_paid_line_refunds_the_units_that_will_not_ship(shop, sandbox
 
 
 def test_the_manual_gateway_captures_when_the_operator_marks_the_order_paid(tmp_path, clock):
-    app = build(Settings(database_url=f"sqlite:///{tmp_path / 'm.db'}", payment_gateway="manual"),
-                clock=clock)  # fmt: skip
+    app = build(
+        Settings(database_url=f"sqlite:///{tmp_path / 'm.db'}", payment_gateway="manual"),
+        clock=clock,
+    )
     product(app, "A", 10 * EUR, on_hand=2)
     order = place(app, customer(app), ("A", 2), payment=PaymentIn("manual"))
     run(app)

@@ -39,22 +39,43 @@ from tests.integration.payments_helpers import (
 
 EXAMPLES, ORDERS = 20, 10  # 200 orders
 TIMEOUT = 0.1  # seconds the HTTP gateway waits; a "time_out" answer comes twice as late
-ACTIONS = ["receive", "ship", "ship_part", "cancel_line", "cancel", "reauthorize", "decline",
-           "time_out", "fail", "retry", "capture_now", "refund", "confirm", "duplicate",
-           "duplicate_next", "skip_run"]  # fmt: skip
+ACTIONS = [
+    "receive",
+    "ship",
+    "ship_part",
+    "cancel_line",
+    "cancel",
+    "reauthorize",
+    "decline",
+    "time_out",
+    "fail",
+    "retry",
+    "capture_now",
+    "refund",
+    "confirm",
+    "duplicate",
+    "duplicate_next",
+    "skip_run",
+]
 
 order_spec = st.tuples(
     st.lists(st.tuples(st.integers(0, 1), st.integers(1, 3)), min_size=1, max_size=2),
     st.sampled_from(list(Policy)),
     st.sampled_from(["tok_visa"] * 4 + ["tok_decline", "tok_3ds"]),
 )
-script = st.fixed_dictionaries({
-    "skus": st.lists(st.tuples(st.integers(0, 3), st.integers(1, 40), st.booleans()),
-                     min_size=2, max_size=2),
-    "orders": st.lists(order_spec, min_size=ORDERS, max_size=ORDERS),
-    "actions": st.lists(st.tuples(st.sampled_from(ACTIONS), st.integers(0, ORDERS - 1),
-                                  st.integers(1, 3)), min_size=8, max_size=16),
-})  # fmt: skip
+script = st.fixed_dictionaries(
+    {
+        "skus": st.lists(
+            st.tuples(st.integers(0, 3), st.integers(1, 40), st.booleans()), min_size=2, max_size=2
+        ),
+        "orders": st.lists(order_spec, min_size=ORDERS, max_size=ORDERS),
+        "actions": st.lists(
+            st.tuples(st.sampled_from(ACTIONS), st.integers(0, ORDERS - 1), st.integers(1, 3)),
+            min_size=8,
+            max_size=16,
+        ),
+    }
+)
 
 
 @pytest.fixture
@@ -70,8 +91,9 @@ def folder(tmp_path):
 
 def test_two_hundred_orders_keep_every_payment_invariant(folder, clock):
     with Sandbox(secret=SECRET, clock=clock, timeout_delay=TIMEOUT * 2) as sandbox:
-        settings_ = paying_settings(f"sqlite:///{folder / 'shop.db'}", sandbox,
-                                    payment_timeout_seconds=TIMEOUT)  # fmt: skip
+        settings_ = paying_settings(
+            f"sqlite:///{folder / 'shop.db'}", sandbox, payment_timeout_seconds=TIMEOUT
+        )
         shop = build(settings_, clock=clock)
         with serving(shop) as base:
             sandbox.set_webhooks(f"{base}/payments/webhooks/sandbox", copies=0)
@@ -89,8 +111,14 @@ def play_every_example(shop, sandbox, clock) -> list[int]:
     placed: list[int] = []
 
     # No shrinking: the examples share one database, and a failure prints its whole script.
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-              phases=[Phase.generate], suppress_health_check=list(HealthCheck))  # fmt: skip
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(script)
     def play(plan: dict) -> None:
         world = World(shop, sandbox, clock, f"E{next(examples)}")
@@ -200,12 +228,14 @@ class World:
 
     def _refund(self, order_id, amount) -> None:
         line = queries.order(self.app.uow, order_id).lines[0]
-        payment_commands.refund_line(self.app.uow, order_id, line.id, self.clock(), None,
-                             restock=bool(amount % 2))  # fmt: skip
+        payment_commands.refund_line(
+            self.app.uow, order_id, line.id, self.clock(), None, restock=bool(amount % 2)
+        )
 
     def _confirm(self, order_id, amount) -> None:
-        pending = [a for a in self.sandbox.state()["authorizations"].values()
-                   if a["status"] == "pending"]  # fmt: skip
+        pending = [
+            a for a in self.sandbox.state()["authorizations"].values() if a["status"] == "pending"
+        ]
         for auth in pending:
             self.sandbox.confirm(auth["id"], succeed=amount != 3)
 
@@ -241,8 +271,12 @@ def check_order(app, moved, order_id: int) -> None:
     if view.policy == Policy.DEPOSIT:
         chargeable = sum((x.qty - x.cancelled) * price[x.id] for x in order.lines)
     assert kept <= chargeable, (order_id, kept, chargeable)
-    for kind, recorded in (("capture", view.captured), ("refund", view.refunded),
-                           ("void", view.voided), ("authorize", view.authorized)):  # fmt: skip
+    for kind, recorded in (
+        ("capture", view.captured),
+        ("refund", view.refunded),
+        ("void", view.voided),
+        ("authorize", view.authorized),
+    ):
         gateway = moved[(kind, f"order-{order_id}")]
         assert recorded == gateway, (order_id, kind, recorded, gateway)
     keys = [op.idempotency_key for op in view.operations]

@@ -66,7 +66,11 @@ def test_b14_cancel_after_partial_capture_keeps_paid_units_and_voids_the_rest(sh
     run(shop)
 
     assert stock_of(shop, "X") | {"backordered": 0} == {
-        "on_hand": 100, "allocated": 7, "available": 93, "backordered": 0}  # fmt: skip
+        "on_hand": 100,
+        "allocated": 7,
+        "available": 93,
+        "backordered": 0,
+    }
     assert stock_of(shop, "Y")["allocated"] == 6 and stock_of(shop, "Y")["available"] == 94
     after = paid(shop, order.id)
     assert (after.captured, after.voided, after.refunded) == (130 * EUR, 70 * EUR, 0)
@@ -120,8 +124,7 @@ def test_b10_refund_with_restock_then_cancel_refunds_40_not_80(shop, sandbox):
 
     orders.cancel_order(shop.uow, order.id, shop.clock())
     run(shop)
-    assert stock_of(shop, "A") == {"on_hand": 10, "allocated": 0, "available": 10,
-                                   "backordered": 0}  # fmt: skip
+    assert stock_of(shop, "A") == {"on_hand": 10, "allocated": 0, "available": 10, "backordered": 0}
     assert paid(shop, order.id).refunded == 40 * EUR
     assert moved(sandbox, "refund", order.id) == [40 * EUR]
     assert queries.check(shop.uow) == []
@@ -129,8 +132,7 @@ def test_b10_refund_with_restock_then_cancel_refunds_40_not_80(shop, sandbox):
 
 def test_b21_declined_then_retried_with_another_method_is_captured_once(shop, sandbox):
     product(shop, "A", 100 * EUR, on_hand=1)
-    order = place(shop, customer(shop), ("A", 1), policy=Policy.ON_ALLOCATION,
-                  method="tok_decline")  # fmt: skip
+    order = place(shop, customer(shop), ("A", 1), policy=Policy.ON_ALLOCATION, method="tok_decline")
     run(shop)
     assert paid(shop, order.id).status == "payment_required"
     assert stock_of(shop, "A")["allocated"] == 1  # the customer's own hold stays theirs
@@ -162,8 +164,11 @@ def test_b01_a_refused_order_has_its_checkout_authorization_voided(any_shop, san
     calls = []
     for hold, who in zip(holds, ("Ann", "Bob"), strict=True):
         pre = PreAuthorization(hold.reference, hold.amount, hold.expires_at)
-        cmd = orders.PlaceOrder(customer(any_shop, who), [orders.OrderLineIn("A", 3)],
-                                payment=PaymentIn("sandbox", authorization=pre))  # fmt: skip
+        cmd = orders.PlaceOrder(
+            customer(any_shop, who),
+            [orders.OrderLineIn("A", 3)],
+            payment=PaymentIn("sandbox", authorization=pre),
+        )
         calls.append(lambda cmd=cmd: orders.place_order(any_shop.uow, cmd, any_shop.clock()))
 
     results = together(calls)
@@ -175,6 +180,10 @@ def test_b01_a_refused_order_has_its_checkout_authorization_voided(any_shop, san
     assert (voided["status"], voided["captured"], voided["voided"]) == ("voided", 0, 30 * EUR)
     accepted = next(r for r in results if not isinstance(r, Exception))
     assert paid(any_shop, accepted.id).authorized == 30 * EUR
-    assert stock_of(any_shop, "A") == {"on_hand": 5, "allocated": 3, "available": 2,
-                                       "backordered": 0}  # fmt: skip
+    assert stock_of(any_shop, "A") == {
+        "on_hand": 5,
+        "allocated": 3,
+        "available": 2,
+        "backordered": 0,
+    }
     assert queries.check(any_shop.uow) == []

@@ -145,13 +145,19 @@ def test_reimporting_a_catalog_changes_nothing(app):
 
 
 def test_bom_crlf_and_untidy_headers_are_read(app, tmp_path):
-    path = write(tmp_path, "untidy.csv", [
-        "  handle ,TITLE,option1  name,Option1 Value,variant sku,Variant Inventory Qty ,"
-        "VARIANT INVENTORY POLICY,Variant Price",
-        "mug,Enamel Mug,Colour,Blue,MUG-B,4,continue,12.50",
-        "mug,,,Red,MUG-R,0,deny,12.5",
-        "mug,,,Açık Mavi,,1,deny,12.5",
-    ], bom=True, crlf=True)  # fmt: skip
+    path = write(
+        tmp_path,
+        "untidy.csv",
+        [
+            "  handle ,TITLE,option1  name,Option1 Value,variant sku,Variant Inventory Qty ,"
+            "VARIANT INVENTORY POLICY,Variant Price",
+            "mug,Enamel Mug,Colour,Blue,MUG-B,4,continue,12.50",
+            "mug,,,Red,MUG-R,0,deny,12.5",
+            "mug,,,Açık Mavi,,1,deny,12.5",
+        ],
+        bom=True,
+        crlf=True,
+    )
 
     result = run(app, path)
 
@@ -166,8 +172,9 @@ def test_bom_crlf_and_untidy_headers_are_read(app, tmp_path):
 
 def test_a_windows_1252_byte_does_not_stop_the_import(app, tmp_path):
     path = tmp_path / "excel.csv"
-    path.write_bytes(f"{PRODUCT_HEADER}\r\ncafe,Caf\xe9 Mug,Title,Default Title,,2,deny,3\r\n"
-                     .encode("latin-1"))  # fmt: skip
+    path.write_bytes(
+        f"{PRODUCT_HEADER}\r\ncafe,Caf\xe9 Mug,Title,Default Title,,2,deny,3\r\n".encode("latin-1")
+    )
 
     run(app, path)
 
@@ -175,14 +182,18 @@ def test_a_windows_1252_byte_does_not_stop_the_import(app, tmp_path):
 
 
 def test_a_bad_price_is_reported_by_row_and_column_and_other_rows_apply(app, tmp_path):
-    path = write(tmp_path, "bad.csv", [
-        PRODUCT_HEADER,
-        "a,Alpha,Title,Default Title,A-1,3,deny,10",
-        "b,Beta,Title,Default Title,B-1,3,deny,ten",
-        "c,Gamma,Title,Default Title,C-1,lots,deny,10",
-        "d,Delta,Title,Default Title,D-1,3,sometimes,10",
-        "e,Epsilon,Title,Default Title,E-1,3,deny,",
-    ])  # fmt: skip
+    path = write(
+        tmp_path,
+        "bad.csv",
+        [
+            PRODUCT_HEADER,
+            "a,Alpha,Title,Default Title,A-1,3,deny,10",
+            "b,Beta,Title,Default Title,B-1,3,deny,ten",
+            "c,Gamma,Title,Default Title,C-1,lots,deny,10",
+            "d,Delta,Title,Default Title,D-1,3,sometimes,10",
+            "e,Epsilon,Title,Default Title,E-1,3,deny,",
+        ],
+    )
 
     result = run(app, path)
 
@@ -198,10 +209,14 @@ def test_a_bad_price_is_reported_by_row_and_column_and_other_rows_apply(app, tmp
 
 def test_negative_quantity_becomes_backordered_demand_even_when_policy_denies(any_app, tmp_path):
     app = any_app
-    path = write(tmp_path, "owed.csv", [
-        PRODUCT_HEADER,
-        "lamp,Desk Lamp,Title,Default Title,LAMP,-4,deny,40",
-    ])  # fmt: skip
+    path = write(
+        tmp_path,
+        "owed.csv",
+        [
+            PRODUCT_HEADER,
+            "lamp,Desk Lamp,Title,Default Title,LAMP,-4,deny,40",
+        ],
+    )
 
     first = run(app, path)
     again = run(app, path)
@@ -252,12 +267,16 @@ def inventory_file(tmp_path: Path, *, quantity_columns: str = "Available,On hand
     rows = [
         ("ocean-blue-shirt,Ocean Blue Shirt,Title,Default Title", "Shop location", "5", "7"),
         ("classic-varsity-top,Classic Varsity Top,Size,Small", "Shop location", "3", "3"),
-        ("classic-varsity-top,Classic Varsity Top,Size,Small", "Depo İstanbul", "not stocked",
-         "not stocked"),
+        (
+            "classic-varsity-top,Classic Varsity Top,Size,Small",
+            "Depo İstanbul",
+            "not stocked",
+            "not stocked",
+        ),
         ("classic-varsity-top,Classic Varsity Top,Size,Medium", "Depo İstanbul", "2", "2"),
         ("classic-varsity-top,Classic Varsity Top,Size,Large", "Shop location", "-2", "-2"),
         ("no-such-thing,Ghost,Title,Default Title", "Shop location", "1", "1"),
-    ]  # fmt: skip
+    ]
     lines = [
         f"{variant},,,,,,,,{location},0,0,0,{available}" + (f",{held}" if two else "")
         for variant, location, available, held in rows
@@ -272,8 +291,9 @@ def test_inventory_export_counts_stock_per_location(any_app, tmp_path):
     result = run(app, inventory_file(tmp_path))
 
     assert (result.rows_read, result.created, result.skipped) == (6, 4, 1)
-    assert errors(result) == ["row 7, column SKU: unknown SKU 'no-such-thing': import its "
-                              "product first"]  # fmt: skip
+    assert errors(result) == [
+        "row 7, column SKU: unknown SKU 'no-such-thing': import its product first"
+    ]
     warehouses = {w["code"]: w["name"] for w in queries.warehouses(app.uow)}
     assert warehouses["shop-location"] == "Shop location"
     assert warehouses["depo-istanbul"] == "Depo İstanbul"
@@ -327,7 +347,10 @@ def test_orders_export_places_every_order_once_with_created_products(any_app):
     assert guest.external_id == "shopify-guest:#1001"
     coffee = product(app, "CB-ETH-500")
     assert (coffee.name, coffee.price_minor, coffee.currency) == (
-        "Organic Ethiopian Coffee Beans", 129900, "INR")  # fmt: skip
+        "Organic Ethiopian Coffee Beans",
+        129900,
+        "INR",
+    )
     assert coffee.backorder_policy is BackorderPolicy.ALLOW
     assert [e.backordered for e in queries.queue(app.uow, "WH-BT-001")][:1] == [5]  # #1001 first
 
@@ -346,8 +369,23 @@ def test_an_order_with_an_unknown_sku_is_refused_whole_on_that_lines_row(app):
     result = run(app, shared_file(ORDERS_EXPORT))
 
     assert (result.created, result.error_count) == (38, 15)
-    assert [e.row for e in result.errors] == [7, 21, 24, 27, 28, 29, 58, 63, 68, 72, 83, 98,
-                                              102, 108, 122]  # fmt: skip
+    assert [e.row for e in result.errors] == [
+        7,
+        21,
+        24,
+        27,
+        28,
+        29,
+        58,
+        63,
+        68,
+        72,
+        83,
+        98,
+        102,
+        108,
+        122,
+    ]
     assert str(result.errors[0]) == (
         "row 7, column Lineitem sku: unknown SKU 'WH-BT-001': not in the catalog"
     )
@@ -359,15 +397,19 @@ def test_an_order_with_an_unknown_sku_is_refused_whole_on_that_lines_row(app):
 
 
 def orders_file(tmp_path: Path) -> Path:
-    return write(tmp_path, "orders.csv", [
-        ORDERS_HEADER,
-        "#1,ann@example.com,paid,EUR,2026-01-05 09:00:00 +0100,2,Mug,12.50,MUG,pending,Ann",
-        "#1,,,,,1,Plate,8,PLATE,pending,",
-        "#2,bob@example.com,paid,EUR,2026-01-05 10:00:00 +0100,1,Mug,12.50,MUG,pending,Bob",
-        "#2,,,,,1,Mystery,5,,pending,",
-        "#3,cy@example.com,paid,EUR,2026-01-05 11:00:00 +0100,9,Plate,8,PLATE,pending,Cy",
-        "#4,dee@example.com,paid,EUR,2026-01-05 12:00:00 +0100,1,Cup,4,CUP,fulfilled,Dee",
-    ])  # fmt: skip
+    return write(
+        tmp_path,
+        "orders.csv",
+        [
+            ORDERS_HEADER,
+            "#1,ann@example.com,paid,EUR,2026-01-05 09:00:00 +0100,2,Mug,12.50,MUG,pending,Ann",
+            "#1,,,,,1,Plate,8,PLATE,pending,",
+            "#2,bob@example.com,paid,EUR,2026-01-05 10:00:00 +0100,1,Mug,12.50,MUG,pending,Bob",
+            "#2,,,,,1,Mystery,5,,pending,",
+            "#3,cy@example.com,paid,EUR,2026-01-05 11:00:00 +0100,9,Plate,8,PLATE,pending,Cy",
+            "#4,dee@example.com,paid,EUR,2026-01-05 12:00:00 +0100,1,Cup,4,CUP,fulfilled,Dee",
+        ],
+    )
 
 
 def test_order_problems_are_reported_on_their_rows_and_other_orders_apply(app, tmp_path):
@@ -394,10 +436,14 @@ def test_order_problems_are_reported_on_their_rows_and_other_orders_apply(app, t
 
 def test_an_order_in_another_currency_than_its_products_is_refused(app, tmp_path):
     catalog.save_product(app.uow, Product("MUG", "Mug", 1250, "USD"), app.clock())
-    path = write(tmp_path, "eur.csv", [
-        ORDERS_HEADER,
-        "#9,ann@example.com,paid,EUR,2026-01-05 09:00:00 +0100,1,Mug,12.50,MUG,pending,Ann",
-    ])  # fmt: skip
+    path = write(
+        tmp_path,
+        "eur.csv",
+        [
+            ORDERS_HEADER,
+            "#9,ann@example.com,paid,EUR,2026-01-05 09:00:00 +0100,1,Mug,12.50,MUG,pending,Ann",
+        ],
+    )
 
     result = run(app, path)
 
@@ -459,9 +505,15 @@ def test_command_prints_a_summary_and_exits_0(cli):
 
 
 def test_command_lists_refused_rows_and_exits_1(cli, tmp_path):
-    path = write(tmp_path, "bad.csv", [
-        PRODUCT_HEADER, "a,Alpha,,,A-1,3,deny,10", "b,Beta,,,B-1,3,deny,1O",
-    ])  # fmt: skip
+    path = write(
+        tmp_path,
+        "bad.csv",
+        [
+            PRODUCT_HEADER,
+            "a,Alpha,,,A-1,3,deny,10",
+            "b,Beta,,,B-1,3,deny,1O",
+        ],
+    )
 
     outcome = cli(str(path))
 
@@ -494,8 +546,9 @@ def test_command_detects_the_inventory_export_from_its_header(cli, tmp_path):
 def test_command_exits_2_on_unusable_input(cli, tmp_path, args, message):
     unknown = write(tmp_path, "other.csv", ["sku,qty", "A,1"])
     apparel = str(shared_file("shopify/apparel.csv"))
-    args = [apparel if a == "FILE" else str(unknown) if a == "FILE_WITHOUT_FORMAT" else a
-            for a in args]  # fmt: skip
+    args = [
+        apparel if a == "FILE" else str(unknown) if a == "FILE_WITHOUT_FORMAT" else a for a in args
+    ]
 
     outcome = cli(*args)
 

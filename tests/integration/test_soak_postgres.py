@@ -83,14 +83,16 @@ class Fleet:
 
     def _start(self, name: str, *args: str) -> subprocess.Popen:
         with (self.logs / f"{name}.log").open("a") as log:  # the child keeps its own handle
-            return subprocess.Popen([str(BIN), *args], env=self.env(), stdout=log,
-                                    stderr=subprocess.STDOUT)  # fmt: skip
+            return subprocess.Popen(
+                [str(BIN), *args], env=self.env(), stdout=log, stderr=subprocess.STDOUT
+            )
 
     def start_api(self, workers: int = 1, port: int | None = None) -> str:
         port = port or free_port()
         base = f"http://127.0.0.1:{port}"
-        self.apis[base] = self._start(f"api-{port}", "serve", "--port", str(port),
-                                      "--workers", str(workers))  # fmt: skip
+        self.apis[base] = self._start(
+            f"api-{port}", "serve", "--port", str(port), "--workers", str(workers)
+        )
         return base
 
     def start_worker(self, index: int) -> None:
@@ -155,16 +157,24 @@ def seed_shop(app: App, webhook_url: str) -> list[int]:
     notify_admin.add_webhook(app.uow, webhook_url, now, (), SECRET)
     for n, sku in enumerate(HOT + COLD):
         policy = BackorderPolicy.DENY if sku in COLD[:5] else BackorderPolicy.ALLOW
-        catalog.save_product(app.uow, Product(sku, f"Item {sku}", 1000 + n, "EUR", policy, None,
-                                              None, 7), now)  # fmt: skip
+        catalog.save_product(
+            app.uow, Product(sku, f"Item {sku}", 1000 + n, "EUR", policy, None, None, 7), now
+        )
         stock.receive_stock(app.uow, sku, "main", 30, now, reference=f"opening-{sku}")
     tiers = (Tier.STANDARD,) * 6 + (Tier.PRIORITY,) * 3 + (Tier.CRITICAL,)
     return [
-        catalog.create_customer(app.uow, catalog.CustomerIn(
-            f"Soak customer {n}", None, tiers[n % len(tiers)],
-            Fulfilment.SHIP_COMPLETE if n % 5 == 0 else Fulfilment.SHIP_PARTIAL), now).id
+        catalog.create_customer(
+            app.uow,
+            catalog.CustomerIn(
+                f"Soak customer {n}",
+                None,
+                tiers[n % len(tiers)],
+                Fulfilment.SHIP_COMPLETE if n % 5 == 0 else Fulfilment.SHIP_PARTIAL,
+            ),
+            now,
+        ).id
         for n in range(CUSTOMERS)
-    ]  # fmt: skip
+    ]
 
 
 # -- the clients -----------------------------------------------------------------------------
@@ -218,15 +228,24 @@ class ClientScript:
         if kind == "order":
             return self.place(rng, client, f"soak-{tag}")
         if kind == "receipt":
-            body = {"sku": skewed_choice(rng, HOT, COLD), "qty": rng.randint(1, 8),
-                    "reference": f"soak-r-{tag}"}  # fmt: skip
+            body = {
+                "sku": skewed_choice(rng, HOT, COLD),
+                "qty": rng.randint(1, 8),
+                "reference": f"soak-r-{tag}",
+            }
             return client.send("receipt", "POST", "/receipts", body)
         order_id = rng.choice(self.own_orders)
         if kind == "cancel":
-            return client.send("cancel", "POST", f"/orders/{order_id}/cancel",
-                               {"reason": "soak"}, key=f"soak-c-{tag}")  # fmt: skip
-        return client.send("ship", "POST", f"/orders/{order_id}/shipments",
-                           {"reference": f"soak-s-{tag}"})  # fmt: skip
+            return client.send(
+                "cancel",
+                "POST",
+                f"/orders/{order_id}/cancel",
+                {"reason": "soak"},
+                key=f"soak-c-{tag}",
+            )
+        return client.send(
+            "ship", "POST", f"/orders/{order_id}/shipments", {"reference": f"soak-s-{tag}"}
+        )
 
     def place(self, rng: random.Random, client: LoadClient, ref: str) -> Outcome:
         skus = {skewed_choice(rng, HOT, COLD) for _ in range(rng.randint(1, 3))}
@@ -239,12 +258,20 @@ class ClientScript:
         return outcome
 
 
-def chaos(fleet: Fleet, recorder: Recorder, victim_api: str, total: int,
-          load_done: threading.Event, errors: list[BaseException]) -> None:  # fmt: skip
+def chaos(
+    fleet: Fleet,
+    recorder: Recorder,
+    victim_api: str,
+    total: int,
+    load_done: threading.Event,
+    errors: list[BaseException],
+) -> None:
     """Kill one API process, then one dispatcher, when the load reaches each mark."""
     try:
-        for mark, kill in ((KILL_API_AT, lambda: fleet.kill_and_restart_api(victim_api)),
-                           (KILL_WORKER_AT, lambda: fleet.kill_and_restart_worker(0))):  # fmt: skip
+        for mark, kill in (
+            (KILL_API_AT, lambda: fleet.kill_and_restart_api(victim_api)),
+            (KILL_WORKER_AT, lambda: fleet.kill_and_restart_worker(0)),
+        ):
             while recorder.done < total * mark and not load_done.is_set():
                 time.sleep(0.05)
             fleet.kill_marks.append(recorder.done)
@@ -258,12 +285,16 @@ def run_load(
 ) -> tuple[Recorder, Acknowledged]:
     recorder, acknowledged = Recorder(), Acknowledged()
     deadline = time.monotonic() + LOAD_DEADLINE
-    scripts = [ClientScript(i, servers, customers, recorder, acknowledged, deadline)
-               for i in range(CLIENTS)]  # fmt: skip
+    scripts = [
+        ClientScript(i, servers, customers, recorder, acknowledged, deadline)
+        for i in range(CLIENTS)
+    ]
     threads = [threading.Thread(target=s.run, name=f"client-{s.index}") for s in scripts]
     load_done, chaos_errors = threading.Event(), []
-    monkey = threading.Thread(target=chaos, args=(fleet, recorder, victim,
-                              CLIENTS * REQUESTS_PER_CLIENT, load_done, chaos_errors))  # fmt: skip
+    monkey = threading.Thread(
+        target=chaos,
+        args=(fleet, recorder, victim, CLIENTS * REQUESTS_PER_CLIENT, load_done, chaos_errors),
+    )
     monkey.start()
     for thread in threads:
         thread.start()
@@ -287,9 +318,12 @@ def scalar(app: App, sql: str, **params):
 
 def assert_every_acknowledged_order_exists_once(app: App, acknowledged: Acknowledged) -> int:
     with app.engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT external_ref, count(*), min(id) FROM orders "
-            "WHERE external_ref LIKE 'soak-%' GROUP BY external_ref")).all()  # fmt: skip
+        rows = conn.execute(
+            text(
+                "SELECT external_ref, count(*), min(id) FROM orders "
+                "WHERE external_ref LIKE 'soak-%' GROUP BY external_ref"
+            )
+        ).all()
     stored = {ref: (count, order_id) for ref, count, order_id in rows}
     for ref, order_id in acknowledged.orders.items():
         assert stored.get(ref) == (1, order_id), (ref, order_id, stored.get(ref))
@@ -298,16 +332,26 @@ def assert_every_acknowledged_order_exists_once(app: App, acknowledged: Acknowle
 
 def assert_stock_never_went_negative(app: App) -> None:
     with app.engine.connect() as conn:
-        checks = set(conn.execute(text(
-            "SELECT conname FROM pg_constraint WHERE contype = 'c' "
-            "AND conrelid IN ('stock'::regclass, 'ledger'::regclass)")).scalars())  # fmt: skip
+        checks = set(
+            conn.execute(
+                text(
+                    "SELECT conname FROM pg_constraint WHERE contype = 'c' "
+                    "AND conrelid IN ('stock'::regclass, 'ledger'::regclass)"
+                )
+            ).scalars()
+        )
         ledger = conn.execute(
             text("SELECT sku, warehouse, delta, on_hand_after FROM ledger ORDER BY id")
         ).all()
-        on_hand = dict(((s, w), n) for s, w, n in conn.execute(
-            text("SELECT sku, warehouse, on_hand FROM stock")))  # fmt: skip
-    assert {"ck_stock_allocated_nonneg", "ck_stock_allocated_within_on_hand",
-            "ck_ledger_on_hand_nonneg"} <= checks  # fmt: skip
+        on_hand = dict(
+            ((s, w), n)
+            for s, w, n in conn.execute(text("SELECT sku, warehouse, on_hand FROM stock"))
+        )
+    assert {
+        "ck_stock_allocated_nonneg",
+        "ck_stock_allocated_within_on_hand",
+        "ck_ledger_on_hand_nonneg",
+    } <= checks
     replayed: dict[tuple[str, str], int] = defaultdict(int)
     for sku, warehouse, delta, after in ledger:  # per SKU, id order is lock (commit) order
         replayed[sku, warehouse] += delta
@@ -324,29 +368,42 @@ def wait_until_dispatched(app: App, timeout: float = DRAIN_DEADLINE) -> None:
         if undispatched == due == 0:
             return
         time.sleep(0.5)
-    raise AssertionError(f"after {timeout} s: {undispatched} events not planned, {due} "
-                         f"deliveries still due")  # fmt: skip
+    raise AssertionError(
+        f"after {timeout} s: {undispatched} events not planned, {due} deliveries still due"
+    )
 
 
 def assert_every_event_delivered(app: App, hook: WebhookReceiver) -> dict[str, int]:
     with app.engine.connect() as conn:
-        missing = conn.execute(text(
-            "SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM deliveries d "
-            "WHERE d.event_id = e.id AND d.channel = 'webhook')")).scalar_one()  # fmt: skip
-        statuses = dict(conn.execute(text(
-            "SELECT status, count(*) FROM deliveries GROUP BY status")).all())  # fmt: skip
+        missing = conn.execute(
+            text(
+                "SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM deliveries d "
+                "WHERE d.event_id = e.id AND d.channel = 'webhook')"
+            )
+        ).scalar_one()
+        statuses = dict(
+            conn.execute(text("SELECT status, count(*) FROM deliveries GROUP BY status")).all()
+        )
         keys = set(conn.execute(text("SELECT idempotency_key FROM deliveries")).scalars())
     assert missing == 0, f"{missing} events without a webhook delivery"
     assert set(statuses) == {"sent"}, statuses
     received = hook.keys()
     assert keys <= set(received), f"{len(keys - set(received))} deliveries never arrived"
-    return {"deliveries": len(keys), "requests": sum(received.values()),
-            "repeats": sum(n - 1 for n in received.values())}  # fmt: skip
+    return {
+        "deliveries": len(keys),
+        "requests": sum(received.values()),
+        "repeats": sum(n - 1 for n in received.values()),
+    }
 
 
 def run_check_cli(url: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN), "--database-url", url, "check"], capture_output=True,
-                          text=True, timeout=300, env=os.environ | PROCESS_ENV)  # fmt: skip
+    return subprocess.run(
+        [str(BIN), "--database-url", url, "check"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=os.environ | PROCESS_ENV,
+    )
 
 
 # -- the test --------------------------------------------------------------------------------
@@ -404,10 +461,16 @@ def test_four_api_processes_and_two_dispatchers_killed_under_load_lose_and_dupli
             with phases("stop"):
                 fleet.stop()
         figures = recorder.figures()
-        show(capsys, ["", f"soak (PostgreSQL: 4 API processes, 2 dispatchers, {CLIENTS} "
-                      f"clients; killed and restarted: {', '.join(fleet.kills)} after "
-                      f"{' and '.join(map(str, fleet.kill_marks))} requests)",
-                      *figures.lines(phases["load"])])  # fmt: skip
+        show(
+            capsys,
+            [
+                "",
+                f"soak (PostgreSQL: 4 API processes, 2 dispatchers, {CLIENTS} "
+                f"clients; killed and restarted: {', '.join(fleet.kills)} after "
+                f"{' and '.join(map(str, fleet.kill_marks))} requests)",
+                *figures.lines(phases["load"]),
+            ],
+        )
         unheard = assert_every_acknowledged_order_exists_once(app, acknowledged)
         with phases("check"):
             check = run_check_cli(pg_url)
@@ -417,13 +480,16 @@ def test_four_api_processes_and_two_dispatchers_killed_under_load_lose_and_dupli
     events = scalar(app, "SELECT count(*) FROM events")
     app.close()
 
-    show(capsys, [
-        f"orders acknowledged: {len(acknowledged.orders)}, each stored once; placed but never "
-        f"acknowledged: {unheard}; `backorder check`: ok; ledger replay: never negative",
-        f"events: {events}, each with a webhook delivery; {delivered['deliveries']} deliveries "
-        f"all sent; the receiver got {delivered['requests']} ({delivered['repeats']} repeats)",
-        phases.line(),
-    ])  # fmt: skip
+    show(
+        capsys,
+        [
+            f"orders acknowledged: {len(acknowledged.orders)}, each stored once; placed but never "
+            f"acknowledged: {unheard}; `backorder check`: ok; ledger replay: never negative",
+            f"events: {events}, each with a webhook delivery; {delivered['deliveries']} deliveries "
+            f"all sent; the receiver got {delivered['requests']} ({delivered['repeats']} repeats)",
+            phases.line(),
+        ],
+    )
     assert fleet.kills == [f"API {victim}", "dispatcher 0"]
     assert figures.requests >= CLIENTS  # all of them, unless LOAD_DEADLINE cut the run short
     assert not [label for label in figures.by_label if label.startswith("5")], figures.by_label

@@ -68,9 +68,14 @@ def test_subscribers_are_served_in_subscription_order_one_unit_each(any_app, thr
     [first, _] = queries.events(any_app.uow, kind="back_in_stock")
     expires = any_app.clock() + timedelta(hours=24)
     assert first.payload | {"hold_id": 0} == {
-        "sku": "A", "customer_id": s1.customer_id, "subscription_id": s1.id,
-        "hold_expires_at": expires.isoformat(), "hold_id": 0, "warehouse": "main", "qty": 1,
-    }  # fmt: skip
+        "sku": "A",
+        "customer_id": s1.customer_id,
+        "subscription_id": s1.id,
+        "hold_expires_at": expires.isoformat(),
+        "hold_id": 0,
+        "warehouse": "main",
+        "qty": 1,
+    }
     assert [status_of(any_app, s.id) for s in (s1, s2, s3)] == ["held", "held", "waiting"]
     assert stock_a(any_app) == {"on_hand": 2, "allocated": 2, "available": 0, "backordered": 0}
     assert_invariants(any_app)
@@ -188,7 +193,8 @@ def test_reversing_a_receipt_takes_held_units_back_before_any_order(any_app, clo
     supplier = purchasing.SupplierIn("Acme", 10, "EUR")
     acme = purchasing.create_supplier(any_app.uow, supplier, clock())
     po = purchasing.create_purchase_order(
-        any_app.uow, acme.id, [purchasing.PoLineIn("A", 2, date(2026, 12, 10))], clock())
+        any_app.uow, acme.id, [purchasing.PoLineIn("A", 2, date(2026, 12, 10))], clock()
+    )
     receipt = purchasing.receive_po_line(any_app.uow, po.lines[0].id, 2, clock(), "GR-1")
     assert mails(any_app) == 2
 
@@ -213,8 +219,18 @@ def test_the_api_and_the_cli_subscribe_show_holds_and_run_the_jobs(app, clock):
         assert client.post("/jobs/run").json()["holds_expired"] == 1
     cli.backend.cache_clear()
     try:
-        result = CliRunner().invoke(cli.app, ["--json", "--database-url", app.settings.database_url,
-                                              "waitlist", "list", "A", "--closed"])  # fmt: skip
+        result = CliRunner().invoke(
+            cli.app,
+            [
+                "--json",
+                "--database-url",
+                app.settings.database_url,
+                "waitlist",
+                "list",
+                "A",
+                "--closed",
+            ],
+        )
     finally:
         cli.backend.cache_clear()
     assert result.exit_code == 0, result.output

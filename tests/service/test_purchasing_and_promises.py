@@ -26,9 +26,13 @@ def _setup_queue(uow, clock):
     stock.receive_stock(uow, "A", "main", 2, clock(), reference="opening")
     ann = catalog.create_customer(uow, catalog.CustomerIn("Ann"), clock())
     vip = catalog.create_customer(uow, catalog.CustomerIn("Vip", tier=Tier.CRITICAL), clock())
-    standard = orders.place_order(uow, orders.PlaceOrder(ann.id, [orders.OrderLineIn("A", 6)]), clock())
+    standard = orders.place_order(
+        uow, orders.PlaceOrder(ann.id, [orders.OrderLineIn("A", 6)]), clock()
+    )
     clock.advance(minutes=10)
-    critical = orders.place_order(uow, orders.PlaceOrder(vip.id, [orders.OrderLineIn("A", 3)]), clock())
+    critical = orders.place_order(
+        uow, orders.PlaceOrder(vip.id, [orders.OrderLineIn("A", 3)]), clock()
+    )
     supplier = purchasing.create_supplier(uow, purchasing.SupplierIn("Acme", 14, "EUR"), clock())
     return standard.lines[0].id, critical.lines[0].id, supplier
 
@@ -41,13 +45,17 @@ def _promise(uow, order_line_id):
     raise AssertionError(order_line_id)
 
 
-def test_promises_follow_purchase_orders_and_a_slip_delays_only_the_lines_resting_on_it(any_app, clock):
+def test_promises_follow_purchase_orders_and_a_slip_delays_only_the_lines_resting_on_it(
+    any_app, clock
+):
     uow = any_app.uow
     standard, critical, supplier = _setup_queue(uow, clock)
     po1 = purchasing.create_purchase_order(
-        uow, supplier.id, [purchasing.PoLineIn("A", 5, _day(10))], clock(), reference="PO-1")
+        uow, supplier.id, [purchasing.PoLineIn("A", 5, _day(10))], clock(), reference="PO-1"
+    )
     purchasing.create_purchase_order(
-        uow, supplier.id, [purchasing.PoLineIn("A", 10, _day(20))], clock(), reference="PO-2")
+        uow, supplier.id, [purchasing.PoLineIn("A", 10, _day(20))], clock(), reference="PO-2"
+    )
 
     # Critical 3 first: covered by PO-1 (5). Standard 4: 3 + 4 = 7 > 5, so PO-2.
     assert _promise(uow, critical) == (date(2026, 12, 13), "purchase_order")
@@ -57,8 +65,10 @@ def test_promises_follow_purchase_orders_and_a_slip_delays_only_the_lines_restin
     purchasing.change_expected_date(uow, po1.lines[0].id, _day(17), clock())  # same date again
 
     delayed = queries.events(uow, kind="promise_delayed")
-    assert [(e.payload["line_id"], e.payload["previous_date"], e.payload["promised_date"])
-            for e in delayed] == [(critical, "2026-12-13", "2026-12-20")]  # fmt: skip
+    assert [
+        (e.payload["line_id"], e.payload["previous_date"], e.payload["promised_date"])
+        for e in delayed
+    ] == [(critical, "2026-12-13", "2026-12-20")]
     assert _promise(uow, standard) == (date(2026, 12, 23), "purchase_order")
     assert queries.events(uow, kind="promise_improved") == []
     assert queries.check(uow) == []
@@ -76,7 +86,8 @@ def test_receipt_against_a_po_line_serves_the_queue_and_closes_the_po(any_app, c
     uow = any_app.uow
     standard, critical, supplier = _setup_queue(uow, clock)
     po = purchasing.create_purchase_order(
-        uow, supplier.id, [purchasing.PoLineIn("A", 5, _day(10))], clock(), reference="PO-9")
+        uow, supplier.id, [purchasing.PoLineIn("A", 5, _day(10))], clock(), reference="PO-9"
+    )
     line_id = po.lines[0].id
     first = purchasing.receive_po_line(uow, line_id, 3, clock(), reference="GRN-1")
     assert first["allocated_to_lines"] == 3
@@ -96,7 +107,8 @@ def test_reversing_a_receipt_puts_the_lowest_priority_units_back_to_waiting(app,
     uow = app.uow
     standard, critical, supplier = _setup_queue(uow, clock)
     po = purchasing.create_purchase_order(
-        uow, supplier.id, [purchasing.PoLineIn("A", 7, _day(10))], clock())
+        uow, supplier.id, [purchasing.PoLineIn("A", 7, _day(10))], clock()
+    )
     receipt = purchasing.receive_po_line(uow, po.lines[0].id, 7, clock(), reference="GRN-7")
 
     result = purchasing.reverse_receipt(uow, receipt["receipt_id"], clock())
@@ -117,10 +129,14 @@ def test_a_receipt_whose_units_shipped_cannot_be_reversed(app, clock):
     uow = app.uow
     catalog.save_product(uow, Product("B", "Bolt", 100, "EUR"), clock())
     supplier = purchasing.create_supplier(uow, purchasing.SupplierIn("Acme", 7, "EUR"), clock())
-    po = purchasing.create_purchase_order(uow, supplier.id, [purchasing.PoLineIn("B", 10, _day(3))], clock())
+    po = purchasing.create_purchase_order(
+        uow, supplier.id, [purchasing.PoLineIn("B", 10, _day(3))], clock()
+    )
     receipt = purchasing.receive_po_line(uow, po.lines[0].id, 10, clock())
     customer = catalog.create_customer(uow, catalog.CustomerIn("Ann"), clock())
-    order = orders.place_order(uow, orders.PlaceOrder(customer.id, [orders.OrderLineIn("B", 4)]), clock())
+    order = orders.place_order(
+        uow, orders.PlaceOrder(customer.id, [orders.OrderLineIn("B", 4)]), clock()
+    )
     orders.ship_order(uow, order.id, clock())
 
     with pytest.raises(StockWouldGoNegative):
@@ -132,7 +148,9 @@ def test_a_receipt_whose_units_shipped_cannot_be_reversed(app, clock):
 def test_b52_a_date_only_release_in_the_shop_time_zone_never_shifts(tmp_path, clock):
     """B52: store Europe/Madrid; the ETA reads 2022-01-01 for every viewer; the preorder is
     released at 2021-12-31T23:00Z (midnight in Madrid), not a minute earlier."""
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'tz.db'}", shop_timezone="Europe/Madrid")
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'tz.db'}", shop_timezone="Europe/Madrid"
+    )
     app = build(settings, clock=clock)
     uow = app.uow
     release = start_of_local_day(date(2022, 1, 1), "Europe/Madrid")
@@ -144,11 +162,15 @@ def test_b52_a_date_only_release_in_the_shop_time_zone_never_shifts(tmp_path, cl
     clock.now = datetime(2021, 12, 1, 12, tzinfo=UTC)
     catalog.save_product(uow, Product("A", "Anvil", 100, "EUR", BackorderPolicy.ALLOW), clock())
     supplier = purchasing.create_supplier(uow, purchasing.SupplierIn("Acme", 7, "EUR"), clock())
-    purchasing.create_purchase_order(uow, supplier.id, [purchasing.PoLineIn("A", 5, date(2022, 1, 1))], clock())
+    purchasing.create_purchase_order(
+        uow, supplier.id, [purchasing.PoLineIn("A", 5, date(2022, 1, 1))], clock()
+    )
     ann = catalog.create_customer(uow, catalog.CustomerIn("Ann"), clock())
     # Ordered at 23:30 UTC on 31 Dec = 00:30 on 1 Jan in Madrid.
     clock.now = datetime(2021, 12, 31, 23, 30, tzinfo=UTC)
-    order = orders.place_order(uow, orders.PlaceOrder(ann.id, [orders.OrderLineIn("A", 1)]), clock())
+    order = orders.place_order(
+        uow, orders.PlaceOrder(ann.id, [orders.OrderLineIn("A", 1)]), clock()
+    )
     assert queries.order(uow, order.id).lines[0].promised_date == date(2022, 1, 1)
     app.close()
 
@@ -159,8 +181,11 @@ def test_recompute_all_gives_the_same_promises_as_the_per_sku_path(any_app, cloc
     uow = any_app.uow
     standard, critical, supplier = _setup_queue(uow, clock)
     purchasing.create_purchase_order(
-        uow, supplier.id, [purchasing.PoLineIn("A", 5, _day(10)), purchasing.PoLineIn("A", 10, _day(20))],
-        clock())  # fmt: skip
+        uow,
+        supplier.id,
+        [purchasing.PoLineIn("A", 5, _day(10)), purchasing.PoLineIn("A", 10, _day(20))],
+        clock(),
+    )
     before = (_promise(uow, critical), _promise(uow, standard))
     with any_app.engine.begin() as conn:  # forget the stored promises, as after a bulk import
         conn.exec_driver_sql("UPDATE order_lines SET promised_date = NULL, promise_basis = NULL")
@@ -168,6 +193,9 @@ def test_recompute_all_gives_the_same_promises_as_the_per_sku_path(any_app, cloc
     done = recompute_all(uow, clock())
 
     assert (done["skus"], done["lines"], done["changed"], done["events"]) == (1, 2, 2, 0)
-    assert (_promise(uow, critical), _promise(uow, standard)) == before == (
-        (date(2026, 12, 13), "purchase_order"), (date(2026, 12, 23), "purchase_order"))  # fmt: skip
+    assert (
+        (_promise(uow, critical), _promise(uow, standard))
+        == before
+        == ((date(2026, 12, 13), "purchase_order"), (date(2026, 12, 23), "purchase_order"))
+    )
     assert recompute_all(uow, clock())["changed"] == 0

@@ -9,8 +9,9 @@ from backorder.service import catalog, orders, purchasing, queries, quotes, repl
 
 
 def _catalog(uow, clock, **product):
-    catalog.save_product(uow, Product("A", "Anvil", 5000, "EUR", BackorderPolicy.ALLOW, **product),
-                         clock())  # fmt: skip
+    catalog.save_product(
+        uow, Product("A", "Anvil", 5000, "EUR", BackorderPolicy.ALLOW, **product), clock()
+    )
     return catalog.create_customer(uow, catalog.CustomerIn("Ann"), clock())
 
 
@@ -20,8 +21,9 @@ def test_suggestion_covers_backorders_and_safety_stock_in_whole_packs(app, clock
     orders.place_order(uow, orders.PlaceOrder(ann.id, [orders.OrderLineIn("A", 13)]), clock())
     acme = purchasing.create_supplier(uow, purchasing.SupplierIn("Acme", 10, "EUR"), clock())
     purchasing.set_supplier_product(uow, acme.id, "A", clock(), pack_size=12, min_order=24)
-    purchasing.create_purchase_order(uow, acme.id, [purchasing.PoLineIn("A", 4, date(2026, 12, 20))],
-                                     clock())  # fmt: skip
+    purchasing.create_purchase_order(
+        uow, acme.id, [purchasing.PoLineIn("A", 4, date(2026, 12, 20))], clock()
+    )
 
     [suggestion] = replenishment.suggestions(uow, clock())
 
@@ -44,7 +46,8 @@ def test_supplier_reliability_counts_on_time_lines_and_lateness(app, clock):
     acme = purchasing.create_supplier(uow, purchasing.SupplierIn("Acme", 7, "EUR"), clock())
     expected = [date(2026, 12, 5), date(2026, 12, 5), date(2026, 12, 5), date(2026, 12, 5)]
     po = purchasing.create_purchase_order(
-        uow, acme.id, [purchasing.PoLineIn("A", 1, d) for d in expected], clock())
+        uow, acme.id, [purchasing.PoLineIn("A", 1, d) for d in expected], clock()
+    )
     for line, days in zip(po.lines, (0, 2, 5, 10), strict=True):  # received on 3, 5, 8 and 13 Dec
         clock.now = clock.now.replace(day=3 + days)
         purchasing.receive_po_line(uow, line.id, 1, clock())
@@ -63,12 +66,19 @@ def test_quote_says_what_ships_now_what_waits_and_until_when_for_this_customer(a
     vip = catalog.create_customer(uow, catalog.CustomerIn("Vip", tier=Tier.CRITICAL), clock())
     catalog.save_product(uow, Product("D", "Denied", 100, "EUR", BackorderPolicy.DENY), clock())
     stock.receive_stock(uow, "A", "main", 2, clock())
-    orders.place_order(uow, orders.PlaceOrder(ann.id, [orders.OrderLineIn("A", 5)]), clock())  # 3 wait
+    orders.place_order(
+        uow, orders.PlaceOrder(ann.id, [orders.OrderLineIn("A", 5)]), clock()
+    )  # 3 wait
     acme = purchasing.create_supplier(uow, purchasing.SupplierIn("Acme", 30, "EUR"), clock())
-    purchasing.create_purchase_order(uow, acme.id, [
-        purchasing.PoLineIn("A", 3, date(2026, 12, 10)),
-        purchasing.PoLineIn("A", 10, date(2026, 12, 24)),
-    ], clock())  # fmt: skip
+    purchasing.create_purchase_order(
+        uow,
+        acme.id,
+        [
+            purchasing.PoLineIn("A", 3, date(2026, 12, 10)),
+            purchasing.PoLineIn("A", 10, date(2026, 12, 24)),
+        ],
+        clock(),
+    )
 
     [standard] = quotes.quote(uow, [("A", 2)], clock())
     [critical] = quotes.quote(uow, [("A", 2)], clock(), customer_id=vip.id)
@@ -76,11 +86,16 @@ def test_quote_says_what_ships_now_what_waits_and_until_when_for_this_customer(a
 
     # Standard waits behind Ann's 3 units: the 10 Dec PO is used up, the 24 Dec one covers it.
     assert (standard["ship_now"], standard["backordered"], standard["promised_date"]) == (
-        0, 2, date(2026, 12, 24))  # fmt: skip
+        0,
+        2,
+        date(2026, 12, 24),
+    )
     # A critical customer goes ahead of Ann and gets the 10 Dec PO.
     assert critical["promised_date"] == date(2026, 12, 10)
     assert (denied["orderable"], denied["reason"]) == (
-        False, "out of stock and backorders are not allowed")  # fmt: skip
+        False,
+        "out of stock and backorders are not allowed",
+    )
     assert len(queries.orders(uow)) == 1  # nothing was placed
 
 
@@ -89,10 +104,14 @@ def test_sku_view_shows_stock_incoming_supply_and_waiting_lines_with_dates(app, 
     ann = _catalog(uow, clock)
     orders.place_order(uow, orders.PlaceOrder(ann.id, [orders.OrderLineIn("A", 2)]), clock())
     acme = purchasing.create_supplier(uow, purchasing.SupplierIn("Acme", 30, "EUR"), clock())
-    purchasing.create_purchase_order(uow, acme.id, [purchasing.PoLineIn("A", 5, date(2026, 12, 9))],
-                                     clock())  # fmt: skip
+    purchasing.create_purchase_order(
+        uow, acme.id, [purchasing.PoLineIn("A", 5, date(2026, 12, 9))], clock()
+    )
     view = queries.sku_view(uow, "A")
     assert [(x["open_qty"], x["expected_date"], x["supplier"]) for x in view["incoming"]] == [
-        (5, date(2026, 12, 9), "Acme")]  # fmt: skip
-    assert [(w["position"], w["backordered"], w["promised_date"], w["promise_basis"])
-            for w in view["waiting"]] == [(1, 2, date(2026, 12, 9), "purchase_order")]  # fmt: skip
+        (5, date(2026, 12, 9), "Acme")
+    ]
+    assert [
+        (w["position"], w["backordered"], w["promised_date"], w["promise_basis"])
+        for w in view["waiting"]
+    ] == [(1, 2, date(2026, 12, 9), "purchase_order")]

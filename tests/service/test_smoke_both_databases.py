@@ -8,8 +8,9 @@ def test_receipt_goes_to_critical_customer_first_on_both_databases(any_app, cloc
     ann = catalog.create_customer(uow, catalog.CustomerIn("Ann"), now)
     bob = catalog.create_customer(uow, catalog.CustomerIn("Bob", tier=Tier.CRITICAL), now)
     first = orders.place_order(uow, orders.PlaceOrder(ann.id, [orders.OrderLineIn("A", 2)]), now)
-    second = orders.place_order(uow, orders.PlaceOrder(bob.id, [orders.OrderLineIn("A", 2)]),
-                                clock.advance(minutes=1))  # fmt: skip
+    second = orders.place_order(
+        uow, orders.PlaceOrder(bob.id, [orders.OrderLineIn("A", 2)]), clock.advance(minutes=1)
+    )
 
     stock.receive_stock(uow, "A", "main", 3, clock.advance(minutes=1), reference="PO-1")
 

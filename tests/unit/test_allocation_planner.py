@@ -69,51 +69,60 @@ def test_priority_key_never_ties_two_different_lines():
 
 PLANS = [
     pytest.param(
-        [waiting(1, 5)], [Supply("W1", 3)],
+        [waiting(1, 5)],
+        [Supply("W1", 3)],
         [(1, "W1", 3, None)],
         id="partial fill: a line owed 5 gets the 3 there are",
     ),
     pytest.param(
-        [waiting(1, 2)], [Supply("W1", 10)],
+        [waiting(1, 2)],
+        [Supply("W1", 10)],
         [(1, "W1", 2, None)],
         id="a line takes no more than it is owed",
     ),
     pytest.param(
-        [waiting(1, 4)], [Supply("W1", 1), Supply("W2", 3)],
+        [waiting(1, 4)],
+        [Supply("W1", 1), Supply("W2", 3)],
         [(1, "W1", 1, None), (1, "W2", 3, None)],
         id="one line served from two warehouses in the given order",
     ),
     pytest.param(
-        [waiting(1, 2), waiting(2, 2)], [Supply("W2", 1), Supply("W1", 3)],
+        [waiting(1, 2), waiting(2, 2)],
+        [Supply("W2", 1), Supply("W1", 3)],
         [(1, "W2", 1, None), (1, "W1", 1, None), (2, "W1", 2, None)],
         id="warehouses are used in the order given, not by name",
     ),
     pytest.param(
-        [waiting(1, 2), waiting(2, 2), waiting(3, 2)], [Supply("W1", 3)],
+        [waiting(1, 2), waiting(2, 2), waiting(3, 2)],
+        [Supply("W1", 3)],
         [(1, "W1", 2, 2), (2, "W1", 1, 3)],
         id="supply exhausted: each grant names the next line left waiting",
     ),
     pytest.param(
-        [waiting(1, 1), waiting(2, 1), waiting(3, 1)], [Supply("W1", 2)],
+        [waiting(1, 1), waiting(2, 1), waiting(3, 1)],
+        [Supply("W1", 2)],
         [(1, "W1", 1, 3), (2, "W1", 1, 3)],
         id="fully served lines are ahead of the first line that got nothing",
     ),
     pytest.param(
-        [waiting(1, 2), waiting(2, 3, tier=CRIT)], [Supply("W1", 4)],
+        [waiting(1, 2), waiting(2, 3, tier=CRIT)],
+        [Supply("W1", 4)],
         [(2, "W1", 3, 1), (1, "W1", 1, None)],
         id="a critical line is served before an earlier standard one",
     ),
     pytest.param(
-        [waiting(1, 2)], [Supply("W1", 0)],
+        [waiting(1, 2)],
+        [Supply("W1", 0)],
         [],
         id="no supply, no grants",
     ),
     pytest.param(
-        [], [Supply("W1", 5)],
+        [],
+        [Supply("W1", 5)],
         [],
         id="no waiting lines, no grants",
     ),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("queue, supply, expected", PLANS)

@@ -17,8 +17,11 @@ def test_peer_benchmark_places_every_order_and_hands_out_every_unit(tmp_path):
 
     assert result["orders"] == len(work["orders"])
     assert result["checks"] == {
-        "orders_placed": True, "after_intake": True, "after_restock": True, "invariants": True,
-    }  # fmt: skip
+        "orders_placed": True,
+        "after_intake": True,
+        "after_restock": True,
+        "invariants": True,
+    }
     assert result["breaches"] == []
     assert result["allocated_units"] == sum(work["restock"].values())
     assert result["backorder_lines_allocated"] > 0
@@ -26,11 +29,16 @@ def test_peer_benchmark_places_every_order_and_hands_out_every_unit(tmp_path):
 
 def _tiny_workload() -> dict:
     orders = [
-        {"ref": f"O{i:06d}", "customer": f"C{i % 3:03d}",
-         "lines": [{"sku": f"P{i % 4:04d}", "qty": 1 + i % 3},
-                   {"sku": f"P{(i + 1) % 4:04d}", "qty": 2}]}
+        {
+            "ref": f"O{i:06d}",
+            "customer": f"C{i % 3:03d}",
+            "lines": [
+                {"sku": f"P{i % 4:04d}", "qty": 1 + i % 3},
+                {"sku": f"P{(i + 1) % 4:04d}", "qty": 2},
+            ],
+        }
         for i in range(20)
-    ]  # fmt: skip
+    ]
     demand: dict[str, int] = {}
     for order in orders:
         for line in order["lines"]:

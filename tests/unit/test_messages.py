@@ -12,35 +12,74 @@ from backorder.service.notifications import CUSTOMER_KINDS
 from backorder.service.views import EventView
 
 LINE = {
-    "line_id": 11, "line_no": 1, "sku": "A", "name": "Item A", "qty": 5, "units": 2,
-    "allocated": 3, "backordered": 2, "shipped": 0, "cancelled": 0,
-    "unit_price_minor": 123456, "amount_minor": 246912, "currency": "EUR",
-    "promised_date": date(2026, 12, 10), "promise_basis": "lead_time",
-    "first_promised_date": date(2026, 12, 10), "preorder": False, "release_at": None,
+    "line_id": 11,
+    "line_no": 1,
+    "sku": "A",
+    "name": "Item A",
+    "qty": 5,
+    "units": 2,
+    "allocated": 3,
+    "backordered": 2,
+    "shipped": 0,
+    "cancelled": 0,
+    "unit_price_minor": 123456,
+    "amount_minor": 246912,
+    "currency": "EUR",
+    "promised_date": date(2026, 12, 10),
+    "promise_basis": "lead_time",
+    "first_promised_date": date(2026, 12, 10),
+    "preorder": False,
+    "release_at": None,
     "queue_position": 3,
-}  # fmt: skip
+}
 EVENT = {
-    "order_id": 7, "line_id": 11, "sku": "A", "reason": "requested", "shipment_id": 4,
-    "previous_date": "2026-12-10", "promised_date": "2026-12-20",
-    "first_promised_date": "2026-12-08", "basis": "purchase_order",
-    "hold_expires_at": "2026-12-05T12:00:00+00:00", "cancel_at": "2026-12-24T09:00:00+00:00",
-    "url": "https://shop.example/feedback?o=7&t=x", "keep_url": "https://shop.example/keep",
-    "cancel_url": "https://shop.example/cancel", "deadline": "2026-12-06T21:00:00+00:00",
-}  # fmt: skip
+    "order_id": 7,
+    "line_id": 11,
+    "sku": "A",
+    "reason": "requested",
+    "shipment_id": 4,
+    "previous_date": "2026-12-10",
+    "promised_date": "2026-12-20",
+    "first_promised_date": "2026-12-08",
+    "basis": "purchase_order",
+    "hold_expires_at": "2026-12-05T12:00:00+00:00",
+    "cancel_at": "2026-12-24T09:00:00+00:00",
+    "url": "https://shop.example/feedback?o=7&t=x",
+    "keep_url": "https://shop.example/keep",
+    "cancel_url": "https://shop.example/cancel",
+    "deadline": "2026-12-06T21:00:00+00:00",
+}
 
 
 def facts(kind: str, **changes) -> dict:
     base = {
-        "kind": kind, "event": EVENT, "event_id": 1, "shop_name": "Dükkan",
+        "kind": kind,
+        "event": EVENT,
+        "event_id": 1,
+        "shop_name": "Dükkan",
         "occurred_at": datetime(2026, 12, 3, tzinfo=UTC),
         "customer": {"id": 1, "name": "Ayşe <b>", "email": "ayse@example.com"},
-        "order": {"id": 7, "external_ref": None, "placed_at": None, "currency": "EUR",
-                  "fulfilment": "ship_partial", "status": "partially_allocated",
-                  "outstanding": 3, "waiting": 2},
-        "lines": [LINE], "preorder": False, "show_queue_position": False,
-        "product": {"sku": "A", "name": "Item A", "price_minor": 1250, "currency": "EUR",
-                    "release_at": None},
-    }  # fmt: skip
+        "order": {
+            "id": 7,
+            "external_ref": None,
+            "placed_at": None,
+            "currency": "EUR",
+            "fulfilment": "ship_partial",
+            "status": "partially_allocated",
+            "outstanding": 3,
+            "waiting": 2,
+        },
+        "lines": [LINE],
+        "preorder": False,
+        "show_queue_position": False,
+        "product": {
+            "sku": "A",
+            "name": "Item A",
+            "price_minor": 1250,
+            "currency": "EUR",
+            "release_at": None,
+        },
+    }
     return base | changes
 
 
@@ -86,8 +125,11 @@ def test_a_po_backed_date_says_so_and_an_estimate_says_it_is_one(renderer):
     po_line = LINE | {"promise_basis": "purchase_order"}
     po_backed = renderer.render("order_backordered", "en", facts("x", lines=[po_line]))
     estimate = renderer.render("order_backordered", "en", facts("x"))
-    unknown = renderer.render("order_backordered", "en", facts("x", lines=[
-        LINE | {"promised_date": None, "promise_basis": "none"}]))  # fmt: skip
+    unknown = renderer.render(
+        "order_backordered",
+        "en",
+        facts("x", lines=[LINE | {"promised_date": None, "promise_basis": "none"}]),
+    )
 
     assert "confirmed, our supplier has it on a purchase order" in po_backed.text
     assert "an estimate from our supplier's usual lead time" in estimate.text
@@ -104,8 +146,11 @@ def test_the_queue_position_shows_only_when_the_merchant_allows_it(renderer):
 
 def test_a_partial_shipment_says_what_is_still_to_come(renderer):
     partial = renderer.render("shipment_shipped", "en", facts("x"))
-    full = renderer.render("shipment_shipped", "en", facts("x", order=facts("x")["order"] | {
-        "outstanding": 0, "waiting": 0}))  # fmt: skip
+    full = renderer.render(
+        "shipment_shipped",
+        "en",
+        facts("x", order=facts("x")["order"] | {"outstanding": 0, "waiting": 0}),
+    )
 
     assert partial.subject == "Part of order 7 has shipped"
     assert "3 units still to come, 2 of them on backorder" in partial.text
@@ -133,7 +178,9 @@ def test_a_merchant_template_wins_over_the_packaged_one(tmp_path):
     (tmp_path / "tr").mkdir()
     (tmp_path / "tr" / "order_ready_to_ship.txt").write_text(
         "Kargoya hazır #{{ order.id }}\n\n{{ lines[0].units }} adet {{ lines[0].sku }}, "
-        "{{ lines[0].promised_date|date }}\n", encoding="utf-8")  # fmt: skip
+        "{{ lines[0].promised_date|date }}\n",
+        encoding="utf-8",
+    )
     renderer = TemplateRenderer(str(tmp_path))
 
     message = renderer.render("order_ready_to_ship", "tr", facts("order_ready_to_ship"))
@@ -146,11 +193,14 @@ def test_a_merchant_template_wins_over_the_packaged_one(tmp_path):
 
 
 def test_a_shipment_adds_up_a_line_shipped_from_two_warehouses():
-    shipped = [{"line_id": 11, "warehouse": "a", "qty": 2},
-               {"line_id": 11, "warehouse": "b", "qty": 1},
-               {"line_id": 12, "warehouse": "a", "qty": 4}]  # fmt: skip
-    event = EventView(1, "shipment_shipped", 7, None, {"lines": shipped},
-                      datetime(2026, 12, 3, tzinfo=UTC))  # fmt: skip
+    shipped = [
+        {"line_id": 11, "warehouse": "a", "qty": 2},
+        {"line_id": 11, "warehouse": "b", "qty": 1},
+        {"line_id": 12, "warehouse": "a", "qty": 4},
+    ]
+    event = EventView(
+        1, "shipment_shipped", 7, None, {"lines": shipped}, datetime(2026, 12, 3, tzinfo=UTC)
+    )
 
     units = {line_id: item["units"] for line_id, item in units_by_line(event).items()}
 
@@ -158,9 +208,14 @@ def test_a_shipment_adds_up_a_line_shipped_from_two_warehouses():
 
 
 def test_a_backorder_notice_counts_only_the_backordered_part():
-    event = EventView(1, "order_backordered", 7, None, {"lines": [
-        {"line_id": 11, "sku": "A", "qty": 5, "allocated": 3, "backordered": 2}]},
-        datetime(2026, 12, 3, tzinfo=UTC))  # fmt: skip
+    event = EventView(
+        1,
+        "order_backordered",
+        7,
+        None,
+        {"lines": [{"line_id": 11, "sku": "A", "qty": 5, "allocated": 3, "backordered": 2}]},
+        datetime(2026, 12, 3, tzinfo=UTC),
+    )
 
     assert units_by_line(event)[11]["units"] == 2
 
@@ -168,14 +223,22 @@ def test_a_backorder_notice_counts_only_the_backordered_part():
 @pytest.mark.parametrize(
     ("locale", "reason", "said"),
     [
-        ("en", "max_wait", "because it waited longer than the longest wait we allow. You are "
-                           "not charged for them (€2,469.12)."),
+        (
+            "en",
+            "max_wait",
+            "because it waited longer than the longest wait we allow. You are "
+            "not charged for them (€2,469.12).",
+        ),
         ("en", "refunded", "with a refund. The amount, €2,469.12, is refunded to you."),
-        ("tr", "delay_declined", "yeni tarihi beklememeyi seçtiğiniz için iptal edildi. "
-                                 "Bunun için ücret alınmaz (€2.469,12)."),
+        (
+            "tr",
+            "delay_declined",
+            "yeni tarihi beklememeyi seçtiğiniz için iptal edildi. "
+            "Bunun için ücret alınmaz (€2.469,12).",
+        ),
         ("tr", "refunded", "iade ile iptal edildi. €2.469,12 tutarı size iade edilir."),
     ],
-)  # fmt: skip
+)
 def test_a_cancellation_states_its_reason_and_what_is_charged(renderer, locale, reason, said):
     event = EVENT | {"reason": reason}
 
@@ -185,13 +248,21 @@ def test_a_cancellation_states_its_reason_and_what_is_charged(renderer, locale, 
 
 
 def test_a_payment_event_listing_bare_line_ids_names_those_lines():
-    event = EventView(1, "payment_required", 7, None, {"order_id": 7, "lines": [11, 12]},
-                      datetime(2026, 12, 3, tzinfo=UTC))  # fmt: skip
+    event = EventView(
+        1,
+        "payment_required",
+        7,
+        None,
+        {"order_id": 7, "lines": [11, 12]},
+        datetime(2026, 12, 3, tzinfo=UTC),
+    )
     assert list(units_by_line(event)) == [11, 12]
 
 
-@pytest.mark.parametrize(("locale", "says"), [("en", "update your payment method"),
-                                              ("tr", "ödeme yönteminizi güncelleyin")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("locale", "says"),
+    [("en", "update your payment method"), ("tr", "ödeme yönteminizi güncelleyin")],
+)
 def test_payment_required_tells_the_customer_until_when_the_items_stay_reserved(
     renderer, locale, says
 ):

@@ -92,10 +92,12 @@ def test_on_allocation_allocated_units_are_captured_too():
 
 def test_a_pending_capture_is_never_planned_a_second_time_but_a_failed_one_is():
     lines = [line(1, qty=1, shipped=1)]
-    assert capture_due(lines, position([capture(2500, [(1, 1)], "pending")]),
-                       Policy.ON_SHIPMENT) == ((), 0)  # fmt: skip
-    assert capture_due(lines, position([capture(2500, [(1, 1)], "failed")]),
-                       Policy.ON_SHIPMENT) == (((1, 1),), 2500)  # fmt: skip
+    assert capture_due(
+        lines, position([capture(2500, [(1, 1)], "pending")]), Policy.ON_SHIPMENT
+    ) == ((), 0)
+    assert capture_due(
+        lines, position([capture(2500, [(1, 1)], "failed")]), Policy.ON_SHIPMENT
+    ) == (((1, 1),), 2500)
 
 
 def test_a_deposit_pays_for_the_first_units_shipped():
@@ -131,8 +133,13 @@ def test_paid_units_not_yet_shipped_are_held_on_cancel():
 
 
 def test_the_payment_reads_as_one_word():
-    sums = totals([Operation("authorize", "succeeded", 5000, "a", expires_at=WEEK),
-                   Operation("capture", "succeeded", 2500, "c", "a")], NOW)  # fmt: skip
+    sums = totals(
+        [
+            Operation("authorize", "succeeded", 5000, "a", expires_at=WEEK),
+            Operation("capture", "succeeded", 2500, "c", "a"),
+        ],
+        NOW,
+    )
     assert payment_status(sums, required=False, authorized_ever=True, need=2500) == (
         "partially_captured"
     )
@@ -171,13 +178,27 @@ def test_whatever_ships_or_is_cancelled_the_money_kept_is_what_shipped(
             continue
         x, units = lines[index], min(units, lines[index].allocated)
         if action == "ship":
-            lines[index] = line(x.line_id, x.qty, x.allocated - units, 0, x.shipped + units,
-                                x.cancelled, x.unit_price)  # fmt: skip
+            lines[index] = line(
+                x.line_id,
+                x.qty,
+                x.allocated - units,
+                0,
+                x.shipped + units,
+                x.cancelled,
+                x.unit_price,
+            )
         else:
             held = paid_units_held(list(lines.values()), position(charges)).get(index, 0)
             units = min(units, x.allocated - held)
-            lines[index] = line(x.line_id, x.qty, x.allocated - units, 0, x.shipped,
-                                x.cancelled + units, x.unit_price)  # fmt: skip
+            lines[index] = line(
+                x.line_id,
+                x.qty,
+                x.allocated - units,
+                0,
+                x.shipped,
+                x.cancelled + units,
+                x.unit_price,
+            )
         _capture_and_settle(list(lines.values()), charges, policy, percent)
     shipped = sum(x.shipped * x.unit_price for x in lines.values())
     net = sum(c.amount if c.kind == "capture" else -c.amount for c in charges)

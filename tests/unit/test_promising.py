@@ -22,8 +22,10 @@ def waiting(line_id: int, qty: int, tier: Tier = Tier.STANDARD, minutes: int = 0
 
 def test_critical_line_is_promised_the_first_purchase_order():
     lines = [waiting(1, 4, minutes=0), waiting(2, 3, Tier.CRITICAL, minutes=5)]
-    pos = [IncomingSupply(TODAY + timedelta(days=10), 5, 71),
-           IncomingSupply(TODAY + timedelta(days=20), 10, 72)]  # fmt: skip
+    pos = [
+        IncomingSupply(TODAY + timedelta(days=10), 5, 71),
+        IncomingSupply(TODAY + timedelta(days=20), 10, 72),
+    ]
     promises = {p.line_id: p for p in plan_promises(lines, 0, TODAY, pos, None)}
     assert promises[2].promised == date(2026, 12, 13)
     assert promises[2].po_line_id == 71
@@ -51,16 +53,24 @@ def test_no_supply_and_no_lead_time_means_no_date_yet():
 
 def test_free_stock_of_a_preorder_is_promised_for_its_release_date():
     release = date(2027, 1, 1)
-    promises = plan_promises([waiting(1, 2), waiting(2, 2, minutes=1)], 3, release,
-                             [IncomingSupply(date(2027, 2, 1), 1, 5)], None)  # fmt: skip
+    promises = plan_promises(
+        [waiting(1, 2), waiting(2, 2, minutes=1)],
+        3,
+        release,
+        [IncomingSupply(date(2027, 2, 1), 1, 5)],
+        None,
+    )
     assert [(p.promised, p.basis.value) for p in promises] == [
-        (release, "stock"), (date(2027, 2, 1), "purchase_order")]  # fmt: skip
+        (release, "stock"),
+        (date(2027, 2, 1), "purchase_order"),
+    ]
 
 
 lines_strategy = st.lists(
     st.tuples(st.integers(1, 20), st.sampled_from(list(Tier)), st.integers(0, 1000)),
-    min_size=1, max_size=30,
-)  # fmt: skip
+    min_size=1,
+    max_size=30,
+)
 supply_strategy = st.lists(st.tuples(st.integers(0, 60), st.integers(0, 30)), max_size=10)
 
 
@@ -71,8 +81,9 @@ def test_promises_never_precede_their_supply_and_are_monotone_along_the_queue(
     raw_lines, raw_supply, free, lead_days
 ):
     lines = [waiting(i + 1, qty, tier, minutes) for i, (qty, tier, minutes) in enumerate(raw_lines)]
-    incoming = [IncomingSupply(TODAY + timedelta(days=d), q, i + 1)
-                for i, (d, q) in enumerate(raw_supply)]  # fmt: skip
+    incoming = [
+        IncomingSupply(TODAY + timedelta(days=d), q, i + 1) for i, (d, q) in enumerate(raw_supply)
+    ]
     lead = None if lead_days is None else TODAY + timedelta(days=lead_days)
     promises = plan_promises(lines, free, TODAY, incoming, lead)
 

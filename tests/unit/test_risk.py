@@ -14,10 +14,26 @@ from backorder.domain.risk import (
 
 # SKU 1475481 of the public file: 258 on hand, 10 in transit, lead time 15 weeks,
 # forecast 10 for 3 months, 132 sold in the last 3 months, min_bank 47.
-SKU_1475481 = RiskInputs(on_hand=258, allocated=0, owed=0, in_transit=10, forecast_3_month=10,
-                         sales_3_month=132, safety_stock=47, lead_time_days=105)  # fmt: skip
-QUIET = RiskInputs(on_hand=0, allocated=0, owed=0, in_transit=0, forecast_3_month=0,
-                   sales_3_month=0, safety_stock=0, lead_time_days=56)  # fmt: skip
+SKU_1475481 = RiskInputs(
+    on_hand=258,
+    allocated=0,
+    owed=0,
+    in_transit=10,
+    forecast_3_month=10,
+    sales_3_month=132,
+    safety_stock=47,
+    lead_time_days=105,
+)
+QUIET = RiskInputs(
+    on_hand=0,
+    allocated=0,
+    owed=0,
+    in_transit=0,
+    forecast_3_month=0,
+    sales_3_month=0,
+    safety_stock=0,
+    lead_time_days=56,
+)
 
 
 def test_a_three_month_figure_is_scaled_to_the_lead_time_and_rounded_up():
@@ -73,8 +89,9 @@ def test_being_short_of_a_small_need_is_riskier_than_the_same_units_short_of_a_l
 
 
 def test_sales_running_above_the_forecast_count_as_demand():
-    lagging = assess(replace(QUIET, on_hand=20, forecast_3_month=10, sales_3_month=40,
-                             lead_time_days=91))  # fmt: skip
+    lagging = assess(
+        replace(QUIET, on_hand=20, forecast_3_month=10, sales_3_month=40, lead_time_days=91)
+    )
 
     assert lagging.projected_balance == 10  # the forecast alone leaves 10
     assert lagging.sales_above_forecast == 30

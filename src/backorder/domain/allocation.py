@@ -105,8 +105,13 @@ def _override_words(override: int) -> str:
 
 
 _KEY_PARTS = (
-    "operator override", "customer tier", "paid priority", "due date", "order time", "line id"
-)  # fmt: skip
+    "operator override",
+    "customer tier",
+    "paid priority",
+    "due date",
+    "order time",
+    "line id",
+)
 
 
 def explain_precedence(first: WaitingLine, second: WaitingLine) -> str:

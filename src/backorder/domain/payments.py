@@ -134,10 +134,16 @@ def authorizations(operations: Iterable[Operation]) -> list[Authorization]:
         if op.kind in ("capture", "void"):
             against[(op.kind, op.parent)] = against.get((op.kind, op.parent), 0) + op.amount
     return [
-        Authorization(op.reference or "", op.amount, against.get(("capture", op.reference), 0),
-                      against.get(("void", op.reference), 0), op.expires_at)
-        for op in succeeded if op.kind == "authorize"
-    ]  # fmt: skip
+        Authorization(
+            op.reference or "",
+            op.amount,
+            against.get(("capture", op.reference), 0),
+            against.get(("void", op.reference), 0),
+            op.expires_at,
+        )
+        for op in succeeded
+        if op.kind == "authorize"
+    ]
 
 
 def totals(operations: Sequence[Operation], now: datetime) -> Totals:
@@ -269,9 +275,11 @@ def paid_units_held(lines: Sequence[LineMoney], pos: Position) -> dict[int, int]
 
 
 def capture_due(
-    lines: Sequence[LineMoney], pos: Position, policy: Policy,
+    lines: Sequence[LineMoney],
+    pos: Position,
+    policy: Policy,
     extra: Mapping[int, int] | None = None,
-) -> tuple[Units, int]:  # fmt: skip
+) -> tuple[Units, int]:
     """Units the policy says must be paid for now and not yet are, and the amount to capture
     for them after unused credit. `extra`: units an operator charges ahead of shipment."""
     extra = extra or {}
@@ -309,8 +317,9 @@ def settle(
     will not ship, keep a deposit only on what still will, and say whether to void."""
     excess = tuple(
         (x.line_id, pos.covered_units(x.line_id) - owed_units(x, pos))
-        for x in lines if pos.covered_units(x.line_id) > owed_units(x, pos)
-    )  # fmt: skip
+        for x in lines
+        if pos.covered_units(x.line_id) > owed_units(x, pos)
+    )
     price = {x.line_id: x.unit_price for x in lines}
     excess_value = sum(n * price[line_id] for line_id, n in excess)
     kept = uncovered_value(lines, pos)

@@ -94,9 +94,19 @@ def assess(inputs: RiskInputs) -> RiskAssessment:
     shortfall = sales_above - balance
     need = forecast + sales_above + inputs.safety_stock
     return RiskAssessment(
-        lead_days, assumed, free, inputs.owed, inputs.in_transit, forecast, sales_above,
-        inputs.safety_stock, balance, shortfall, need, shortfall / (need + 1),
-    )  # fmt: skip
+        lead_days,
+        assumed,
+        free,
+        inputs.owed,
+        inputs.in_transit,
+        forecast,
+        sales_above,
+        inputs.safety_stock,
+        balance,
+        shortfall,
+        need,
+        shortfall / (need + 1),
+    )
 
 
 def rank_key(sku: str, assessment: RiskAssessment) -> tuple[float, int, str]:

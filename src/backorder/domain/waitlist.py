@@ -54,8 +54,15 @@ def plan_holds(
             break
         warehouse = free[cursor][0]
         free[cursor][1] -= HOLD_UNITS
-        plans.append(HoldPlan(subscriber.subscription_id, subscriber.customer_id, warehouse,
-                              HOLD_UNITS, now + hold_for))  # fmt: skip
+        plans.append(
+            HoldPlan(
+                subscriber.subscription_id,
+                subscriber.customer_id,
+                warehouse,
+                HOLD_UNITS,
+                now + hold_for,
+            )
+        )
     return plans
 
 

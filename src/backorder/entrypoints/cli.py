@@ -23,8 +23,11 @@ from ..service.promising import start_of_local_day
 from . import serialize
 from .errors import exit_code
 
-app = typer.Typer(help="backorder: exact stock, a fair backorder queue, honest promises.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)  # fmt: skip
+app = typer.Typer(
+    help="backorder: exact stock, a fair backorder queue, honest promises.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 product_cli = typer.Typer(help="Products: SKU, price, backorder policy and limit, release time.")
 customer_cli = typer.Typer(help="Customers with a tier and a default fulfilment choice.")
 order_cli = typer.Typer(help="Orders: place, show, edit, cancel, ship.")
@@ -43,10 +46,14 @@ AFTER_COMMAND: list[Callable[[], None]] = []
 
 @app.callback()
 def _options(
-    database_url: Annotated[str | None, typer.Option(
-        envvar="BACKORDER_DATABASE_URL", help="sqlite:///PATH or postgresql+psycopg://...")] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="BACKORDER_DATABASE_URL", help="sqlite:///PATH or postgresql+psycopg://..."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
-) -> None:  # fmt: skip
+) -> None:
     _state["url"] = database_url
     _state["json"] = as_json
 
@@ -109,10 +116,15 @@ def parse_time(value: str | None, field_name: str) -> datetime | None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Default 127.0.0.1")] = None,
     port: Annotated[int | None, typer.Option(help="Default 8000")] = None,
-    workers: Annotated[int, typer.Option(
-        min=1, help="API processes (best on PostgreSQL); each builds the app from the "
-                    "BACKORDER_* environment")] = 1,
-) -> None:  # fmt: skip
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="API processes (best on PostgreSQL); each builds the app from the "
+            "BACKORDER_* environment",
+        ),
+    ] = 1,
+) -> None:
     """Start the HTTP API (OpenAPI at /docs) with the preorder release check and, unless
     BACKORDER_DISPATCH_IN_SERVE=false, the notification dispatcher (one, in this process)."""
     import uvicorn
@@ -187,8 +199,12 @@ def product_add(
         BackorderPolicy.DENY
     ),
     limit: Annotated[int | None, typer.Option(help="Backorder limit; omit for unlimited")] = None,
-    release_at: Annotated[str | None, typer.Option(help="Preorder release, ISO 8601 + offset")] = None,
-    release_date: Annotated[str | None, typer.Option(help="Preorder release day, shop time")] = None,
+    release_at: Annotated[
+        str | None, typer.Option(help="Preorder release, ISO 8601 + offset")
+    ] = None,
+    release_date: Annotated[
+        str | None, typer.Option(help="Preorder release day, shop time")
+    ] = None,
     lead_time: Annotated[int | None, typer.Option(help="Lead time in days")] = None,
     safety_stock: int = 0,
 ) -> None:
@@ -200,8 +216,17 @@ def product_add(
             released = start_of_local_day(
                 _parse_date(release_date, "release_date"), backend().settings.shop_timezone
             )
-        product = Product(sku, name, parse_money(price), currency, policy, limit, released,
-                          lead_time, safety_stock)  # fmt: skip
+        product = Product(
+            sku,
+            name,
+            parse_money(price),
+            currency,
+            policy,
+            limit,
+            released,
+            lead_time,
+            safety_stock,
+        )
         return catalog.save_product(backend().uow, product, backend().clock())
 
     saved, created = run(action)
@@ -221,9 +246,13 @@ def _parse_date(text: str, field_name: str):
 def product_list(limit: int = 100, offset: int = 0) -> None:
     """List products."""
     rows = run(lambda: queries.products(backend().uow, limit, offset))
-    show(rows, lambda ps: "\n".join(
-        f"{p.sku}\t{p.name}\t{p.price_minor}\t{p.backorder_policy.value}\tlimit={p.backorder_limit}"
-        for p in ps))  # fmt: skip
+    show(
+        rows,
+        lambda ps: "\n".join(
+            f"{p.sku}\t{p.name}\t{p.price_minor}\t{p.backorder_policy.value}\tlimit={p.backorder_limit}"
+            for p in ps
+        ),
+    )
 
 
 @warehouse_cli.command("add")
@@ -239,10 +268,13 @@ def warehouse_list() -> None:
 
 @customer_cli.command("add")
 def customer_add(
-    name: str, email: str | None = None, tier: Tier = Tier.STANDARD,
-    fulfilment: Fulfilment = Fulfilment.SHIP_PARTIAL, locale: str = "en",
+    name: str,
+    email: str | None = None,
+    tier: Tier = Tier.STANDARD,
+    fulfilment: Fulfilment = Fulfilment.SHIP_PARTIAL,
+    locale: str = "en",
     external_id: str | None = None,
-) -> None:  # fmt: skip
+) -> None:
     """Create a customer."""
     customer = catalog.CustomerIn(name, email, tier, fulfilment, locale, external_id)
     created = run(lambda: catalog.create_customer(backend().uow, customer, backend().clock()))
@@ -261,33 +293,57 @@ def customer_list(limit: int = 100) -> None:
 def stock_show(sku: Annotated[str | None, typer.Argument()] = None) -> None:
     """On hand, allocated and available per SKU and warehouse."""
     rows = run(lambda: queries.stock(backend().uow, sku))
-    show(rows, lambda rs: "\n".join(
-        ["sku\twarehouse\ton_hand\tallocated\tavailable"]
-        + [f"{r.sku}\t{r.warehouse}\t{r.on_hand}\t{r.allocated}\t{r.available}" for r in rs]))  # fmt: skip
+    show(
+        rows,
+        lambda rs: "\n".join(
+            ["sku\twarehouse\ton_hand\tallocated\tavailable"]
+            + [f"{r.sku}\t{r.warehouse}\t{r.on_hand}\t{r.allocated}\t{r.available}" for r in rs]
+        ),
+    )
 
 
 @app.command()
 def receive(sku: str, qty: int, warehouse: str = "main", reference: str | None = None) -> None:
     """Receive units; they go to waiting lines in priority order at once."""
-    result = run(lambda: stock.receive_stock(backend().uow, sku, warehouse, qty, backend().clock(),
-                                             reference=reference))  # fmt: skip
+    result = run(
+        lambda: stock.receive_stock(
+            backend().uow, sku, warehouse, qty, backend().clock(), reference=reference
+        )
+    )
     show(
         result,
         lambda r: (
             f"{'already received' if r['repeated'] else 'received'} {r['qty']} {sku}: on_hand "
-            f"{r['on_hand']}, {r['allocated_to_lines']} unit(s) to {r['lines_served']} waiting line(s)"
+            f"{r['on_hand']}, {r['allocated_to_lines']} unit(s) to "
+            f"{r['lines_served']} waiting line(s)"
         ),
     )
 
 
 @app.command()
 def adjust(
-    sku: str, warehouse: str = "main", delta: int | None = None, count: int | None = None,
-    reason: str = "adjustment", reference: str | None = None,
-) -> None:  # fmt: skip
+    sku: str,
+    warehouse: str = "main",
+    delta: int | None = None,
+    count: int | None = None,
+    reason: str = "adjustment",
+    reference: str | None = None,
+) -> None:
     """Correct on_hand by --delta or to a counted --count (never below what is allocated)."""
-    show(run(lambda: stock.adjust_stock(backend().uow, sku, warehouse, backend().clock(), delta=delta,
-                                        count=count, reason=reason, reference=reference)))  # fmt: skip
+    show(
+        run(
+            lambda: stock.adjust_stock(
+                backend().uow,
+                sku,
+                warehouse,
+                backend().clock(),
+                delta=delta,
+                count=count,
+                reason=reason,
+                reference=reference,
+            )
+        )
+    )
 
 
 @app.command("release-preorders")
@@ -330,13 +386,20 @@ def order_place(
     priority: PaidPriority = PaidPriority.NORMAL,
     requested_date: Annotated[str | None, typer.Option(help="ISO 8601 with offset")] = None,
     ref: Annotated[str | None, typer.Option(help="External reference (idempotent)")] = None,
-) -> None:  # fmt: skip
+) -> None:
     """Place an order: allocate what is there, backorder the rest within policy."""
 
     def action():
         lines = [orders.OrderLineIn(*_parse_pair(x, f"line[{i}]")) for i, x in enumerate(line)]
-        cmd = orders.PlaceOrder(customer, lines, fulfilment, priority,
-                                parse_time(requested_date, "requested_date"), ref, "cli")  # fmt: skip
+        cmd = orders.PlaceOrder(
+            customer,
+            lines,
+            fulfilment,
+            priority,
+            parse_time(requested_date, "requested_date"),
+            ref,
+            "cli",
+        )
         return orders.place_order(backend().uow, cmd, backend().clock())
 
     show(run(action), order_text)
@@ -348,8 +411,11 @@ def order_show(order_id: int) -> None:
 
 
 @order_cli.command("cancel")
-def order_cancel(order_id: int, line: Annotated[int | None, typer.Option(help="Only this line")] = None,
-                 reason: str = "requested") -> None:  # fmt: skip
+def order_cancel(
+    order_id: int,
+    line: Annotated[int | None, typer.Option(help="Only this line")] = None,
+    reason: str = "requested",
+) -> None:
     """Cancel an order (or one line); releases exactly what it still holds."""
     uow, now = backend().uow, backend().clock()
     if line is None:
@@ -371,9 +437,11 @@ def order_edit(order_id: int, line_id: int, qty: int) -> None:
 @order_cli.command("ship")
 def order_ship(
     order_id: int,
-    line: Annotated[list[str] | None, typer.Option(help="LINE_ID:QTY; omit to ship all allocated")] = None,
+    line: Annotated[
+        list[str] | None, typer.Option(help="LINE_ID:QTY; omit to ship all allocated")
+    ] = None,
     reference: str | None = None,
-) -> None:  # fmt: skip
+) -> None:
     """Ship allocated units; on_hand falls only here."""
 
     def action():
@@ -382,26 +450,45 @@ def order_ship(
             quantities = {int(k): q for k, q in (_parse_pair(x, "line") for x in line)}
         return orders.ship_order(backend().uow, order_id, backend().clock(), quantities, reference)
 
-    show(run(action), lambda r: f"shipment {r['shipment_id']}: " + ", ".join(
-        f"line {x['line_id']} {x['qty']} from {x['warehouse']}" for x in r["lines"]))  # fmt: skip
+    show(
+        run(action),
+        lambda r: (
+            f"shipment {r['shipment_id']}: "
+            + ", ".join(f"line {x['line_id']} {x['qty']} from {x['warehouse']}" for x in r["lines"])
+        ),
+    )
 
 
 @app.command()
 def queue(sku: str) -> None:
     """The waiting lines of a SKU, in the order they will be served."""
     rows = run(lambda: queries.queue(backend().uow, sku))
-    show(rows, lambda rs: "\n".join(
-        f"{q.position}. order {q.order_id} line {q.line_id}: waits {q.backordered} ({q.priority})"
-        for q in rs) or f"nobody waits for {sku}")  # fmt: skip
+    show(
+        rows,
+        lambda rs: (
+            "\n".join(
+                f"{q.position}. order {q.order_id} line {q.line_id}: "
+                f"waits {q.backordered} ({q.priority})"
+                for q in rs
+            )
+            or f"nobody waits for {sku}"
+        ),
+    )
 
 
 @app.command("log")
 def allocation_log(sku: str | None = None, order: int | None = None, limit: int = 100) -> None:
     """The allocation log: who got how many, from what, and why."""
     rows = run(lambda: queries.allocation_log(backend().uow, sku, order, limit))
-    show(rows, lambda rs: "\n".join(
-        f"{e.created_at:%Y-%m-%d %H:%M} {e.sku}@{e.warehouse} -> order {e.order_id} line {e.line_id}: "
-        f"{e.reason}" for e in rs))  # fmt: skip
+    show(
+        rows,
+        lambda rs: "\n".join(
+            f"{e.created_at:%Y-%m-%d %H:%M} {e.sku}@{e.warehouse} -> "
+            f"order {e.order_id} line {e.line_id}: "
+            f"{e.reason}"
+            for e in rs
+        ),
+    )
 
 
 @app.command()
@@ -412,10 +499,15 @@ def explain(sku: str, first_order: int, second_order: int) -> None:
 
 
 def _register_more_commands() -> None:
-    from . import cli_access, cli_export, cli_notify, cli_supply  # noqa: F401  (register commands)
-    from . import cli_customer_care  # noqa: F401  (issue 8: waitlist, jobs, feedback)
-    from . import cli_web  # noqa: F401  (issue 5: web users, customer links)
-    from . import cli_payments  # noqa: F401  (issue 4: payment, payments run)
+    from . import (  # noqa: F401  (register commands)
+        cli_access,
+        cli_customer_care,  # noqa: F401  (issue 8: waitlist, jobs, feedback)
+        cli_export,
+        cli_notify,
+        cli_payments,  # noqa: F401  (issue 4: payment, payments run)
+        cli_supply,
+        cli_web,  # noqa: F401  (issue 5: web users, customer links)
+    )
     from .cli_risk import register as register_risk
 
     register_risk(app)

@@ -15,9 +15,13 @@ app.add_typer(apikey_cli, name="apikey")
 @apikey_cli.command("create")
 def apikey_create(name: str, role: Role = Role.VIEWER, customer: int | None = None) -> None:
     """Create a key and print it once; only its hash is kept."""
-    key, record = run(lambda: auth.create_key(backend().uow, name, role, backend().clock(), customer))
-    show(record | {"key": key}, lambda r: f"{r['key']}\n(key {r['id']}, {r['role']}: store it now, "
-                                          "it is not shown again)")  # fmt: skip
+    key, record = run(
+        lambda: auth.create_key(backend().uow, name, role, backend().clock(), customer)
+    )
+    show(
+        record | {"key": key},
+        lambda r: f"{r['key']}\n(key {r['id']}, {r['role']}: store it now, it is not shown again)",
+    )
 
 
 @apikey_cli.command("list")

@@ -53,9 +53,17 @@ def waitlist_leave(subscription_id: int) -> None:
 def waitlist_holds(sku: Annotated[str | None, typer.Argument()] = None) -> None:
     """Units held for subscribers now (counted as allocated)."""
     rows = run(lambda: waitlist.active_holds(backend().uow, sku))
-    show(rows, lambda hs: "\n".join(
-        f"hold {h.id}: {h.qty} x {h.sku}@{h.warehouse} for customer {h.customer_id} "
-        f"until {h.expires_at:%Y-%m-%d %H:%M} UTC" for h in hs) or "no holds")  # fmt: skip
+    show(
+        rows,
+        lambda hs: (
+            "\n".join(
+                f"hold {h.id}: {h.qty} x {h.sku}@{h.warehouse} for customer {h.customer_id} "
+                f"until {h.expires_at:%Y-%m-%d %H:%M} UTC"
+                for h in hs
+            )
+            or "no holds"
+        ),
+    )
 
 
 @product_cli.command("max-wait")
@@ -65,19 +73,31 @@ def product_max_wait(
 ) -> None:
     """Set how many days a line may wait for backordered units before it is cancelled."""
     result = run(lambda: auto_cancel.set_max_wait(backend().uow, sku, days, backend().clock()))
-    show(result, lambda r: f"{r['sku']}: longest wait "
-         f"{r['max_wait_days'] if r['max_wait_days'] else 'from the shop setting'}")  # fmt: skip
+    show(
+        result,
+        lambda r: (
+            f"{r['sku']}: longest wait "
+            f"{r['max_wait_days'] if r['max_wait_days'] else 'from the shop setting'}"
+        ),
+    )
 
 
 @consent_cli.command("list")
 def consent_list(order_id: int) -> None:
     """The delay questions of an order and their answers."""
     rows = run(lambda: consent.for_order(backend().uow, order_id))
-    show(rows, lambda rs: "\n".join(
-        f"{c['id']}: line {c['line_id']} {c['sku']} {c['first_promised_date']} -> "
-        f"{c['promised_date'] or 'no date'}: {c['status']}"
-        f"{' (' + c['answer'] + ')' if c['answer'] else ''}"
-        for c in rs) or "no questions")  # fmt: skip
+    show(
+        rows,
+        lambda rs: (
+            "\n".join(
+                f"{c['id']}: line {c['line_id']} {c['sku']} {c['first_promised_date']} -> "
+                f"{c['promised_date'] or 'no date'}: {c['status']}"
+                f"{' (' + c['answer'] + ')' if c['answer'] else ''}"
+                for c in rs
+            )
+            or "no questions"
+        ),
+    )
 
 
 @feedback_cli.command("report")
@@ -94,10 +114,16 @@ def _subscription_text(s) -> str:
 
 def _report_text(r: dict) -> str:
     lines = [f"answered {r['answered']} of {r['requested']}, mean {r['mean_rating']}"]
-    lines += [f"  waited {g['bucket']}: {g['answers']} answers, mean {g['mean_rating']}"
-              for g in r["by_waiting_time"]]  # fmt: skip
-    lines += [f"  {g['promise_delays']} promise delay(s): {g['answers']} answers, "
-              f"mean {g['mean_rating']}" for g in r["by_promise_delays"]]  # fmt: skip
-    lines += [f"  {c['rating']}/5 order {c['order_id']}: {c['comment']}"
-              for c in r["lowest_rated_comments"]]  # fmt: skip
+    lines += [
+        f"  waited {g['bucket']}: {g['answers']} answers, mean {g['mean_rating']}"
+        for g in r["by_waiting_time"]
+    ]
+    lines += [
+        f"  {g['promise_delays']} promise delay(s): {g['answers']} answers, mean {g['mean_rating']}"
+        for g in r["by_promise_delays"]
+    ]
+    lines += [
+        f"  {c['rating']}/5 order {c['order_id']}: {c['comment']}"
+        for c in r["lowest_rated_comments"]
+    ]
     return "\n".join(lines)

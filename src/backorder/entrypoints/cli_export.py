@@ -64,8 +64,9 @@ class UnusableExport(Exception):
     """Nothing was written: an unknown format or warehouse, or an unwritable file."""
 
 
-def export_file(app: App, path: Path | str, file_format: str, warehouse: str = "main"
-                ) -> ExportResult:  # fmt: skip
+def export_file(
+    app: App, path: Path | str, file_format: str, warehouse: str = "main"
+) -> ExportResult:
     """Write `app`'s availability to `path` in `file_format`, all or nothing."""
     if file_format not in EXPORTERS:
         raise UnusableExport(f"unknown format {file_format!r}; known: {' | '.join(EXPORTERS)}")
@@ -101,14 +102,25 @@ def _replacing(path: Path) -> Iterator[TextIO]:
 def export_command(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="The CSV file to write.", show_default=False)],
-    file_format: Annotated[str, typer.Option("--format", help=(
-        "shopify | shopify-products | woocommerce | magento"))] = shopify.INVENTORY,
-    warehouse: Annotated[str, typer.Option(help=(
-        "Warehouse whose stock a one-quantity format carries (Shopify/WooCommerce product "
-        "CSV); Magento's `default` source."))] = "main",
-    database_url: Annotated[str | None, typer.Option(help=(
-        "sqlite:///PATH or postgresql+psycopg://... (default: BACKORDER_DATABASE_URL)"))] = None,
-) -> None:  # fmt: skip
+    file_format: Annotated[
+        str, typer.Option("--format", help=("shopify | shopify-products | woocommerce | magento"))
+    ] = shopify.INVENTORY,
+    warehouse: Annotated[
+        str,
+        typer.Option(
+            help=(
+                "Warehouse whose stock a one-quantity format carries (Shopify/WooCommerce product "
+                "CSV); Magento's `default` source."
+            )
+        ),
+    ] = "main",
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help=("sqlite:///PATH or postgresql+psycopg://... (default: BACKORDER_DATABASE_URL)")
+        ),
+    ] = None,
+) -> None:
     """Write what we know of each SKU's stock and sellability in a shop's own CSV format."""
     try:
         app = _app(database_url or _parent_option(ctx, "database_url"))

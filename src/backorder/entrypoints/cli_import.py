@@ -37,9 +37,13 @@ def register(app: typer.Typer) -> None:
 
 
 def import_file(
-    app: App, path: Path | str, options: ImportOptions, file_format: str | None = None,
-    *, dry_run: bool = False,
-) -> ImportResult:  # fmt: skip
+    app: App,
+    path: Path | str,
+    options: ImportOptions,
+    file_format: str | None = None,
+    *,
+    dry_run: bool = False,
+) -> ImportResult:
     """Import one file into `app`'s database; UnusableInput when nothing can be imported.
     A dry run reports what would change and leaves the database as it was."""
     with CsvFile(path) as source:
@@ -47,16 +51,18 @@ def import_file(
         return _applied(app, source, kind.parse(source, options), kind, dry_run=dry_run)
 
 
-def _applied(app: App, source: CsvFile, entries, kind: ImportFormat, *, dry_run: bool
-             ) -> ImportResult:  # fmt: skip
+def _applied(
+    app: App, source: CsvFile, entries, kind: ImportFormat, *, dry_run: bool
+) -> ImportResult:
     if not dry_run:
         return _apply_with(app.uow, app, source, entries, kind)
     with rolled_back(app) as uow:  # every commit undone at the end
         return _apply_with(uow, app, source, entries, kind)
 
 
-def _apply_with(uow: UnitOfWork, app: App, source: CsvFile, entries, kind: ImportFormat
-                ) -> ImportResult:  # fmt: skip
+def _apply_with(
+    uow: UnitOfWork, app: App, source: CsvFile, entries, kind: ImportFormat
+) -> ImportResult:
     """Product rows a batch per transaction (`service.bulk_imports`), other items one each."""
 
     def apply_one(item: Any) -> str:
@@ -73,19 +79,40 @@ def _apply_with(uow: UnitOfWork, app: App, source: CsvFile, entries, kind: Impor
 def import_command(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="The CSV file.", show_default=False)],
-    file_format: Annotated[str | None, typer.Option("--format", help=(
-        f"{' | '.join(registry.NAMES)}; by default told by the header."))] = None,
-    create_products: Annotated[bool, typer.Option("--create-products", help=(
-        "Orders: a SKU the catalog lacks becomes a product (policy allow)."))] = False,
-    warehouse: Annotated[str, typer.Option(help=(
-        "Warehouse code for counted stock when the file names no location."))] = "main",
-    currency: Annotated[str, typer.Option(help="Currency of prices the file does not name.")
-                        ] = "USD",
-    database_url: Annotated[str | None, typer.Option(help=(
-        "sqlite:///PATH or postgresql+psycopg://... (default: BACKORDER_DATABASE_URL)"))] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help=(
-        "Report what would be created, updated, unchanged or refused; write nothing."))] = False,
-) -> None:  # fmt: skip
+    file_format: Annotated[
+        str | None,
+        typer.Option(
+            "--format", help=(f"{' | '.join(registry.NAMES)}; by default told by the header.")
+        ),
+    ] = None,
+    create_products: Annotated[
+        bool,
+        typer.Option(
+            "--create-products",
+            help=("Orders: a SKU the catalog lacks becomes a product (policy allow)."),
+        ),
+    ] = False,
+    warehouse: Annotated[
+        str,
+        typer.Option(help=("Warehouse code for counted stock when the file names no location.")),
+    ] = "main",
+    currency: Annotated[
+        str, typer.Option(help="Currency of prices the file does not name.")
+    ] = "USD",
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help=("sqlite:///PATH or postgresql+psycopg://... (default: BACKORDER_DATABASE_URL)")
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help=("Report what would be created, updated, unchanged or refused; write nothing."),
+        ),
+    ] = False,
+) -> None:
     """Import a shop's CSV file (Shopify, WooCommerce, Magento, PrestaShop, Online Retail)."""
     options = ImportOptions(warehouse, currency, create_products, file.name)
     try:
@@ -93,8 +120,14 @@ def import_command(
         with CsvFile(file) as source, ImportProgress(source) as progress:
             kind = registry.chosen(source, file_format)
             entries = progress.track(kind.parse(source, options))
-            result = _apply(source, entries, kind, options, database_url or
-                            _parent_option(ctx, "database_url"), dry_run)  # fmt: skip
+            result = _apply(
+                source,
+                entries,
+                kind,
+                options,
+                database_url or _parent_option(ctx, "database_url"),
+                dry_run,
+            )
     except UnusableInput as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(EXIT_UNUSABLE) from None
@@ -104,8 +137,14 @@ def import_command(
     raise typer.Exit(EXIT_OK if result.ok else EXIT_ROWS_REFUSED)
 
 
-def _apply(source: CsvFile, entries, kind: ImportFormat, options: ImportOptions,
-           database_url: str | None, dry_run: bool = False) -> ImportResult:  # fmt: skip
+def _apply(
+    source: CsvFile,
+    entries,
+    kind: ImportFormat,
+    options: ImportOptions,
+    database_url: str | None,
+    dry_run: bool = False,
+) -> ImportResult:
     """Open the database only once the file proved usable, so a typo creates no database."""
     app = _app(database_url)
     try:

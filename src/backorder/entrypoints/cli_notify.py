@@ -23,27 +23,44 @@ def webhook_add(
     event: Annotated[list[str] | None, typer.Option(help="Event kind; repeat; omit: all")] = None,
     secret: Annotated[str | None, typer.Option(help="Signing secret; generated if omitted")] = None,
     description: str | None = None,
-) -> None:  # fmt: skip
+) -> None:
     """Register an endpoint; prints its signing secret."""
-    endpoint = run(lambda: notify_admin.add_webhook(
-        backend().uow, url, backend().clock(), event or (), secret, description))  # fmt: skip
-    show(endpoint, lambda e: f"webhook {e.id}: {e.url} "
-         f"({', '.join(e.event_kinds) or 'every kind'})\nsecret: {e.secret}")  # fmt: skip
+    endpoint = run(
+        lambda: notify_admin.add_webhook(
+            backend().uow, url, backend().clock(), event or (), secret, description
+        )
+    )
+    show(
+        endpoint,
+        lambda e: (
+            f"webhook {e.id}: {e.url} "
+            f"({', '.join(e.event_kinds) or 'every kind'})\nsecret: {e.secret}"
+        ),
+    )
 
 
 @webhook_cli.command("list")
 def webhook_list() -> None:
     endpoints = run(lambda: notify_admin.webhooks(backend().uow))
-    show([_without_secret(e) for e in endpoints], lambda es: "\n".join(
-        f"{e['id']}\t{'active' if e['active'] else 'removed'}\t{e['url']}\t"
-        f"{','.join(e['event_kinds']) or '*'}" for e in es) or "no webhooks")  # fmt: skip
+    show(
+        [_without_secret(e) for e in endpoints],
+        lambda es: (
+            "\n".join(
+                f"{e['id']}\t{'active' if e['active'] else 'removed'}\t{e['url']}\t"
+                f"{','.join(e['event_kinds']) or '*'}"
+                for e in es
+            )
+            or "no webhooks"
+        ),
+    )
 
 
 @webhook_cli.command("remove")
 def webhook_remove(endpoint_id: int) -> None:
     """Stop sending to an endpoint; what is still waiting for it is dead-lettered."""
-    endpoint = run(lambda: notify_admin.remove_webhook(backend().uow, endpoint_id,
-                                                       backend().clock()))  # fmt: skip
+    endpoint = run(
+        lambda: notify_admin.remove_webhook(backend().uow, endpoint_id, backend().clock())
+    )
     show(_without_secret(endpoint), lambda e: f"webhook {e['id']} removed")
 
 
@@ -56,16 +73,22 @@ def _without_secret(endpoint) -> dict:
 @customer_cli.command("opt-out")
 def customer_opt_out(customer_id: int, channel: str = "email") -> None:
     """Send this customer nothing more on a channel."""
-    channels = run(lambda: notify_admin.set_opt_out(backend().uow, customer_id, channel, True,
-                                                    backend().clock()))  # fmt: skip
+    channels = run(
+        lambda: notify_admin.set_opt_out(
+            backend().uow, customer_id, channel, True, backend().clock()
+        )
+    )
     show(channels, lambda cs: f"customer {customer_id} opted out of: {', '.join(cs)}")
 
 
 @customer_cli.command("opt-in")
 def customer_opt_in(customer_id: int, channel: str = "email") -> None:
     """Undo an opt-out."""
-    channels = run(lambda: notify_admin.set_opt_out(backend().uow, customer_id, channel, False,
-                                                    backend().clock()))  # fmt: skip
+    channels = run(
+        lambda: notify_admin.set_opt_out(
+            backend().uow, customer_id, channel, False, backend().clock()
+        )
+    )
     show(channels, lambda cs: f"customer {customer_id} opted out of: {', '.join(cs) or 'nothing'}")
 
 
@@ -73,19 +96,30 @@ def customer_opt_in(customer_id: int, channel: str = "email") -> None:
 def order_timeline(order_id: int) -> None:
     """Every event of an order and every message sent about it, in time order."""
     entries = run(lambda: notify_admin.timeline(backend().uow, order_id))
-    show(entries, lambda es: "\n".join(
-        f"{e.at:%Y-%m-%d %H:%M:%S} {e.entry:<7} {e.summary}" for e in es))  # fmt: skip
+    show(
+        entries,
+        lambda es: "\n".join(f"{e.at:%Y-%m-%d %H:%M:%S} {e.entry:<7} {e.summary}" for e in es),
+    )
 
 
 @delivery_cli.command("list")
 def delivery_list(
     status: Annotated[str | None, typer.Option(help="pending, sent, failed or dead")] = None,
-    order: int | None = None, limit: int = 100,
-) -> None:  # fmt: skip
+    order: int | None = None,
+    limit: int = 100,
+) -> None:
     rows = run(lambda: notify_admin.deliveries(backend().uow, status, order, limit))
-    show([_log_row(d) for d in rows], lambda ds: "\n".join(
-        f"{d['id']}\t{d['status']}\t{d['attempts']}\t{d['channel']}\t{d['recipient']}\t"
-        f"{d['kind']}\t{d['last_error'] or ''}" for d in ds) or "no deliveries")  # fmt: skip
+    show(
+        [_log_row(d) for d in rows],
+        lambda ds: (
+            "\n".join(
+                f"{d['id']}\t{d['status']}\t{d['attempts']}\t{d['channel']}\t{d['recipient']}\t"
+                f"{d['kind']}\t{d['last_error'] or ''}"
+                for d in ds
+            )
+            or "no deliveries"
+        ),
+    )
 
 
 @delivery_cli.command("retry")

@@ -40,8 +40,9 @@ def payment_text(view: PaymentView) -> str:
     ]
     waiting = [
         f"  intent {i.id}: {i.kind} {_money(i.amount_minor, c)} ({i.reason}) {i.status}"
-        for i in view.intents if i.status not in ("done", "failed")
-    ]  # fmt: skip
+        for i in view.intents
+        if i.status not in ("done", "failed")
+    ]
     return "\n".join([head, *ops, *waiting])
 
 
@@ -51,8 +52,9 @@ def _run_intents_quietly() -> None:
     if not current.gateways:
         return
     try:
-        executor.run_payment_intents(current.uow, current.gateways, current.clock(),
-                                     current.payment_settings)  # fmt: skip
+        executor.run_payment_intents(
+            current.uow, current.gateways, current.clock(), current.payment_settings
+        )
     except Exception as error:  # the command itself succeeded; `payments run` tries again
         print(f"warning: payment intents not run yet: {error}", file=sys.stderr)
 
@@ -63,8 +65,10 @@ AFTER_COMMAND.append(_run_intents_quietly)
 @payment_cli.command("show")
 def payment_show(order_id: int) -> None:
     """Authorized, captured, voided and refunded amounts, and every operation."""
-    show(run(lambda: commands.payment_history(backend().uow, order_id, backend().clock())),
-         payment_text)  # fmt: skip
+    show(
+        run(lambda: commands.payment_history(backend().uow, order_id, backend().clock())),
+        payment_text,
+    )
 
 
 @payment_cli.command("attach")
@@ -80,9 +84,13 @@ def payment_attach(
     def action():
         current = backend()
         payment = commands.resolve_payment(
-            current.payment_settings, current.gateways, gateway=gateway, method=method,
-            policy=policy, deposit_percent=deposit,
-        )  # fmt: skip
+            current.payment_settings,
+            current.gateways,
+            gateway=gateway,
+            method=method,
+            policy=policy,
+            deposit_percent=deposit,
+        )
         return commands.attach_payment(current.uow, order_id, payment, current.clock())
 
     show(run(action), payment_text)
@@ -105,19 +113,28 @@ def payment_capture(
 @payment_cli.command("void")
 def payment_void(order_id: int) -> None:
     """Release what the customer's card still holds for this order."""
-    show(run(lambda: commands.void_authorizations(backend().uow, order_id, backend().clock())),
-         payment_text)  # fmt: skip
+    show(
+        run(lambda: commands.void_authorizations(backend().uow, order_id, backend().clock())),
+        payment_text,
+    )
 
 
 @payment_cli.command("refund")
 def payment_refund(
-    order_id: int, line_id: int,
+    order_id: int,
+    line_id: int,
     units: Annotated[int | None, typer.Option(help="Default: every paid unit")] = None,
     restock: Annotated[bool, typer.Option(help="Shipped units come back on hand")] = False,
-) -> None:  # fmt: skip
+) -> None:
     """Refund a line's paid units (unshipped ones are released, shipped ones are returns)."""
-    show(run(lambda: commands.refund_line(backend().uow, order_id, line_id, backend().clock(),
-                                          units, restock)), payment_text)  # fmt: skip
+    show(
+        run(
+            lambda: commands.refund_line(
+                backend().uow, order_id, line_id, backend().clock(), units, restock
+            )
+        ),
+        payment_text,
+    )
 
 
 @payment_cli.command("retry")
@@ -125,16 +142,19 @@ def payment_retry(
     order_id: int, method: Annotated[str | None, typer.Option(help="Another method")] = None
 ) -> None:
     """Authorize again what is still owed (after a decline or an expiry)."""
-    show(run(lambda: commands.retry_payment(backend().uow, order_id, backend().clock(), method)),
-         payment_text)  # fmt: skip
+    show(
+        run(lambda: commands.retry_payment(backend().uow, order_id, backend().clock(), method)),
+        payment_text,
+    )
 
 
 @payment_cli.command("mark-paid")
 def payment_mark_paid(order_id: int) -> None:
     """The money arrived outside the system (the manual gateway)."""
     current = backend()
-    done = run(lambda: records.mark_paid(current.uow, order_id, current.clock(),
-                                          current.payment_settings))  # fmt: skip
+    done = run(
+        lambda: records.mark_paid(current.uow, order_id, current.clock(), current.payment_settings)
+    )
     typer.echo(f"{done} capture(s) confirmed")
 
 
@@ -147,8 +167,9 @@ def payments_run(
     current = backend()
 
     def one_round() -> dict:
-        return executor.run_payments(current.uow, current.gateways, current.clock(),
-                                     current.payment_settings)  # fmt: skip
+        return executor.run_payments(
+            current.uow, current.gateways, current.clock(), current.payment_settings
+        )
 
     while True:
         show(run(one_round))

@@ -38,14 +38,39 @@ def risk_command(
 def risk_table(rows: list[risk.RiskRow]) -> str:
     if not rows:
         return "no SKU has snapshot data yet: import one with `backorder import-snapshot FILE`"
-    head = ("rank", "sku", "score", "short", "need", "balance", "free", "owed", "transit",
-            "forecast", "sales+", "safety", "lead")  # fmt: skip
+    head = (
+        "rank",
+        "sku",
+        "score",
+        "short",
+        "need",
+        "balance",
+        "free",
+        "owed",
+        "transit",
+        "forecast",
+        "sales+",
+        "safety",
+        "lead",
+    )
     lines = ["\t".join(head)]
     for r in rows:
         lead = f"{r.lead_time_days / 7:g}w" + ("?" if r.lead_time_assumed else "")
-        cells = (r.rank, r.sku, f"{r.score:.3f}", r.shortfall, r.need, r.projected_balance,
-                 r.free_stock, r.owed, r.in_transit, r.forecast_over_lead_time,
-                 r.sales_above_forecast, r.safety_stock, lead)  # fmt: skip
+        cells = (
+            r.rank,
+            r.sku,
+            f"{r.score:.3f}",
+            r.shortfall,
+            r.need,
+            r.projected_balance,
+            r.free_stock,
+            r.owed,
+            r.in_transit,
+            r.forecast_over_lead_time,
+            r.sales_above_forecast,
+            r.safety_stock,
+            lead,
+        )
         lines.append("\t".join(str(cell) for cell in cells))
     lines.append("score = short / (need + 1); lead: weeks, ? = unknown, default assumed")
     return "\n".join(lines)
@@ -53,17 +78,18 @@ def risk_table(rows: list[risk.RiskRow]) -> str:
 
 def import_snapshot_command(
     file: Annotated[Path, typer.Argument(help="The CSV file.", show_default=False)],
-    snapshot_date: Annotated[str | None, typer.Option(help=(
-        "The day the file describes, YYYY-MM-DD; default today (shop time)."))] = None,
-) -> None:  # fmt: skip
+    snapshot_date: Annotated[
+        str | None,
+        typer.Option(help=("The day the file describes, YYYY-MM-DD; default today (shop time).")),
+    ] = None,
+) -> None:
     """Import a Kaggle-style inventory snapshot (sku, national_inv, lead_time, forecasts...)."""
     try:
         day = _parsed_day(snapshot_date)
         with CsvFile(file) as source:
             source.require(*kaggle.REQUIRED)  # before the database is opened (or created)
             entries = kaggle.parse(source, day or _today())
-            result = kaggle.apply_in_batches(source, entries, _apply_batch,
-                                             snapshots.BATCH_SIZE)  # fmt: skip
+            result = kaggle.apply_in_batches(source, entries, _apply_batch, snapshots.BATCH_SIZE)
     except UnusableInput as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(EXIT_UNUSABLE) from None

@@ -24,8 +24,13 @@ def _password(given: str | None) -> str:
 
 
 def _public(user: web_users.WebUser) -> dict:
-    return {"id": user.id, "name": user.name, "role": user.role.value,
-            "created_at": user.created_at, "disabled": user.disabled}  # fmt: skip
+    return {
+        "id": user.id,
+        "name": user.name,
+        "role": user.role.value,
+        "created_at": user.created_at,
+        "disabled": user.disabled,
+    }
 
 
 @user_cli.command("add")
@@ -45,9 +50,12 @@ def user_add(
 @user_cli.command("list")
 def user_list() -> None:
     users = [_public(u) for u in run(lambda: web_users.list_users(backend().uow))]
-    show(users, lambda us: "\n".join(
-        f"{u['name']:20} {u['role']:9} {'disabled' if u['disabled'] else 'active'}"
-        for u in us))  # fmt: skip
+    show(
+        users,
+        lambda us: "\n".join(
+            f"{u['name']:20} {u['role']:9} {'disabled' if u['disabled'] else 'active'}" for u in us
+        ),
+    )
 
 
 @user_cli.command("password")

@@ -35,12 +35,16 @@ def plain(value):
 
 def product(value: Product) -> dict:
     return {
-        "sku": value.sku, "name": value.name, "price_minor": value.price_minor,
-        "currency": value.currency, "backorder_policy": value.backorder_policy.value,
+        "sku": value.sku,
+        "name": value.name,
+        "price_minor": value.price_minor,
+        "currency": value.currency,
+        "backorder_policy": value.backorder_policy.value,
         "backorder_limit": value.backorder_limit,
         "release_at": value.release_at.isoformat() if value.release_at else None,
-        "lead_time_days": value.lead_time_days, "safety_stock": value.safety_stock,
-    }  # fmt: skip
+        "lead_time_days": value.lead_time_days,
+        "safety_stock": value.safety_stock,
+    }
 
 
 def line(value: LineView) -> dict:

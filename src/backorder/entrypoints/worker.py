@@ -38,20 +38,26 @@ def policy_from(settings: Settings, senders: Mapping[str, ChannelSender]) -> Dis
         max_attempts=settings.dispatch_max_attempts,
         backoff_seconds=settings.dispatch_backoff_seconds,
         backoff_max_seconds=settings.dispatch_backoff_max_seconds,
-        lease_seconds=settings.dispatch_lease_seconds, batch=settings.dispatch_batch,
-        email="email" in senders, log=settings.notify_log and "log" in senders,
-        show_queue_position=settings.show_queue_position, shop_name=settings.shop_name,
+        lease_seconds=settings.dispatch_lease_seconds,
+        batch=settings.dispatch_batch,
+        email="email" in senders,
+        log=settings.notify_log and "log" in senders,
+        show_queue_position=settings.show_queue_position,
+        shop_name=settings.shop_name,
         customer_max_age=timedelta(hours=settings.notify_max_age_hours),
-    )  # fmt: skip
+    )
 
 
 class Dispatcher:
     """One dispatcher: its own id, senders and renderer over the App's database."""
 
     def __init__(
-        self, app: App, senders: Mapping[str, ChannelSender] | None = None,
-        renderer: MessageRenderer | None = None, worker_id: str | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        app: App,
+        senders: Mapping[str, ChannelSender] | None = None,
+        renderer: MessageRenderer | None = None,
+        worker_id: str | None = None,
+    ) -> None:
         if senders is None or renderer is None:
             built_renderer, built_senders = notifiers(app.settings)
             senders = built_senders if senders is None else senders
@@ -82,9 +88,14 @@ class Dispatcher:
         claimed = claim_due(self.app.uow, self.policy, self.app.clock(), self.worker_id)
         started = time.monotonic()
         sent = send_claimed(
-            self.app.uow, claimed, self.senders, self.policy, self.app.clock, self.worker_id,
+            self.app.uow,
+            claimed,
+            self.senders,
+            self.policy,
+            self.app.clock,
+            self.worker_id,
             still_leased=lambda: time.monotonic() - started < self.send_window,
-        )  # fmt: skip
+        )
         return RoundResult(planned, sent.sent, sent.failed, sent.dead)
 
     def run_until_idle(self, max_rounds: int = 10_000) -> RoundResult:
@@ -110,8 +121,9 @@ class Dispatcher:
 
 
 def _add(a: RoundResult, b: RoundResult) -> RoundResult:
-    return RoundResult(a.planned_events + b.planned_events, a.sent + b.sent,
-                       a.failed + b.failed, a.dead + b.dead)  # fmt: skip
+    return RoundResult(
+        a.planned_events + b.planned_events, a.sent + b.sent, a.failed + b.failed, a.dead + b.dead
+    )
 
 
 @dataclass
@@ -128,8 +140,9 @@ def start_in_background(app: App) -> BackgroundDispatcher:
     """The dispatcher of `backorder serve`: a daemon thread, stopped when the server stops."""
     _log_to_stderr_if_asked(app.settings)
     dispatcher, stop = Dispatcher(app), threading.Event()
-    thread = threading.Thread(target=dispatcher.run_forever, args=(stop,),
-                              name="backorder-dispatcher", daemon=True)  # fmt: skip
+    thread = threading.Thread(
+        target=dispatcher.run_forever, args=(stop,), name="backorder-dispatcher", daemon=True
+    )
     thread.start()
     return BackgroundDispatcher(thread, stop)
 

@@ -24,9 +24,14 @@ from .ports import Store
 
 
 def allocate_waiting(
-    store: Store, sku: str, cause: str, reference: str | None, now: datetime,
-    product: Product | None = None, skip_orders: frozenset[int] = frozenset(),
-) -> list[Grant]:  # fmt: skip
+    store: Store,
+    sku: str,
+    cause: str,
+    reference: str | None,
+    now: datetime,
+    product: Product | None = None,
+    skip_orders: frozenset[int] = frozenset(),
+) -> list[Grant]:
     """`product`: the SKU's row when the caller has already read it in this transaction;
     `skip_orders`: orders left out of this round (an operator released their hold)."""
     product = product or store.get_product(sku)
@@ -52,20 +57,31 @@ def allocate_waiting(
 
 
 def log_row(
-    sku: str, grant: Grant, line: WaitingLine | None, cause: str, reference: str | None,
+    sku: str,
+    grant: Grant,
+    line: WaitingLine | None,
+    cause: str,
+    reference: str | None,
     now: datetime,
-) -> dict:  # fmt: skip
+) -> dict:
     reason = f"{grant.qty} unit(s) by {cause}"
     if line is not None:
         reason += f"; {describe_key(line)}"
     if grant.ahead_of is not None:
         reason += f"; ahead of line {grant.ahead_of}"
     return {
-        "sku": sku, "warehouse": grant.warehouse, "line_id": grant.line_id,
-        "order_id": grant.order_id, "qty": grant.qty, "cause": cause, "reference": reference,
+        "sku": sku,
+        "warehouse": grant.warehouse,
+        "line_id": grant.line_id,
+        "order_id": grant.order_id,
+        "qty": grant.qty,
+        "cause": cause,
+        "reference": reference,
         "priority_key": json.dumps(grant.key, default=_iso) if grant.key else None,
-        "reason": reason, "ahead_of_line_id": grant.ahead_of, "created_at": now,
-    }  # fmt: skip
+        "reason": reason,
+        "ahead_of_line_id": grant.ahead_of,
+        "created_at": now,
+    }
 
 
 def allocation_events(store: Store, sku: str, grants: Sequence[Grant], now: datetime) -> list[dict]:
@@ -84,7 +100,7 @@ def allocation_events(store: Store, sku: str, grants: Sequence[Grant], now: date
                 "order_id": order_id,
                 "lines": [{"line_id": lid, "sku": sku, "allocated": q} for lid, q in lines.items()],
             },
-        }  # fmt: skip
+        }
         for order_id, lines in sorted(units.items())
     ]
 

@@ -44,8 +44,14 @@ def create_key(
     with uow:
         if customer_id is not None and uow.store.get_customer(customer_id) is None:
             raise NotFound(f"unknown customer {customer_id}", field="customer_id")
-        record = {"name": name, "prefix": key[:10], "key_hash": hash_key(key), "role": role.value,
-                  "customer_id": customer_id, "created_at": now}  # fmt: skip
+        record = {
+            "name": name,
+            "prefix": key[:10],
+            "key_hash": hash_key(key),
+            "role": role.value,
+            "customer_id": customer_id,
+            "created_at": now,
+        }
         record["id"] = uow.store.insert_api_key(record)
         uow.commit()
     return key, {k: val for k, val in record.items() if k != "key_hash"}

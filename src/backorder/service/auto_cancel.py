@@ -101,8 +101,16 @@ def _lines_near_their_limit(store, shop_days: int | None, warning: timedelta, no
 
 def _warning_event(row, cancel_at: datetime, now: datetime) -> dict:
     return {
-        "kind": "auto_cancel_warning", "order_id": row.order_id, "sku": row.sku, "created_at": now,
-        "payload": {"order_id": row.order_id, "line_id": row.line_id, "sku": row.sku,
-                    "customer_id": row.customer_id, "backordered": row.backordered,
-                    "cancel_at": cancel_at.isoformat()},
-    }  # fmt: skip
+        "kind": "auto_cancel_warning",
+        "order_id": row.order_id,
+        "sku": row.sku,
+        "created_at": now,
+        "payload": {
+            "order_id": row.order_id,
+            "line_id": row.line_id,
+            "sku": row.sku,
+            "customer_id": row.customer_id,
+            "backordered": row.backordered,
+            "cancel_at": cancel_at.isoformat(),
+        },
+    }

@@ -44,8 +44,10 @@ def import_products(uow: UnitOfWork, rows: Sequence[ProductRowIn], now: datetime
         decided = _apply_batch(uow, rows, now)
     except Exception:  # noqa: BLE001 - refused as a whole: every row on its own instead
         decided = [None] * len(rows)
-    return [_one(uow, row, now) if result is None else result
-            for row, result in zip(rows, decided, strict=True)]  # fmt: skip
+    return [
+        _one(uow, row, now) if result is None else result
+        for row, result in zip(rows, decided, strict=True)
+    ]
 
 
 def _one(uow: UnitOfWork, row: ProductRowIn, now: datetime) -> Result:
@@ -138,10 +140,17 @@ def _count(batch: _Batch, sku: str, row: ProductRowIn, now: datetime) -> bool:
     if change:
         if key not in batch.new_stock_rows:
             batch.on_hand_changes[key] += change
-        batch.ledger.append({
-            "sku": sku, "warehouse": row.warehouse, "delta": change, "on_hand_after": row.on_hand,
-            "reason": "import", "reference": row.reference, "created_at": now,
-        })  # fmt: skip
+        batch.ledger.append(
+            {
+                "sku": sku,
+                "warehouse": row.warehouse,
+                "delta": change,
+                "on_hand_after": row.on_hand,
+                "reason": "import",
+                "reference": row.reference,
+                "created_at": now,
+            }
+        )
     batch.stock[key] = StockLevel(sku, row.warehouse, row.on_hand, level.allocated)
     return change != 0
 
@@ -158,8 +167,10 @@ def _keep(batch: _Batch, existing: Product | None, product: Product) -> None:
 def _write(store: Store, batch: _Batch, now: datetime) -> None:
     store.insert_products(list(batch.new_products.values()), now)
     store.update_products(list(batch.changed_products.values()), now)
-    store.insert_stock_rows([(sku, wh, batch.stock[sku, wh].on_hand)
-                             for sku, wh in sorted(batch.new_stock_rows)])  # fmt: skip
-    store.add_on_hand([(sku, wh, delta) for (sku, wh), delta in batch.on_hand_changes.items()
-                       if delta])  # fmt: skip
+    store.insert_stock_rows(
+        [(sku, wh, batch.stock[sku, wh].on_hand) for sku, wh in sorted(batch.new_stock_rows)]
+    )
+    store.add_on_hand(
+        [(sku, wh, delta) for (sku, wh), delta in batch.on_hand_changes.items() if delta]
+    )
     store.append_ledger_rows(batch.ledger)

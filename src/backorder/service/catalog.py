@@ -19,8 +19,12 @@ def validate_product(product: Product) -> Product:
     v.sku(product.sku)
     v.text(product.name, "name", 300)
     v.quantity(product.price_minor, "price_minor", allow_zero=True)
-    if not (isinstance(product.currency, str) and len(product.currency) == 3
-            and product.currency.isalpha() and product.currency.isupper()):  # fmt: skip
+    if not (
+        isinstance(product.currency, str)
+        and len(product.currency) == 3
+        and product.currency.isalpha()
+        and product.currency.isupper()
+    ):
         raise v.InvalidInput("currency", "must be a three-letter ISO 4217 code such as EUR")
     v.choice(product.backorder_policy, "backorder_policy", BackorderPolicy)
     if product.backorder_limit is not None:
@@ -90,12 +94,15 @@ def _customer_values(customer: CustomerIn) -> dict:
     if customer.external_id is not None:
         v.text(customer.external_id, "external_id", 200)
     return {
-        "name": customer.name, "email": customer.email,
+        "name": customer.name,
+        "email": customer.email,
         "tier": v.choice(customer.tier, "tier", Tier).value,
         "default_fulfilment": v.choice(
-            customer.default_fulfilment, "default_fulfilment", Fulfilment).value,
-        "locale": customer.locale, "external_id": customer.external_id,
-    }  # fmt: skip
+            customer.default_fulfilment, "default_fulfilment", Fulfilment
+        ).value,
+        "locale": customer.locale,
+        "external_id": customer.external_id,
+    }
 
 
 @retried

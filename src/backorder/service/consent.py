@@ -56,27 +56,42 @@ def ask_on_delays(store, events: list[dict], now: datetime) -> list[dict]:
     return asked
 
 
-def _ask(store, line: dict, reference: date | None, previous: ConsentView | None,
-         now: datetime) -> dict:  # fmt: skip
+def _ask(
+    store, line: dict, reference: date | None, previous: ConsentView | None, now: datetime
+) -> dict:
     if previous is not None:  # retire an open question: its links now point to this one
         store.close_consent(previous.id, "superseded", now)
     policy = store.care_policy()
     nonce = new_nonce()
     deadline = now + timedelta(days=policy.consent_deadline_days)
-    consent_id = store.insert_consent({
-        "order_id": line["order_id"], "line_id": line["line_id"], "sku": line["sku"],
-        "first_promised_date": line["first_promised_date"], "reference_date": reference,
-        "promised_date": line["promised_date"], "status": "open", "nonce": nonce,
-        "created_at": now, "deadline": deadline,
-    })  # fmt: skip
+    consent_id = store.insert_consent(
+        {
+            "order_id": line["order_id"],
+            "line_id": line["line_id"],
+            "sku": line["sku"],
+            "first_promised_date": line["first_promised_date"],
+            "reference_date": reference,
+            "promised_date": line["promised_date"],
+            "status": "open",
+            "nonce": nonce,
+            "created_at": now,
+            "deadline": deadline,
+        }
+    )
     key = signing_key(store, now)
-    return _event("delay_consent_requested", line, now, {
-        "first_promised_date": line["first_promised_date"],
-        "promised_date": line["promised_date"], "consent_id": consent_id,
-        "keep_url": policy.link(f"consent/{sign(key, KEEP, consent_id, nonce)}"),
-        "cancel_url": policy.link(f"consent/{sign(key, CANCEL, consent_id, nonce)}"),
-        "deadline": deadline.isoformat(),
-    })  # fmt: skip
+    return _event(
+        "delay_consent_requested",
+        line,
+        now,
+        {
+            "first_promised_date": line["first_promised_date"],
+            "promised_date": line["promised_date"],
+            "consent_id": consent_id,
+            "keep_url": policy.link(f"consent/{sign(key, KEEP, consent_id, nonce)}"),
+            "cancel_url": policy.link(f"consent/{sign(key, CANCEL, consent_id, nonce)}"),
+            "deadline": deadline.isoformat(),
+        },
+    )
 
 
 # -- the customer's answer ------------------------------------------------------------------------
@@ -95,8 +110,12 @@ def answer(uow: UnitOfWork, token: str, now: datetime) -> dict:
     consent, choice = _record_answer(uow, token, now)
     if choice == "cancel_line":
         _cancel_line(uow, consent, "customer", now)
-    return public(consent) | {"status": "answered", "answer": choice, "answered_by": "customer",
-                              "answered_at": now.isoformat()}  # fmt: skip
+    return public(consent) | {
+        "status": "answered",
+        "answer": choice,
+        "answered_by": "customer",
+        "answered_at": now.isoformat(),
+    }
 
 
 def for_order(uow: UnitOfWork, order_id: int) -> list[dict]:
@@ -129,17 +148,26 @@ def _verified(store, token: str) -> tuple[ConsentView, str]:
 def _require_open(consent: ConsentView, now: datetime) -> None:
     if consent.status == "answered":
         by = "you" if consent.answered_by == "customer" else "the shop, when the deadline passed"
-        raise TokenUsed(f"this question was already answered ({consent.answer}, by {by})",
-                        status=consent.status, answer=consent.answer)  # fmt: skip
+        raise TokenUsed(
+            f"this question was already answered ({consent.answer}, by {by})",
+            status=consent.status,
+            answer=consent.answer,
+        )
     if consent.status == "superseded":
-        raise TokenUsed("the date moved again since; please use the links of the latest message",
-                        status=consent.status)  # fmt: skip
+        raise TokenUsed(
+            "the date moved again since; please use the links of the latest message",
+            status=consent.status,
+        )
     if consent.status == "moot":
-        raise TokenUsed("this question no longer applies: the line is no longer late",
-                        status=consent.status)  # fmt: skip
+        raise TokenUsed(
+            "this question no longer applies: the line is no longer late", status=consent.status
+        )
     if now > consent.deadline:
-        raise TokenUsed("the deadline for this answer has passed", status="deadline_passed",
-                        deadline=consent.deadline.isoformat())  # fmt: skip
+        raise TokenUsed(
+            "the deadline for this answer has passed",
+            status="deadline_passed",
+            deadline=consent.deadline.isoformat(),
+        )
 
 
 # -- jobs -----------------------------------------------------------------------------------------
@@ -154,8 +182,11 @@ def run(uow: UnitOfWork, now: datetime) -> dict[str, int]:
     for consent in declined:  # also finishes a customer's cancel cut short by a crash
         _cancel_line(uow, consent, consent.answered_by, now)
         cancelled += 1
-    return {"consents_requested": asked, "consents_decided_at_deadline": decided,
-            "consent_cancels": cancelled}  # fmt: skip
+    return {
+        "consents_requested": asked,
+        "consents_decided_at_deadline": decided,
+        "consent_cancels": cancelled,
+    }
 
 
 @retried
@@ -171,10 +202,22 @@ def ask_undated(uow: UnitOfWork, now: datetime) -> int:
         waited = timedelta(days=days)
         rows = store.undated_lines_waiting_since(now - waited)
         store.lock_skus({row.sku for row in rows})
-        events = [_ask(store, {"order_id": row.order_id, "line_id": row.line_id, "sku": row.sku,
-                               "first_promised_date": None, "promised_date": None},
-                       local_date(row.placed_at + waited, uow.shop_timezone), None, now)
-                  for row in rows]  # fmt: skip
+        events = [
+            _ask(
+                store,
+                {
+                    "order_id": row.order_id,
+                    "line_id": row.line_id,
+                    "sku": row.sku,
+                    "first_promised_date": None,
+                    "promised_date": None,
+                },
+                local_date(row.placed_at + waited, uow.shop_timezone),
+                None,
+                now,
+            )
+            for row in rows
+        ]
         store.insert_events(events)
         uow.commit()
         return len(events)
@@ -194,9 +237,14 @@ def decide_at_deadline(uow: UnitOfWork, now: datetime) -> int:
                 store.close_consent(consent.id, "answered", now, default, "deadline")
                 events.append(_answered_event(consent, default, "deadline", now))
             elif store.close_consent(consent.id, "moot", now):
-                events.append(_event("delay_consent_withdrawn", _facts(consent), now, {
-                    "consent_id": consent.id,
-                    "reason": "the line no longer waits late"}))  # fmt: skip
+                events.append(
+                    _event(
+                        "delay_consent_withdrawn",
+                        _facts(consent),
+                        now,
+                        {"consent_id": consent.id, "reason": "the line no longer waits late"},
+                    )
+                )
         store.insert_events(events)
         uow.commit()
         return len(due)
@@ -221,9 +269,17 @@ def _still_waits_late(store, consent: ConsentView) -> bool:
 
 
 def _answered_event(consent: ConsentView, choice: str, by: str, now: datetime) -> dict:
-    return _event("delay_consent_answered", _facts(consent), now, {
-        "consent_id": consent.id, "answer": choice, "answered_by": by,
-        "promised_date": consent.promised_date})  # fmt: skip
+    return _event(
+        "delay_consent_answered",
+        _facts(consent),
+        now,
+        {
+            "consent_id": consent.id,
+            "answer": choice,
+            "answered_by": by,
+            "promised_date": consent.promised_date,
+        },
+    )
 
 
 def _facts(consent: ConsentView) -> dict:
@@ -232,17 +288,29 @@ def _facts(consent: ConsentView) -> dict:
 
 def _event(kind: str, line: dict, now: datetime, extra: dict) -> dict:
     facts = {"order_id": line["order_id"], "line_id": line["line_id"], "sku": line["sku"]}
-    return {"kind": kind, "order_id": line["order_id"], "sku": line["sku"], "created_at": now,
-            "payload": facts | extra}  # fmt: skip
+    return {
+        "kind": kind,
+        "order_id": line["order_id"],
+        "sku": line["sku"],
+        "created_at": now,
+        "payload": facts | extra,
+    }
 
 
 def public(consent: ConsentView) -> dict:
     """A request as shown to people: everything but its nonce."""
     return {
-        "id": consent.id, "order_id": consent.order_id, "line_id": consent.line_id,
-        "sku": consent.sku, "first_promised_date": consent.first_promised_date,
-        "reference_date": consent.reference_date, "promised_date": consent.promised_date,
-        "status": consent.status, "answer": consent.answer, "answered_by": consent.answered_by,
-        "created_at": consent.created_at, "deadline": consent.deadline,
+        "id": consent.id,
+        "order_id": consent.order_id,
+        "line_id": consent.line_id,
+        "sku": consent.sku,
+        "first_promised_date": consent.first_promised_date,
+        "reference_date": consent.reference_date,
+        "promised_date": consent.promised_date,
+        "status": consent.status,
+        "answer": consent.answer,
+        "answered_by": consent.answered_by,
+        "created_at": consent.created_at,
+        "deadline": consent.deadline,
         "answered_at": consent.answered_at,
-    }  # fmt: skip
+    }

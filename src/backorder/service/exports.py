@@ -59,8 +59,9 @@ def availability(uow: UnitOfWork, now: datetime, page: int = PAGE) -> Iterator[S
             stock = r.store.stock_for(skus)
             waiting = r.store.backordered_totals(skus)
             for product in products:
-                yield _availability(product, stock.get(product.sku, ()),
-                                    waiting.get(product.sku, 0), now)  # fmt: skip
+                yield _availability(
+                    product, stock.get(product.sku, ()), waiting.get(product.sku, 0), now
+                )
             after = skus[-1]
 
 

@@ -20,8 +20,12 @@ from .signing import InvalidToken, TokenUsed, new_nonce, same_nonce, sign, signi
 
 PURPOSE = "feedback"
 MAX_COMMENT = 2000
-WAIT_BUCKETS = ((0, 7, "0-7 days"), (8, 14, "8-14 days"), (15, 30, "15-30 days"),
-                (31, None, "30+ days"))  # fmt: skip
+WAIT_BUCKETS = (
+    (0, 7, "0-7 days"),
+    (8, 14, "8-14 days"),
+    (15, 30, "15-30 days"),
+    (31, None, "30+ days"),
+)
 
 
 # -- the hook: inside the command that closed the order ------------------------------------------
@@ -35,19 +39,31 @@ def request_if_closed(store, order_id: int, now: datetime) -> None:
     if store.feedback_of_order(order_id) is not None:
         return
     nonce = new_nonce()
-    feedback_id = store.insert_feedback({
-        "order_id": order_id, "customer_id": order.customer_id, "nonce": nonce,
-        "order_status": order.status, "requested_at": now,
-        "waiting_days": max(0, (now - order.placed_at).days),
-        "promise_changes": sum(line.promise_changes for line in order.lines),
-        "promise_delays": store.count_order_events(order_id, "promise_delayed"),
-    })  # fmt: skip
+    feedback_id = store.insert_feedback(
+        {
+            "order_id": order_id,
+            "customer_id": order.customer_id,
+            "nonce": nonce,
+            "order_status": order.status,
+            "requested_at": now,
+            "waiting_days": max(0, (now - order.placed_at).days),
+            "promise_changes": sum(line.promise_changes for line in order.lines),
+            "promise_delays": store.count_order_events(order_id, "promise_delayed"),
+        }
+    )
     token = sign(signing_key(store, now), PURPOSE, feedback_id, nonce)
     url = store.care_policy().link(f"feedback/{token}")
-    store.insert_events([{
-        "kind": "feedback_requested", "order_id": order_id, "sku": None, "created_at": now,
-        "payload": {"order_id": order_id, "customer_id": order.customer_id, "url": url},
-    }])  # fmt: skip
+    store.insert_events(
+        [
+            {
+                "kind": "feedback_requested",
+                "order_id": order_id,
+                "sku": None,
+                "created_at": now,
+                "payload": {"order_id": order_id, "customer_id": order.customer_id, "url": url},
+            }
+        ]
+    )
 
 
 # -- the customer's answer ------------------------------------------------------------------------
@@ -58,10 +74,13 @@ def form(uow: UnitOfWork, token: str) -> dict:
     with uow.reader() as r:
         found = _verified(r.store, token)
     return {
-        "order_id": found.order_id, "order_status": found.order_status,
-        "question": "How was your experience with this order?", "rating_scale": [1, 2, 3, 4, 5],
-        "comment_max_length": MAX_COMMENT, "requested_at": found.requested_at,
-    }  # fmt: skip
+        "order_id": found.order_id,
+        "order_status": found.order_status,
+        "question": "How was your experience with this order?",
+        "rating_scale": [1, 2, 3, 4, 5],
+        "comment_max_length": MAX_COMMENT,
+        "requested_at": found.requested_at,
+    }
 
 
 @retried
@@ -73,11 +92,22 @@ def submit(uow: UnitOfWork, token: str, rating: int, comment: str | None, now: d
         found = _verified(store, token)
         if not store.answer_feedback(found.id, rating, comment, now):
             raise TokenUsed("this feedback link was already used; thank you", status="answered")
-        store.insert_events([{
-            "kind": "feedback_received", "order_id": found.order_id, "sku": None, "created_at": now,
-            "payload": {"order_id": found.order_id, "customer_id": found.customer_id,
-                        "rating": rating, "has_comment": comment is not None},
-        }])  # fmt: skip
+        store.insert_events(
+            [
+                {
+                    "kind": "feedback_received",
+                    "order_id": found.order_id,
+                    "sku": None,
+                    "created_at": now,
+                    "payload": {
+                        "order_id": found.order_id,
+                        "customer_id": found.customer_id,
+                        "rating": rating,
+                        "has_comment": comment is not None,
+                    },
+                }
+            ]
+        )
         uow.commit()
     return {"order_id": found.order_id, "rating": rating, "comment": comment, "answered_at": now}
 
@@ -126,7 +156,8 @@ def summarize(answered: Sequence[FeedbackView], requested: int, lowest: int) -> 
     for row in answered:
         by_delays[row.promise_delays].append(row.rating)
     return {
-        "requested": requested, "answered": len(answered),
+        "requested": requested,
+        "answered": len(answered),
         "mean_rating": _mean([row.rating for row in answered]),
         "by_waiting_time": [
             _group({"bucket": label}, [r.rating for r in answered if _in(r.waiting_days, lo, hi)])
@@ -136,7 +167,7 @@ def summarize(answered: Sequence[FeedbackView], requested: int, lowest: int) -> 
             _group({"promise_delays": n}, by_delays[n]) for n in sorted(by_delays)
         ],
         "lowest_rated_comments": _lowest_comments(answered, lowest),
-    }  # fmt: skip
+    }
 
 
 def wait_bucket(days: int) -> str:
@@ -159,13 +190,33 @@ def _lowest_comments(answered: Sequence[FeedbackView], limit: int) -> list[dict]
     """Comments of the lowest ratings first; among equals, the most recent first."""
     with_comment = [r for r in answered if r.comment]
     with_comment.sort(key=lambda r: (r.rating, -r.answered_at.timestamp(), -r.id))
-    return [{"order_id": r.order_id, "rating": r.rating, "comment": r.comment,
-             "waiting_days": r.waiting_days, "promise_delays": r.promise_delays,
-             "answered_at": r.answered_at} for r in with_comment[:limit]]  # fmt: skip
+    return [
+        {
+            "order_id": r.order_id,
+            "rating": r.rating,
+            "comment": r.comment,
+            "waiting_days": r.waiting_days,
+            "promise_delays": r.promise_delays,
+            "answered_at": r.answered_at,
+        }
+        for r in with_comment[:limit]
+    ]
 
 
 def public(found: FeedbackView) -> dict:
     """A feedback row as shown to the team: everything but its nonce."""
-    return {k: getattr(found, k) for k in (
-        "order_id", "customer_id", "order_status", "requested_at", "waiting_days",
-        "promise_changes", "promise_delays", "rating", "comment", "answered_at")}  # fmt: skip
+    return {
+        k: getattr(found, k)
+        for k in (
+            "order_id",
+            "customer_id",
+            "order_status",
+            "requested_at",
+            "waiting_days",
+            "promise_changes",
+            "promise_delays",
+            "rating",
+            "comment",
+            "answered_at",
+        )
+    }

@@ -33,19 +33,38 @@ def change_fulfilment(
         if order.fulfilment == choice.value:
             return order  # asked twice: nothing changes
         if order.fulfilment not in {c.value for c in SWITCHABLE}:
-            raise Conflict(f"order {order_id} drops missing units ({order.fulfilment}); "
-                           "its choice cannot change", order_id=order_id)  # fmt: skip
+            raise Conflict(
+                f"order {order_id} drops missing units ({order.fulfilment}); "
+                "its choice cannot change",
+                order_id=order_id,
+            )
         if not any(line.quantities.outstanding for line in order.lines):
             raise Conflict(
                 f"order {order_id} is closed; nothing is left to ship", order_id=order_id
             )
         store.set_order_fulfilment(order_id, choice.value)
         payload = {"order_id": order_id, "from": order.fulfilment, "to": choice.value}
-        store.insert_events([{"kind": "fulfilment_changed", "order_id": order_id, "sku": None,
-                              "created_at": now, "payload": payload}])  # fmt: skip
-        store.insert_audit({"actor": actor, "action": "change_fulfilment",
-                            "subject": f"order {order_id}", "reason": "asked by the customer",
-                            "detail": payload, "created_at": now})  # fmt: skip
+        store.insert_events(
+            [
+                {
+                    "kind": "fulfilment_changed",
+                    "order_id": order_id,
+                    "sku": None,
+                    "created_at": now,
+                    "payload": payload,
+                }
+            ]
+        )
+        store.insert_audit(
+            {
+                "actor": actor,
+                "action": "change_fulfilment",
+                "subject": f"order {order_id}",
+                "reason": "asked by the customer",
+                "detail": payload,
+                "created_at": now,
+            }
+        )
         uow.commit()
         return orders.store_order(store, order_id)
 

@@ -155,8 +155,9 @@ def _save_row(uow: UnitOfWork, row: ProductRowIn, now: datetime) -> Outcome:
     known = recall(uow.store, row.external_key) if row.external_key else None
     has_variants = bool(known and known.get("variants"))
     if has_variants:  # sold through its variants: name and price only
-        row = replace(row, on_hand=None,
-                      product=replace(row.product, backorder_policy=BackorderPolicy.DENY))
+        row = replace(
+            row, on_hand=None, product=replace(row.product, backorder_policy=BackorderPolicy.DENY)
+        )
     existing = uow.store.get_product(row.product.sku)
     merged = merged_product(existing, row)
     product, _ = catalog.save_product(uow, merged, now)
@@ -183,8 +184,9 @@ def import_variant(uow: UnitOfWork, row: VariantRowIn, now: datetime) -> Outcome
         parent_sku = (recall(store, row.parent_key) or {}).get("sku")
         parent = store.get_product(parent_sku) if parent_sku else None
         if parent is None:
-            raise NotFound(f"unknown parent {row.parent_label}: import its product first",
-                           field="parent")  # fmt: skip
+            raise NotFound(
+                f"unknown parent {row.parent_label}: import its product first", field="parent"
+            )
         variant = _variant_row(row, parent)
         store.lock_skus([parent.sku, variant.product.sku])
         joined = _JoinedUnitOfWork(uow)
@@ -204,8 +206,9 @@ def _variant_row(row: VariantRowIn, parent: Product) -> ProductRowIn:
     price = parent.price_minor + row.price_delta_minor
     if price < 0:
         raise InvalidInput("price_minor", f"the parent's price plus the impact is {price}")
-    product = Product(sku, name, price, parent.currency, parent.backorder_policy,
-                      parent.backorder_limit)  # fmt: skip
+    product = Product(
+        sku, name, price, parent.currency, parent.backorder_policy, parent.backorder_limit
+    )
     return ProductRowIn(product, row.warehouse, row.on_hand, row.reference, sets_limit=True)
 
 
@@ -296,14 +299,23 @@ def _merged(existing: Product | None, imported: Product, *, sets_limit: bool = F
 
 
 def _count(
-    uow: UnitOfWork, product: Product, warehouse: str, counted: int, reference: str | None,
+    uow: UnitOfWork,
+    product: Product,
+    warehouse: str,
+    counted: int,
+    reference: str | None,
     now: datetime,
-) -> bool:  # fmt: skip
+) -> bool:
     """Set on_hand to `counted`; a negative count is units owed. True when anything changed."""
     moved = stock.adjust_stock(
-        uow, product.sku, warehouse, now, count=max(counted, 0), reason="import",
+        uow,
+        product.sku,
+        warehouse,
+        now,
+        count=max(counted, 0),
+        reason="import",
         reference=reference,
-    )  # fmt: skip
+    )
     recorded = counted < 0 and _record_owed_units(uow, product, warehouse, -counted, now)
     return moved["change"] != 0 or recorded
 
@@ -319,9 +331,12 @@ def _record_owed_units(
     lenient = replace(product, backorder_policy=BackorderPolicy.ALLOW, backorder_limit=None)
     catalog.save_product(uow, lenient, now)
     order = orders.PlaceOrder(
-        customer.id, [orders.OrderLineIn(product.sku, owed)],
-        fulfilment=Fulfilment.SHIP_PARTIAL, external_ref=reference, channel="shopify",
-    )  # fmt: skip
+        customer.id,
+        [orders.OrderLineIn(product.sku, owed)],
+        fulfilment=Fulfilment.SHIP_PARTIAL,
+        external_ref=reference,
+        channel="shopify",
+    )
     orders.place_order(uow, order, now)
     catalog.save_product(uow, product, now)
     return True

@@ -69,8 +69,10 @@ def import_cancellation(uow: UnitOfWork, row: CancellationIn, now: datetime) -> 
             _cancel_units(store, order, line, units, row.reference, at)
         allocate_waiting(store, row.sku, "cancel", row.reference, at)
         repromise(store, row.sku, at, uow.shop_timezone)
-        done = [{"order_id": order.id, "line_id": line.id, "units": units}
-                for order, line, units in plan]  # fmt: skip
+        done = [
+            {"order_id": order.id, "line_id": line.id, "units": units}
+            for order, line, units in plan
+        ]
         store.put_command_result(row.key, "import_cancellation", {"lines": done}, now)
         uow.commit()
     return Outcome.CREATED
@@ -83,8 +85,13 @@ def _open_lines(
     newest first."""
     found, offset = [], 0
     while page := store.list_orders(customer_id, ORDER_PAGE, offset):
-        found += [(o, line) for o in page if o.placed_at <= before for line in o.lines
-                  if line.sku == sku and line.quantities.outstanding]  # fmt: skip
+        found += [
+            (o, line)
+            for o in page
+            if o.placed_at <= before
+            for line in o.lines
+            if line.sku == sku and line.quantities.outstanding
+        ]
         offset += ORDER_PAGE
     return sorted(found, key=lambda pair: (pair[0].placed_at, pair[1].id), reverse=True)
 
@@ -94,9 +101,12 @@ def _cancellation_plan(
 ) -> list[tuple[OrderView, LineView, int]]:
     open_units = sum(line.quantities.outstanding for _, line in lines)
     if open_units < row.qty:
-        raise InvalidInput("qty", f"cancels {row.qty} x {row.sku} but the earlier lines of "
-                           f"{row.customer_external_id} hold only {open_units} open unit(s) "
-                           "of it")  # fmt: skip
+        raise InvalidInput(
+            "qty",
+            f"cancels {row.qty} x {row.sku} but the earlier lines of "
+            f"{row.customer_external_id} hold only {open_units} open unit(s) "
+            "of it",
+        )
     plan, left = [], row.qty
     for order, line in lines:
         units = min(left, line.quantities.outstanding)
@@ -115,15 +125,31 @@ def _cancel_units(
     for warehouse, give in release_from(line.holdings, from_allocated):
         store.change_stock(line.sku, warehouse, allocated=-give)
         store.change_line_allocation(line.id, line.sku, warehouse, -give)
-    store.change_line(line.id, backordered=-from_waiting, allocated=-from_allocated,
-                      cancelled=units)  # fmt: skip
-    store.insert_events([{
-        "kind": "line_cancelled", "order_id": order.id, "sku": None, "created_at": at,
-        "payload": {"order_id": order.id, "reason": reason, "lines": [
-            {"line_id": line.id, "sku": line.sku, "released": from_allocated,
-             "cancelled": units},
-        ]},
-    }])  # fmt: skip
+    store.change_line(
+        line.id, backordered=-from_waiting, allocated=-from_allocated, cancelled=units
+    )
+    store.insert_events(
+        [
+            {
+                "kind": "line_cancelled",
+                "order_id": order.id,
+                "sku": None,
+                "created_at": at,
+                "payload": {
+                    "order_id": order.id,
+                    "reason": reason,
+                    "lines": [
+                        {
+                            "line_id": line.id,
+                            "sku": line.sku,
+                            "released": from_allocated,
+                            "cancelled": units,
+                        },
+                    ],
+                },
+            }
+        ]
+    )
 
 
 @retried
@@ -135,9 +161,14 @@ def import_writeoff(uow: UnitOfWork, row: WriteOffIn, now: datetime) -> Outcome:
         if store.get_command_result(row.key) is not None:
             return Outcome.UNCHANGED
         moved = stock.adjust_stock(
-            _JoinedUnitOfWork(uow), row.sku, row.warehouse, row.at or now, delta=-row.qty,
-            reason="writeoff", reference=row.reference,
-        )  # fmt: skip
+            _JoinedUnitOfWork(uow),
+            row.sku,
+            row.warehouse,
+            row.at or now,
+            delta=-row.qty,
+            reason="writeoff",
+            reference=row.reference,
+        )
         store.put_command_result(row.key, "import_writeoff", moved, now)
         uow.commit()
     return Outcome.CREATED

@@ -79,20 +79,22 @@ def import_supplier(uow: UnitOfWork, row: SupplierRowIn, now: datetime) -> Outco
 
 
 @retried
-def import_supply_order_header(
-    uow: UnitOfWork, row: SupplyOrderHeaderIn, now: datetime
-) -> Outcome:
+def import_supply_order_header(uow: UnitOfWork, row: SupplyOrderHeaderIn, now: datetime) -> Outcome:
     """Remember a purchase order's header (its supplier must be known); creates its warehouse."""
     with uow:
         store = uow.store
         supplier = recall(store, row.supplier_key)
         if supplier is None:
-            raise NotFound(f"unknown {row.supplier_label}: import the suppliers first",
-                           field="supplier")  # fmt: skip
+            raise NotFound(
+                f"unknown {row.supplier_label}: import the suppliers first", field="supplier"
+            )
         if store.get_warehouse(row.warehouse) is None:
             catalog.save_warehouse(_JoinedUnitOfWork(uow), row.warehouse, row.warehouse_name)
-        header = {"supplier_id": supplier["supplier_id"], "warehouse": row.warehouse,
-                  "expected_date": row.expected_date.isoformat()}  # fmt: skip
+        header = {
+            "supplier_id": supplier["supplier_id"],
+            "warehouse": row.warehouse,
+            "expected_date": row.expected_date.isoformat(),
+        }
         is_new = recall(store, row.external_key) is None
         changed = remember(store, row.external_key, header, now)
         uow.commit()
@@ -100,9 +102,7 @@ def import_supply_order_header(
 
 
 @retried
-def import_purchase_order(
-    uow: UnitOfWork, order: PurchaseOrderImportIn, now: datetime
-) -> Outcome:
+def import_purchase_order(uow: UnitOfWork, order: PurchaseOrderImportIn, now: datetime) -> Outcome:
     """Create a purchase order from its remembered header and these lines, once."""
     with uow:
         store = uow.store
@@ -113,12 +113,18 @@ def import_purchase_order(
             raise _unknown_header(order)
         expected = date.fromisoformat(header["expected_date"])
         skus = _skus(store, order.lines)
-        lines = [PoLineIn(sku, line.qty, expected, line.unit_cost_minor)
-                 for sku, line in zip(skus, order.lines, strict=True)]  # fmt: skip
+        lines = [
+            PoLineIn(sku, line.qty, expected, line.unit_cost_minor)
+            for sku, line in zip(skus, order.lines, strict=True)
+        ]
         purchasing.create_purchase_order(
-            _JoinedUnitOfWork(uow), header["supplier_id"], lines, now,
-            warehouse=header["warehouse"], reference=order.reference,
-        )  # fmt: skip
+            _JoinedUnitOfWork(uow),
+            header["supplier_id"],
+            lines,
+            now,
+            warehouse=header["warehouse"],
+            reference=order.reference,
+        )
         uow.commit()
     return Outcome.CREATED
 

@@ -42,31 +42,42 @@ def gather_facts(
     sku = event.sku or event.payload.get("sku")
     product = store.get_product(sku) if sku else None
     return {
-        "kind": event.kind, "event": event.payload, "event_id": event.id,
-        "occurred_at": event.created_at, "shop_name": policy.shop_name, "timezone": timezone,
+        "kind": event.kind,
+        "event": event.payload,
+        "event_id": event.id,
+        "occurred_at": event.created_at,
+        "shop_name": policy.shop_name,
+        "timezone": timezone,
         "customer": {"id": customer.id, "name": customer.name, "email": customer.email},
         "order": _order_facts(order) if order else None,
         "lines": lines,
         "preorder": bool(lines) and all(line["preorder"] for line in lines),
         "product": _product_facts(product) if product else None,
         "show_queue_position": policy.show_queue_position,
-    }  # fmt: skip
+    }
 
 
 def _order_facts(order: OrderView) -> dict:
     return {
-        "id": order.id, "external_ref": order.external_ref, "placed_at": order.placed_at,
-        "currency": order.currency, "fulfilment": order.fulfilment, "status": order.status,
+        "id": order.id,
+        "external_ref": order.external_ref,
+        "placed_at": order.placed_at,
+        "currency": order.currency,
+        "fulfilment": order.fulfilment,
+        "status": order.status,
         "outstanding": sum(line.allocated + line.backordered for line in order.lines),
         "waiting": sum(line.backordered for line in order.lines),
-    }  # fmt: skip
+    }
 
 
 def _product_facts(product: Product) -> dict:
     return {
-        "sku": product.sku, "name": product.name, "price_minor": product.price_minor,
-        "currency": product.currency, "release_at": product.release_at,
-    }  # fmt: skip
+        "sku": product.sku,
+        "name": product.name,
+        "price_minor": product.price_minor,
+        "currency": product.currency,
+        "release_at": product.release_at,
+    }
 
 
 def units_by_line(event: EventView) -> dict[int, dict]:
@@ -102,26 +113,41 @@ def _event_lines(
             order,
             event.created_at,
             _queue_position(store, line) if with_position else None,
-        )  # fmt: skip
+        )
         for line in lines
     ]
 
 
 def _line_facts(
-    line: LineView, item: dict, product: Product, order: OrderView, at: datetime,
+    line: LineView,
+    item: dict,
+    product: Product,
+    order: OrderView,
+    at: datetime,
     position: int | None,
-) -> dict:  # fmt: skip
+) -> dict:
     units = line.backordered if item["units"] is None else item["units"]
     return {
-        "line_id": line.id, "line_no": line.line_no, "sku": line.sku, "name": product.name,
-        "qty": line.qty, "units": units, "allocated": line.allocated,
-        "backordered": line.backordered, "shipped": line.shipped, "cancelled": line.cancelled,
-        "unit_price_minor": line.unit_price_minor, "amount_minor": units * line.unit_price_minor,
-        "currency": order.currency, "promised_date": line.promised_date,
-        "promise_basis": line.promise_basis, "first_promised_date": line.first_promised_date,
+        "line_id": line.id,
+        "line_no": line.line_no,
+        "sku": line.sku,
+        "name": product.name,
+        "qty": line.qty,
+        "units": units,
+        "allocated": line.allocated,
+        "backordered": line.backordered,
+        "shipped": line.shipped,
+        "cancelled": line.cancelled,
+        "unit_price_minor": line.unit_price_minor,
+        "amount_minor": units * line.unit_price_minor,
+        "currency": order.currency,
+        "promised_date": line.promised_date,
+        "promise_basis": line.promise_basis,
+        "first_promised_date": line.first_promised_date,
         "preorder": item.get("preorder", product.is_preorder(at)),
-        "release_at": product.release_at, "queue_position": position,
-    }  # fmt: skip
+        "release_at": product.release_at,
+        "queue_position": position,
+    }
 
 
 def _queue_position(store: Store, line: LineView) -> int | None:

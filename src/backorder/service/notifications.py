@@ -21,12 +21,24 @@ from .runner import retried
 from .views import CustomerView, EventView
 
 # Kinds a customer hears about (when a template for the kind exists).
-CUSTOMER_KINDS = frozenset({
-    "order_backordered", "promise_delayed", "promise_improved", "order_ready_to_ship",
-    "units_allocated", "shipment_shipped", "line_cancelled", "order_cancelled",
-    "back_in_stock", "auto_cancel_warning", "feedback_requested", "delay_consent_requested",
-    "payment_required", "payment_failed",
-})  # fmt: skip
+CUSTOMER_KINDS = frozenset(
+    {
+        "order_backordered",
+        "promise_delayed",
+        "promise_improved",
+        "order_ready_to_ship",
+        "units_allocated",
+        "shipment_shipped",
+        "line_cancelled",
+        "order_cancelled",
+        "back_in_stock",
+        "auto_cancel_warning",
+        "feedback_requested",
+        "delay_consent_requested",
+        "payment_required",
+        "payment_failed",
+    }
+)
 CUSTOMER_CHANNELS = ("email",)  # what a customer can opt out of
 DUE_STATUSES = ("pending", "failed")
 
@@ -118,9 +130,12 @@ def backoff(attempts: int, policy: DispatchPolicy) -> timedelta:
 
 @retried
 def plan_deliveries(
-    uow: UnitOfWork, renderer: MessageRenderer, policy: DispatchPolicy, now: datetime,
+    uow: UnitOfWork,
+    renderer: MessageRenderer,
+    policy: DispatchPolicy,
+    now: datetime,
     limit: int = 100,
-) -> int:  # fmt: skip
+) -> int:
     """Fan new events out into deliveries and mark them dispatched; returns the events planned."""
     with uow:
         store = uow.store
@@ -143,24 +158,46 @@ def _webhook_rows(event: EventView, endpoints, now: datetime) -> list[dict]:
     for endpoint in endpoints:
         if endpoint.wants(event.kind):
             key = f"evt{event.id}-webhook-ep{endpoint.id}"
-            rows.append(_row(event, "webhook", endpoint.url, key, now, endpoint_id=endpoint.id,
-                             body=webhook_body(event, key)))  # fmt: skip
+            rows.append(
+                _row(
+                    event,
+                    "webhook",
+                    endpoint.url,
+                    key,
+                    now,
+                    endpoint_id=endpoint.id,
+                    body=webhook_body(event, key),
+                )
+            )
     return rows
 
 
 def webhook_body(event: EventView, key: str) -> str:
     """The JSON a merchant receives: the event as stored, under a stable delivery id."""
     return json.dumps(
-        {"id": key, "event_id": event.id, "kind": event.kind, "order_id": event.order_id,
-         "sku": event.sku, "created_at": event.created_at.isoformat(), "data": event.payload},
-        sort_keys=True, ensure_ascii=False, default=str,
-    )  # fmt: skip
+        {
+            "id": key,
+            "event_id": event.id,
+            "kind": event.kind,
+            "order_id": event.order_id,
+            "sku": event.sku,
+            "created_at": event.created_at.isoformat(),
+            "data": event.payload,
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+        default=str,
+    )
 
 
 def _customer_rows(
-    store: Store, event: EventView, renderer: MessageRenderer, policy: DispatchPolicy,
-    timezone: str, now: datetime,
-) -> list[dict]:  # fmt: skip
+    store: Store,
+    event: EventView,
+    renderer: MessageRenderer,
+    policy: DispatchPolicy,
+    timezone: str,
+    now: datetime,
+) -> list[dict]:
     recent = now - event.created_at <= policy.customer_max_age
     wanted = event.kind in CUSTOMER_KINDS and recent and (policy.email or policy.log)
     customer = customer_of(store, event) if wanted else None
@@ -171,31 +208,41 @@ def _customer_rows(
     mailable = policy.email and (message or error) and customer.email
     if mailable and "email" not in store.opted_out_channels(customer.id):
         key = f"evt{event.id}-email-c{customer.id}"
-        rows.append(_message_row(event, "email", customer.email, key, message, error, now,
-                                 customer_id=customer.id))  # fmt: skip
+        rows.append(
+            _message_row(
+                event, "email", customer.email, key, message, error, now, customer_id=customer.id
+            )
+        )
     if policy.log:
         rows.append(_log_row(event, customer, message, now))
     return rows
 
 
 def _log_row(
-    event: EventView, customer: CustomerView | None, message: RenderedMessage | None,
+    event: EventView,
+    customer: CustomerView | None,
+    message: RenderedMessage | None,
     now: datetime,
-) -> dict:  # fmt: skip
+) -> dict:
     """Development: the customer's message if there is one, else the event as merchants get it."""
     if message is None:
         message = RenderedMessage(event.kind, webhook_body(event, f"evt{event.id}-log"))
         customer = None
     recipient = (customer.email or f"customer {customer.id}") if customer else "merchant"
     customer_id = customer.id if customer else None
-    return _message_row(event, "log", recipient, f"evt{event.id}-log", message, None, now,
-                        customer_id=customer_id)  # fmt: skip
+    return _message_row(
+        event, "log", recipient, f"evt{event.id}-log", message, None, now, customer_id=customer_id
+    )
 
 
 def _message(
-    store: Store, event: EventView, customer: CustomerView, renderer: MessageRenderer,
-    policy: DispatchPolicy, timezone: str,
-) -> tuple[RenderedMessage | None, str | None]:  # fmt: skip
+    store: Store,
+    event: EventView,
+    customer: CustomerView,
+    renderer: MessageRenderer,
+    policy: DispatchPolicy,
+    timezone: str,
+) -> tuple[RenderedMessage | None, str | None]:
     """A malformed payload or a broken (merchant) template dead-letters its one delivery
     instead of stalling the outbox; database errors still abort the planning transaction."""
     try:
@@ -209,24 +256,50 @@ def _message(
 
 
 def _message_row(
-    event: EventView, channel: str, recipient: str, key: str, message: RenderedMessage | None,
-    error: str | None, now: datetime, **extra,
-) -> dict:  # fmt: skip
+    event: EventView,
+    channel: str,
+    recipient: str,
+    key: str,
+    message: RenderedMessage | None,
+    error: str | None,
+    now: datetime,
+    **extra,
+) -> dict:
     if message is None:
-        return _row(event, channel, recipient, key, now, body="", status="dead",
-                    last_error=error, **extra)  # fmt: skip
-    return _row(event, channel, recipient, key, now, subject=message.subject[:500],
-                body=message.text, body_html=message.html, **extra)  # fmt: skip
+        return _row(
+            event, channel, recipient, key, now, body="", status="dead", last_error=error, **extra
+        )
+    return _row(
+        event,
+        channel,
+        recipient,
+        key,
+        now,
+        subject=message.subject[:500],
+        body=message.text,
+        body_html=message.html,
+        **extra,
+    )
 
 
 def _row(event: EventView, channel: str, recipient: str, key: str, now: datetime, **values) -> dict:
     row = {
-        "event_id": event.id, "order_id": event.order_id, "kind": event.kind,
-        "channel": channel, "recipient": recipient, "idempotency_key": key,
-        "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now,
-        "customer_id": None, "endpoint_id": None, "subject": None, "body_html": None,
+        "event_id": event.id,
+        "order_id": event.order_id,
+        "kind": event.kind,
+        "channel": channel,
+        "recipient": recipient,
+        "idempotency_key": key,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "customer_id": None,
+        "endpoint_id": None,
+        "subject": None,
+        "body_html": None,
         "last_error": None,
-    }  # fmt: skip
+    }
     row.update(values)
     return row
 
@@ -261,9 +334,13 @@ def record_sent(uow: UnitOfWork, delivery: Delivery, now: datetime) -> None:
 
 @retried
 def record_failure(
-    uow: UnitOfWork, delivery: Delivery, worker: str, failure: DeliveryFailed,
-    policy: DispatchPolicy, now: datetime,
-) -> str:  # fmt: skip
+    uow: UnitOfWork,
+    delivery: Delivery,
+    worker: str,
+    failure: DeliveryFailed,
+    policy: DispatchPolicy,
+    now: datetime,
+) -> str:
     """Schedule the next try with backoff, or dead-letter after the last one; returns the status."""
     dead = failure.permanent or delivery.attempts >= policy.max_attempts
     status = "dead" if dead else "failed"
@@ -275,10 +352,14 @@ def record_failure(
 
 
 def send_claimed(
-    uow: UnitOfWork, claimed: list[Delivery], senders: Mapping[str, ChannelSender],
-    policy: DispatchPolicy, clock: Callable[[], datetime], worker: str,
+    uow: UnitOfWork,
+    claimed: list[Delivery],
+    senders: Mapping[str, ChannelSender],
+    policy: DispatchPolicy,
+    clock: Callable[[], datetime],
+    worker: str,
     still_leased: Callable[[], bool] = lambda: True,
-) -> RoundResult:  # fmt: skip
+) -> RoundResult:
     """Send one at a time, recording each result at once: a kill repeats at most one message."""
     counts = {"sent": 0, "failed": 0, "dead": 0}
     for delivery in claimed:
@@ -290,8 +371,11 @@ def send_claimed(
                 raise DeliveryFailed(f"no sender for channel {delivery.channel!r}")
             sender.send(delivery)
         except Exception as error:  # noqa: BLE001 - whatever went wrong is the row's last_error
-            failure = error if isinstance(error, DeliveryFailed) else DeliveryFailed(
-                f"{type(error).__name__}: {error}")  # fmt: skip
+            failure = (
+                error
+                if isinstance(error, DeliveryFailed)
+                else DeliveryFailed(f"{type(error).__name__}: {error}")
+            )
             counts[record_failure(uow, delivery, worker, failure, policy, clock())] += 1
             continue
         record_sent(uow, delivery, clock())

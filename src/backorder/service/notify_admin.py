@@ -33,9 +33,13 @@ class TimelineEntry:
 
 @retried
 def add_webhook(
-    uow: UnitOfWork, url: str, now: datetime, event_kinds: list[str] | tuple[str, ...] = (),
-    secret: str | None = None, description: str | None = None,
-) -> WebhookEndpoint:  # fmt: skip
+    uow: UnitOfWork,
+    url: str,
+    now: datetime,
+    event_kinds: list[str] | tuple[str, ...] = (),
+    secret: str | None = None,
+    description: str | None = None,
+) -> WebhookEndpoint:
     """Register an endpoint; no kinds means every kind. A secret is generated when none is given."""
     values = _webhook_values(url, event_kinds, secret, description)
     with uow:
@@ -56,8 +60,12 @@ def _webhook_values(url, event_kinds, secret, description) -> dict:
         raise InvalidInput("secret", "must be at least 16 characters")
     if description is not None:
         v.text(description, "description", 300)
-    return {"url": url, "event_kinds": kinds, "description": description,
-            "secret": secret or secrets.token_hex(32)}  # fmt: skip
+    return {
+        "url": url,
+        "event_kinds": kinds,
+        "description": description,
+        "secret": secret or secrets.token_hex(32),
+    }
 
 
 def webhooks(uow: UnitOfWork) -> list[WebhookEndpoint]:
@@ -152,17 +160,22 @@ def timeline(uow: UnitOfWork, order_id: int) -> list[TimelineEntry]:
 
 
 def _event_entry(event) -> TimelineEntry:
-    return TimelineEntry(event.created_at, "event", event.kind, event.id, event.kind,
-                         event.payload)  # fmt: skip
+    return TimelineEntry(event.created_at, "event", event.kind, event.id, event.kind, event.payload)
 
 
 def _message_entry(d: Delivery) -> TimelineEntry:
     what = d.subject or d.kind
     summary = f"{d.channel} to {d.recipient}: {what} ({d.status})"
     details = {
-        "delivery_id": d.id, "channel": d.channel, "recipient": d.recipient,
-        "status": d.status, "attempts": d.attempts, "subject": d.subject,
-        "idempotency_key": d.idempotency_key, "last_error": d.last_error,
-        "planned_at": d.created_at, "sent_at": d.sent_at,
-    }  # fmt: skip
+        "delivery_id": d.id,
+        "channel": d.channel,
+        "recipient": d.recipient,
+        "status": d.status,
+        "attempts": d.attempts,
+        "subject": d.subject,
+        "idempotency_key": d.idempotency_key,
+        "last_error": d.last_error,
+        "planned_at": d.created_at,
+        "sent_at": d.sent_at,
+    }
     return TimelineEntry(d.sent_at or d.created_at, "message", d.kind, d.event_id, summary, details)

@@ -54,21 +54,28 @@ class QueueRow:
 
 
 def queue_rows(
-    uow: UnitOfWork, now: datetime, *, sku: str | None = None, customer: str | None = None,
-    tier: str | None = None, min_age: int | None = None, max_age: int | None = None,
-) -> list[QueueRow]:  # fmt: skip
+    uow: UnitOfWork,
+    now: datetime,
+    *,
+    sku: str | None = None,
+    customer: str | None = None,
+    tier: str | None = None,
+    min_age: int | None = None,
+    max_age: int | None = None,
+) -> list[QueueRow]:
     """Waiting lines in serving order per SKU, with their positions, then filtered."""
     with uow.reader() as r:
         rows = r.store.waiting_line_rows(sku or None)
     ranked = _ranked(rows, now)
     needle = (customer or "").strip().lower()
     return [
-        q for q in ranked
+        q
+        for q in ranked
         if (not needle or needle in q.customer_name.lower() or needle == str(q.customer_id))
         and (not tier or q.tier == tier)
         and (min_age is None or q.age_days >= min_age)
         and (max_age is None or q.age_days <= max_age)
-    ]  # fmt: skip
+    ]
 
 
 def _ranked(rows: list[dict], now: datetime) -> list[QueueRow]:
@@ -78,28 +85,54 @@ def _ranked(rows: list[dict], now: datetime) -> list[QueueRow]:
     ranked = []
     for sku in sorted(by_sku):
         ordered = sorted(by_sku[sku], key=lambda pair: priority_key(pair[0]))
-        ranked += [_queue_row(position, line, row, now)
-                   for position, (line, row) in enumerate(ordered, start=1)]  # fmt: skip
+        ranked += [
+            _queue_row(position, line, row, now)
+            for position, (line, row) in enumerate(ordered, start=1)
+        ]
     return ranked
 
 
 def _waiting(row: dict) -> WaitingLine:
-    return WaitingLine(row["line_id"], row["order_id"], row["sku"], row["backordered"],
-                       Tier(row["tier"]), PaidPriority(row["paid_priority"]),
-                       row["requested_date"] or row["placed_at"], row["placed_at"],
-                       row["priority_override"])  # fmt: skip
+    return WaitingLine(
+        row["line_id"],
+        row["order_id"],
+        row["sku"],
+        row["backordered"],
+        Tier(row["tier"]),
+        PaidPriority(row["paid_priority"]),
+        row["requested_date"] or row["placed_at"],
+        row["placed_at"],
+        row["priority_override"],
+    )
 
 
 def _queue_row(position: int, line: WaitingLine, row: dict, now: datetime) -> QueueRow:
     return QueueRow(
-        position, row["line_id"], row["order_id"], row["sku"], row["customer_id"],
-        row["customer_name"], row["tier"], row["qty"], row["allocated"], row["backordered"],
-        row["placed_at"], max(0, (now - row["placed_at"]).days), row["promised_date"],
-        row["promise_basis"], row["first_promised_date"], row["promise_changes"],
-        row["priority_override"], row["fulfilment"], describe_key(line),
-        row["unit_price_minor"], row["currency"], row["paid_priority"], line.due,
+        position,
+        row["line_id"],
+        row["order_id"],
+        row["sku"],
+        row["customer_id"],
+        row["customer_name"],
+        row["tier"],
+        row["qty"],
+        row["allocated"],
+        row["backordered"],
+        row["placed_at"],
+        max(0, (now - row["placed_at"]).days),
+        row["promised_date"],
+        row["promise_basis"],
+        row["first_promised_date"],
+        row["promise_changes"],
+        row["priority_override"],
+        row["fulfilment"],
+        describe_key(line),
+        row["unit_price_minor"],
+        row["currency"],
+        row["paid_priority"],
+        line.due,
         row["order_allocated"],
-    )  # fmt: skip
+    )
 
 
 def dashboard(uow: UnitOfWork, now: datetime) -> dict:
@@ -108,23 +141,33 @@ def dashboard(uow: UnitOfWork, now: datetime) -> dict:
     for q in queue:
         value[q.currency] += q.backordered * q.unit_price_minor
     with uow.reader() as r:
-        payment_events = r.store.events_between(PAYMENT_EVENTS, now - timedelta(days=30),
-                                                now + timedelta(seconds=1), limit=10)  # fmt: skip
+        payment_events = r.store.events_between(
+            PAYMENT_EVENTS, now - timedelta(days=30), now + timedelta(seconds=1), limit=10
+        )
         dead = r.store.dead_deliveries(10)
         names = r.store.product_names({q.sku for q in queue})
     return {
-        "open": {"lines": len(queue), "units": sum(q.backordered for q in queue),
-                 "value": dict(sorted(value.items()))},
-        "rates": {days: {"fill": reports.fill_rate(uow, now, days).summary,
-                         "backorder": reports.backorder_rate(uow, now, days).summary}
-                  for days in (7, 30)},
+        "open": {
+            "lines": len(queue),
+            "units": sum(q.backordered for q in queue),
+            "value": dict(sorted(value.items())),
+        },
+        "rates": {
+            days: {
+                "fill": reports.fill_rate(uow, now, days).summary,
+                "backorder": reports.backorder_rate(uow, now, days).summary,
+            }
+            for days in (7, 30)
+        },
         "ageing": reports.ageing(uow, now),
         "top_skus": _top_skus(queue, names),
-        "slipped": sorted((q for q in queue if q.promise_changes > 0 or q.slipped_days),
-                          key=lambda q: (-q.slipped_days, -q.promise_changes, q.line_id))[:10],
+        "slipped": sorted(
+            (q for q in queue if q.promise_changes > 0 or q.slipped_days),
+            key=lambda q: (-q.slipped_days, -q.promise_changes, q.line_id),
+        )[:10],
         "payment_problems": payment_events,
         "dead_deliveries": dead,
-    }  # fmt: skip
+    }
 
 
 def _top_skus(queue: list[QueueRow], names: dict[str, str], limit: int = 10) -> list[dict]:
@@ -133,8 +176,10 @@ def _top_skus(queue: list[QueueRow], names: dict[str, str], limit: int = 10) -> 
         totals[q.sku][0] += 1
         totals[q.sku][1] += q.backordered
     ranked = sorted(totals.items(), key=lambda item: (-item[1][1], item[0]))[:limit]
-    return [{"sku": sku, "name": names.get(sku, ""), "lines": lines, "units": units}
-            for sku, (lines, units) in ranked]  # fmt: skip
+    return [
+        {"sku": sku, "name": names.get(sku, ""), "lines": lines, "units": units}
+        for sku, (lines, units) in ranked
+    ]
 
 
 def search_products(uow: UnitOfWork, text: str, limit: int = 200) -> list[dict]:

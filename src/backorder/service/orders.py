@@ -64,7 +64,9 @@ def place_order(uow: UnitOfWork, cmd: PlaceOrder, now: datetime) -> OrderView:
         lines = [_insert_line(store, order_id, plan, cmd, products, now) for plan in plans]
         store.insert_events(_placement_events(order_id, customer.id, lines, products, now))
         payments.on_order_placed(store, order_id, cmd.payment, now)  # intents, same transaction
-        repromise_all(store, {line.sku for line in lines if line.backordered}, now, uow.shop_timezone)
+        repromise_all(
+            store, {line.sku for line in lines if line.backordered}, now, uow.shop_timezone
+        )
         placed = store_order(store, order_id)  # read before commit: no second transaction
         uow.commit()
         return placed
@@ -89,7 +91,8 @@ def cancel_order(
         keep = payments.paid_units_kept(store, order)  # paid units stay promised (B14)
         cancelled = [
             _cancel_line(store, line, now, keep.get(line.id, 0))
-            for line in order.lines if line.quantities.outstanding > keep.get(line.id, 0)
+            for line in order.lines
+            if line.quantities.outstanding > keep.get(line.id, 0)
         ]
         for sku in sorted({line.sku for line in cancelled}):
             allocate_waiting(store, sku, "cancel", f"order {order_id}", now)
@@ -106,7 +109,11 @@ def cancel_order(
 
 @retried
 def cancel_line(
-    uow: UnitOfWork, order_id: int, line_id: int, now: datetime, reason: str = "requested",
+    uow: UnitOfWork,
+    order_id: int,
+    line_id: int,
+    now: datetime,
+    reason: str = "requested",
     audit: dict | None = None,
 ) -> OrderView:
     """Cancel what one line still holds or waits for; its freed units go to the next in line.
@@ -163,9 +170,12 @@ def change_line_qty(
 
 @retried
 def ship_order(
-    uow: UnitOfWork, order_id: int, now: datetime, quantities: dict[int, int] | None = None,
+    uow: UnitOfWork,
+    order_id: int,
+    now: datetime,
+    quantities: dict[int, int] | None = None,
     reference: str | None = None,
-) -> dict:  # fmt: skip
+) -> dict:
     """Ship allocated units (all of them, or `quantities` per line id); on_hand falls only here."""
     key = f"shipment:{order_id}:{reference}" if reference else None
     with uow:
@@ -186,10 +196,17 @@ def ship_order(
             "lines": rows,
             "repeated": False,
         }
-        store.insert_events([{
-            "kind": "shipment_shipped", "order_id": order_id, "sku": None, "created_at": now,
-            "payload": {k: result[k] for k in ("shipment_id", "order_id", "lines")},
-        }])  # fmt: skip
+        store.insert_events(
+            [
+                {
+                    "kind": "shipment_shipped",
+                    "order_id": order_id,
+                    "sku": None,
+                    "created_at": now,
+                    "payload": {k: result[k] for k in ("shipment_id", "order_id", "lines")},
+                }
+            ]
+        )
         feedback.request_if_closed(store, order_id, now)
         if key:
             store.put_command_result(key, "shipment", result, now)
@@ -255,72 +272,134 @@ def _position(store: Store, product: Product) -> SkuPosition:
 
 
 def _insert_order(
-    store: Store, cmd: PlaceOrder, customer_id: int, fulfilment: Fulfilment,
-    products: dict[str, Product], now: datetime,
-) -> int:  # fmt: skip
+    store: Store,
+    cmd: PlaceOrder,
+    customer_id: int,
+    fulfilment: Fulfilment,
+    products: dict[str, Product],
+    now: datetime,
+) -> int:
     currency = products[cmd.lines[0].sku].currency
-    return store.insert_order({
-        "external_ref": cmd.external_ref, "customer_id": customer_id,
-        "fulfilment": fulfilment.value, "paid_priority": cmd.paid_priority.value,
-        "requested_date": cmd.requested_date, "placed_at": now, "channel": cmd.channel,
-        "currency": currency,
-    })  # fmt: skip
+    return store.insert_order(
+        {
+            "external_ref": cmd.external_ref,
+            "customer_id": customer_id,
+            "fulfilment": fulfilment.value,
+            "paid_priority": cmd.paid_priority.value,
+            "requested_date": cmd.requested_date,
+            "placed_at": now,
+            "channel": cmd.channel,
+            "currency": currency,
+        }
+    )
 
 
 def _insert_line(
-    store: Store, order_id: int, plan: LinePlan, cmd: PlaceOrder,
-    products: dict[str, Product], now: datetime,
-) -> LineView:  # fmt: skip
+    store: Store,
+    order_id: int,
+    plan: LinePlan,
+    cmd: PlaceOrder,
+    products: dict[str, Product],
+    now: datetime,
+) -> LineView:
     price = cmd.lines[plan.line_no - 1].unit_price_minor
     if price is None:
         price = products[plan.sku].price_minor
-    line_id = store.insert_line({
-        "order_id": order_id, "line_no": plan.line_no, "sku": plan.sku, "qty": plan.qty,
-        "allocated": plan.allocated, "backordered": plan.backordered, "shipped": 0,
-        "cancelled": plan.cancelled, "unit_price_minor": price,
-    })  # fmt: skip
+    line_id = store.insert_line(
+        {
+            "order_id": order_id,
+            "line_no": plan.line_no,
+            "sku": plan.sku,
+            "qty": plan.qty,
+            "allocated": plan.allocated,
+            "backordered": plan.backordered,
+            "shipped": 0,
+            "cancelled": plan.cancelled,
+            "unit_price_minor": price,
+        }
+    )
     _hold(store, order_id, line_id, plan.sku, plan.takes, "order", now)
-    return LineView(line_id, plan.line_no, plan.sku, plan.qty, plan.allocated, plan.backordered,
-                    0, plan.cancelled, price, plan.takes)  # fmt: skip
+    return LineView(
+        line_id,
+        plan.line_no,
+        plan.sku,
+        plan.qty,
+        plan.allocated,
+        plan.backordered,
+        0,
+        plan.cancelled,
+        price,
+        plan.takes,
+    )
 
 
 def _hold(
-    store: Store, order_id: int, line_id: int, sku: str, takes: Sequence[tuple[str, int]],
-    cause: str, now: datetime,
-) -> None:  # fmt: skip
+    store: Store,
+    order_id: int,
+    line_id: int,
+    sku: str,
+    takes: Sequence[tuple[str, int]],
+    cause: str,
+    now: datetime,
+) -> None:
     """Allocate units to a line at the time it is placed or grown, and log it."""
     for warehouse, units in takes:
         store.change_stock(sku, warehouse, allocated=units)
         store.change_line_allocation(line_id, sku, warehouse, units)
-    store.insert_allocation_log([
-        log_row(sku, Grant(line_id, order_id, warehouse, units, ()), None, cause, None, now)
-        for warehouse, units in takes
-    ])  # fmt: skip
+    store.insert_allocation_log(
+        [
+            log_row(sku, Grant(line_id, order_id, warehouse, units, ()), None, cause, None, now)
+            for warehouse, units in takes
+        ]
+    )
 
 
 def _placement_events(
-    order_id: int, customer_id: int, lines: list[LineView], products: dict[str, Product],
+    order_id: int,
+    customer_id: int,
+    lines: list[LineView],
+    products: dict[str, Product],
     now: datetime,
-) -> list[dict]:  # fmt: skip
+) -> list[dict]:
     def line_facts(line: LineView) -> dict:
         return {
-            "line_id": line.id, "sku": line.sku, "qty": line.qty, "allocated": line.allocated,
-            "backordered": line.backordered, "cancelled": line.cancelled,
+            "line_id": line.id,
+            "sku": line.sku,
+            "qty": line.qty,
+            "allocated": line.allocated,
+            "backordered": line.backordered,
+            "cancelled": line.cancelled,
             "preorder": products[line.sku].is_preorder(now),
-            "notify_at_checkout": products[line.sku].backorder_policy is BackorderPolicy.ALLOW_NOTIFY,
-        }  # fmt: skip
+            "notify_at_checkout": products[line.sku].backorder_policy
+            is BackorderPolicy.ALLOW_NOTIFY,
+        }
 
     base = {"order_id": order_id, "sku": None, "created_at": now}
-    events = [dict(base, kind="order_placed", payload={
-        "order_id": order_id, "customer_id": customer_id,
-        "lines": [line_facts(line) for line in lines],
-    })]  # fmt: skip
+    events = [
+        dict(
+            base,
+            kind="order_placed",
+            payload={
+                "order_id": order_id,
+                "customer_id": customer_id,
+                "lines": [line_facts(line) for line in lines],
+            },
+        )
+    ]
     waiting = [line_facts(line) for line in lines if line.backordered]
     if waiting:
-        events.append(dict(base, kind="order_backordered", payload={
-            "order_id": order_id, "customer_id": customer_id, "lines": waiting,
-            "backordered": sum(line["backordered"] for line in waiting),
-        }))  # fmt: skip
+        events.append(
+            dict(
+                base,
+                kind="order_backordered",
+                payload={
+                    "order_id": order_id,
+                    "customer_id": customer_id,
+                    "lines": waiting,
+                    "backordered": sum(line["backordered"] for line in waiting),
+                },
+            )
+        )
     return events
 
 
@@ -347,20 +426,34 @@ def _cancel_line(store: Store, line: LineView, now: datetime, keep: int = 0) -> 
     released = line.allocated - keep
     _release(store, line, released)
     store.change_line(
-        line.id, allocated=-released, backordered=-line.backordered,
+        line.id,
+        allocated=-released,
+        backordered=-line.backordered,
         cancelled=line.quantities.outstanding - keep,
-    )  # fmt: skip
+    )
     return replace(line, allocated=released) if keep else line
 
 
 def _cancel_event(kind: str, order_id: int, lines: list[LineView], reason: str, now) -> dict:
     return {
-        "kind": kind, "order_id": order_id, "sku": None, "created_at": now,
-        "payload": {"order_id": order_id, "reason": reason, "lines": [
-            {"line_id": line.id, "sku": line.sku, "released": line.allocated,
-             "cancelled": line.quantities.outstanding} for line in lines
-        ]},
-    }  # fmt: skip
+        "kind": kind,
+        "order_id": order_id,
+        "sku": None,
+        "created_at": now,
+        "payload": {
+            "order_id": order_id,
+            "reason": reason,
+            "lines": [
+                {
+                    "line_id": line.id,
+                    "sku": line.sku,
+                    "released": line.allocated,
+                    "cancelled": line.quantities.outstanding,
+                }
+                for line in lines
+            ],
+        },
+    }
 
 
 def _reduce_line(store: Store, line: LineView, units: int) -> None:
@@ -377,27 +470,44 @@ def _grow_line(store: Store, order: OrderView, line: LineView, extra: int, now: 
     product = store.get_product(line.sku)
     position = _position(store, product)
     fulfilment = Fulfilment(order.fulfilment)
-    [plan] = plan_order([LineRequest(line.line_no, line.sku, extra)], {line.sku: position},
-                        fulfilment, now)  # fmt: skip
+    [plan] = plan_order(
+        [LineRequest(line.line_no, line.sku, extra)], {line.sku: position}, fulfilment, now
+    )
     if plan.cancelled:
         raise InsufficientStock([_edit_shortage(position, extra, now)])
     _hold(store, order.id, line.id, line.sku, plan.takes, "order_edit", now)
     store.change_line(line.id, qty=extra, allocated=plan.allocated, backordered=plan.backordered)
     if plan.backordered:
-        store.insert_events([{
-            "kind": "order_backordered", "order_id": order.id, "sku": line.sku, "created_at": now,
-            "payload": {"order_id": order.id, "lines": [
-                {"line_id": line.id, "sku": line.sku, "backordered": plan.backordered}
-            ], "backordered": plan.backordered},
-        }])  # fmt: skip
+        store.insert_events(
+            [
+                {
+                    "kind": "order_backordered",
+                    "order_id": order.id,
+                    "sku": line.sku,
+                    "created_at": now,
+                    "payload": {
+                        "order_id": order.id,
+                        "lines": [
+                            {"line_id": line.id, "sku": line.sku, "backordered": plan.backordered}
+                        ],
+                        "backordered": plan.backordered,
+                    },
+                }
+            ]
+        )
 
 
 def _edit_shortage(position: SkuPosition, extra: int, now: datetime):
     from ..domain.errors import Shortage
     from ..domain.intake import available_now
 
-    return Shortage(position.product.sku, extra, available_now(position, now), 0,
-                    "the order drops missing units (cancel_remainder)")  # fmt: skip
+    return Shortage(
+        position.product.sku,
+        extra,
+        available_now(position, now),
+        0,
+        "the order drops missing units (cancel_remainder)",
+    )
 
 
 # -- shipping -------------------------------------------------------------------------------
@@ -409,8 +519,9 @@ def _picks(order: OrderView, quantities: dict[int, int] | None) -> list[tuple[Li
         if waiting:
             raise ShipmentNotAllowed(
                 f"order {order.id} ships complete and still waits for {', '.join(waiting)}",
-                order_id=order.id, waiting_skus=waiting,
-            )  # fmt: skip
+                order_id=order.id,
+                waiting_skus=waiting,
+            )
     if quantities is None:
         picks = [(line, line.allocated) for line in order.lines if line.allocated]
     else:
@@ -420,8 +531,10 @@ def _picks(order: OrderView, quantities: dict[int, int] | None) -> list[tuple[Li
         if qty > line.allocated:
             raise ShipmentNotAllowed(
                 f"line {line.id} holds {line.allocated} allocated unit(s), asked to ship {qty}",
-                field=f"quantities[{line.id}]", allocated=line.allocated, asked=qty,
-            )  # fmt: skip
+                field=f"quantities[{line.id}]",
+                allocated=line.allocated,
+                asked=qty,
+            )
     picks = [(line, qty) for line, qty in picks if qty]
     if not picks:
         raise ShipmentNotAllowed(

@@ -77,17 +77,26 @@ def _check_override(override: int) -> None:
         )
 
 
-def _apply_priority(uow: UnitOfWork, line: dict, override: int, actor: str, reason: str,
-                    now: datetime) -> dict:  # fmt: skip
+def _apply_priority(
+    uow: UnitOfWork, line: dict, override: int, actor: str, reason: str, now: datetime
+) -> dict:
     """Write the override, the audit row and the event; the SKU's promises follow the queue."""
     store, line_id, before = uow.store, line["id"], line["priority_override"]
     if before != override:
         store.set_priority_override(line_id, override)
         detail = {"sku": line["sku"], "order_id": line["order_id"], "from": before, "to": override}
         _audit(store, actor, "priority_override", f"line {line_id}", reason, detail, now)
-        store.insert_events([{"kind": "priority_changed", "order_id": line["order_id"],
-                              "sku": line["sku"], "created_at": now,
-                              "payload": dict(detail, line_id=line_id)}])  # fmt: skip
+        store.insert_events(
+            [
+                {
+                    "kind": "priority_changed",
+                    "order_id": line["order_id"],
+                    "sku": line["sku"],
+                    "created_at": now,
+                    "payload": dict(detail, line_id=line_id),
+                }
+            ]
+        )
         repromise(store, line["sku"], now, uow.shop_timezone)
     return {"line_id": line_id, "sku": line["sku"], "from": before, "to": override}
 
@@ -100,8 +109,9 @@ def _locked_waiting_line(store, line_id: int) -> dict:
     store.lock_skus([line["sku"]])
     line = store.line_facts(line_id)
     if line["backordered"] == 0:
-        raise Conflict(f"line {line_id} is not waiting; its priority no longer matters",
-                       line_id=line_id)  # fmt: skip
+        raise Conflict(
+            f"line {line_id} is not waiting; its priority no longer matters", line_id=line_id
+        )
     return line
 
 
@@ -118,14 +128,29 @@ def release_hold(
         released = _release_units(store, order, actor, reason, now)
         skus = sorted({sku for sku, _ in released})
         for sku in skus:  # others in line first, then the order takes back what nobody needs
-            allocate_waiting(store, sku, "hold_released", f"order {order_id}", now,
-                             skip_orders=frozenset({order_id}))  # fmt: skip
+            allocate_waiting(
+                store,
+                sku,
+                "hold_released",
+                f"order {order_id}",
+                now,
+                skip_orders=frozenset({order_id}),
+            )
             allocate_waiting(store, sku, "hold_released", f"order {order_id}", now)
         detail = {"lines": [{"sku": sku, "units": units} for sku, units in released]}
         _audit(store, actor, "release_hold", f"order {order_id}", reason, detail, now)
         payload = dict(detail, order_id=order_id)
-        store.insert_events([{"kind": "hold_released", "order_id": order_id, "sku": None,
-                              "created_at": now, "payload": payload}])  # fmt: skip
+        store.insert_events(
+            [
+                {
+                    "kind": "hold_released",
+                    "order_id": order_id,
+                    "sku": None,
+                    "created_at": now,
+                    "payload": payload,
+                }
+            ]
+        )
         repromise_all(store, skus, now, uow.shop_timezone)
         uow.commit()
         return orders.store_order(store, order_id)
@@ -136,9 +161,11 @@ def _release_units(store, order: OrderView, actor: str, reason: str, now) -> lis
     if order.fulfilment != Fulfilment.SHIP_COMPLETE.value or not any(
         line.backordered for line in order.lines
     ):
-        raise Conflict(f"order {order.id} holds no units while it waits (it is not a "
-                       "ship-complete order with lines still waiting)",
-                       order_id=order.id)  # fmt: skip
+        raise Conflict(
+            f"order {order.id} holds no units while it waits (it is not a "
+            "ship-complete order with lines still waiting)",
+            order_id=order.id,
+        )
     keep = payments.paid_units_kept(store, order)
     released = []
     for line in order.lines:
@@ -160,12 +187,19 @@ def _release_units(store, order: OrderView, actor: str, reason: str, now) -> lis
 
 def _log_row(line, order_id: int, warehouse: str, units: int, actor: str, reason: str, now) -> dict:
     return {
-        "sku": line.sku, "warehouse": warehouse, "line_id": line.id, "order_id": order_id,
-        "qty": -units, "cause": "hold_released", "reference": f"order {order_id}",
-        "priority_key": None, "ahead_of_line_id": None, "created_at": now,
+        "sku": line.sku,
+        "warehouse": warehouse,
+        "line_id": line.id,
+        "order_id": order_id,
+        "qty": -units,
+        "cause": "hold_released",
+        "reference": f"order {order_id}",
+        "priority_key": None,
+        "ahead_of_line_id": None,
+        "created_at": now,
         "reason": f"{units} unit(s) back to waiting: ship-complete hold released by {actor}: "
-                  f"{reason}",
-    }  # fmt: skip
+        f"{reason}",
+    }
 
 
 def cancel_line(
@@ -173,11 +207,24 @@ def cancel_line(
 ) -> OrderView:
     """An operator's cancel: the line's event says `operator`, the audit log says who and why."""
     reason = check_reason(reason)
-    audit = {"actor": actor, "action": "cancel_line", "subject": f"line {line_id}",
-             "reason": reason, "detail": {"order_id": order_id}}  # fmt: skip
+    audit = {
+        "actor": actor,
+        "action": "cancel_line",
+        "subject": f"line {line_id}",
+        "reason": reason,
+        "detail": {"order_id": order_id},
+    }
     return orders.cancel_line(uow, order_id, line_id, now, reason="operator", audit=audit)
 
 
 def _audit(store, actor: str, action: str, subject: str, reason: str, detail, now) -> None:
-    store.insert_audit({"actor": actor, "action": action, "subject": subject, "reason": reason,
-                        "detail": detail, "created_at": now})  # fmt: skip
+    store.insert_audit(
+        {
+            "actor": actor,
+            "action": action,
+            "subject": subject,
+            "reason": reason,
+            "detail": detail,
+            "created_at": now,
+        }
+    )

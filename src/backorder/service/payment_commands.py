@@ -113,9 +113,13 @@ def retry_payment(
 
 @retried
 def refund_line(
-    uow: UnitOfWork, order_id: int, line_id: int, now: datetime, units: int | None = None,
+    uow: UnitOfWork,
+    order_id: int,
+    line_id: int,
+    now: datetime,
+    units: int | None = None,
     restock: bool = False,
-) -> PaymentView:  # fmt: skip
+) -> PaymentView:
     """Give back the money for paid units of a line. Paid units not yet shipped are released
     (back to stock, to the next in line); shipped ones are returns: `restock` puts them back
     on hand. Only what the line still holds paid is refunded, once (B10)."""
@@ -125,14 +129,22 @@ def refund_line(
         line = _line(snap.order, line_id)
         from_held, from_shipped = _refund_split(snap, line, units)
         if from_held:  # paid units that will not ship now: their money back, units freed
-            write_intent(store, snap, "refund", "refund", from_held * line.unit_price_minor, now,
-                         lines=((line.id, from_held),))  # fmt: skip
+            write_intent(
+                store,
+                snap,
+                "refund",
+                "refund",
+                from_held * line.unit_price_minor,
+                now,
+                lines=((line.id, from_held),),
+            )
             release_units(store, line, from_held, to_queue=False)
             store.insert_events([_line_cancelled(order_id, line, from_held, now)])
         if from_shipped:
             amount = from_shipped * line.unit_price_minor
-            write_intent(store, snap, "refund", "return", amount, now,
-                         lines=((line.id, from_shipped),))  # fmt: skip
+            write_intent(
+                store, snap, "refund", "return", amount, now, lines=((line.id, from_shipped),)
+            )
             if restock:
                 _restock(store, order_id, line, from_shipped, now)
         if from_held or restock:
@@ -153,10 +165,15 @@ def payment_history(uow: UnitOfWork, order_id: int, now: datetime) -> PaymentVie
 
 
 def resolve_payment(
-    terms: PaymentSettings, gateways: Collection[str], *, gateway: str | None = None,
-    method: str | None = None, policy: str | None = None, deposit_percent: int | None = None,
+    terms: PaymentSettings,
+    gateways: Collection[str],
+    *,
+    gateway: str | None = None,
+    method: str | None = None,
+    policy: str | None = None,
+    deposit_percent: int | None = None,
     authorization: PreAuthorization | None = None,
-) -> PaymentIn:  # fmt: skip
+) -> PaymentIn:
     """Payment details as given, completed from the shop's terms; the gateway must exist."""
     gateway = gateway or terms.default_gateway
     if gateway is None or gateway not in gateways:
@@ -197,10 +214,16 @@ def _check_chargeable(lines: list[money.LineMoney], pos: money.Position, asked) 
 
 def _line_cancelled(order_id: int, line: LineView, units: int, now: datetime) -> dict:
     return {
-        "kind": "line_cancelled", "order_id": order_id, "sku": None, "created_at": now,
-        "payload": {"order_id": order_id, "reason": "refunded", "lines": [
-            {"line_id": line.id, "sku": line.sku, "released": units, "cancelled": units}]},
-    }  # fmt: skip
+        "kind": "line_cancelled",
+        "order_id": order_id,
+        "sku": None,
+        "created_at": now,
+        "payload": {
+            "order_id": order_id,
+            "reason": "refunded",
+            "lines": [{"line_id": line.id, "sku": line.sku, "released": units, "cancelled": units}],
+        },
+    }
 
 
 def _restock(store: Store, order_id: int, line: LineView, units: int, now: datetime) -> None:

@@ -25,18 +25,23 @@ MAX_ROUNDS = 20  # an order's next intent becomes due once the one before it is 
 
 
 def run_payments(
-    uow: UnitOfWork, gateways: Mapping[str, PaymentGateway], now: datetime,
+    uow: UnitOfWork,
+    gateways: Mapping[str, PaymentGateway],
+    now: datetime,
     settings: PaymentSettings | None = None,
-) -> dict:  # fmt: skip
+) -> dict:
     """One round of the runner: the sweep (renewals, grace periods), then every due intent."""
     swept = sweep_payments(uow, now, settings)
     return {"sweep": swept, "intents": run_payment_intents(uow, gateways, now, settings)}
 
 
 def run_payment_intents(
-    uow: UnitOfWork, gateways: Mapping[str, PaymentGateway], now: datetime,
-    settings: PaymentSettings | None = None, limit: int = 100,
-) -> dict[str, int]:  # fmt: skip
+    uow: UnitOfWork,
+    gateways: Mapping[str, PaymentGateway],
+    now: datetime,
+    settings: PaymentSettings | None = None,
+    limit: int = 100,
+) -> dict[str, int]:
     """Execute every due intent; returns how many ended in each outcome."""
     settings = settings or PaymentSettings()
     outcomes: Counter[str] = Counter()
@@ -60,9 +65,12 @@ def _claim(uow: UnitOfWork, now: datetime, settings: PaymentSettings, limit: int
 
 
 def _execute(
-    uow: UnitOfWork, gateways: Mapping[str, PaymentGateway], intent_id: int, now: datetime,
+    uow: UnitOfWork,
+    gateways: Mapping[str, PaymentGateway],
+    intent_id: int,
+    now: datetime,
     settings: PaymentSettings,
-) -> str:  # fmt: skip
+) -> str:
     intent = _read(uow, lambda store: store.get_payment_intent(intent_id))
     gateway = gateways.get(intent.gateway)
     if gateway is None:
@@ -75,9 +83,12 @@ def _execute(
 
 def _authorize(uow, gateway: PaymentGateway, intent: IntentRow, now, settings) -> str:
     result = gateway.authorize(
-        amount=intent.amount_minor, currency=intent.currency, method=intent.method,
-        key=intent.idempotency_key, reference=_reference(intent),
-    )  # fmt: skip
+        amount=intent.amount_minor,
+        currency=intent.currency,
+        method=intent.method,
+        key=intent.idempotency_key,
+        reference=_reference(intent),
+    )
     record(uow, intent, "authorize", intent.idempotency_key, result, now, settings)
     return result.status
 
@@ -97,10 +108,15 @@ def _capture(uow, gateway: PaymentGateway, intent: IntentRow, now, settings) -> 
         authorization = _reauthorize(uow, gateway, intent, snap, now, settings)
         if authorization is None:
             return _block(uow, intent, "re-authorization did not succeed", now)
-    result = gateway.capture(authorization=authorization, amount=intent.amount_minor,
-                             currency=intent.currency, key=intent.idempotency_key)  # fmt: skip
-    record(uow, intent, "capture", intent.idempotency_key, result, now, settings,
-           parent=authorization)  # fmt: skip
+    result = gateway.capture(
+        authorization=authorization,
+        amount=intent.amount_minor,
+        currency=intent.currency,
+        key=intent.idempotency_key,
+    )
+    record(
+        uow, intent, "capture", intent.idempotency_key, result, now, settings, parent=authorization
+    )
     return result.status
 
 
@@ -109,19 +125,32 @@ def _reauthorize(uow, gateway, intent: IntentRow, snap: Snapshot, now, settings)
     (its own key, derived from the capture's and the intent's generation)."""
     key = f"{intent.idempotency_key}/reauth-{intent.generation}"
     amount = max(intent.amount_minor, snap.need())
-    result = gateway.authorize(amount=amount, currency=intent.currency,
-                               method=snap.payment.method, key=key,
-                               reference=_reference(intent))  # fmt: skip
+    result = gateway.authorize(
+        amount=amount,
+        currency=intent.currency,
+        method=snap.payment.method,
+        key=key,
+        reference=_reference(intent),
+    )
     record(uow, intent, "authorize", key, result, now, settings, reason="reauthorization")
     return result.reference if result.status == "succeeded" else None
 
 
 def _void(uow, gateway: PaymentGateway, intent: IntentRow, now, settings) -> str:
     if intent.order_id is None:  # a refused order's checkout authorization
-        result = gateway.void(authorization=intent.target_ref, amount=intent.amount_minor,
-                              key=intent.idempotency_key)  # fmt: skip
-        record(uow, intent, "void", intent.idempotency_key, result, now, settings,
-               parent=intent.target_ref)  # fmt: skip
+        result = gateway.void(
+            authorization=intent.target_ref, amount=intent.amount_minor, key=intent.idempotency_key
+        )
+        record(
+            uow,
+            intent,
+            "void",
+            intent.idempotency_key,
+            result,
+            now,
+            settings,
+            parent=intent.target_ref,
+        )
         return result.status
     snap = _read(uow, lambda store: load_snapshot(store, intent.order_id))
     for auth in money.open_authorizations(snap.auths(), now):
@@ -152,8 +181,11 @@ def _refund(uow, gateway: PaymentGateway, intent: IntentRow, now, settings) -> s
 
 
 _RUNNERS: dict[str, Callable[..., str]] = {
-    "authorize": _authorize, "capture": _capture, "void": _void, "refund": _refund,
-}  # fmt: skip
+    "authorize": _authorize,
+    "capture": _capture,
+    "void": _void,
+    "refund": _refund,
+}
 
 
 # -- the sweep: renew authorizations before they lapse, end grace periods -----------------------
@@ -212,8 +244,9 @@ def _release_after_grace(uow: UnitOfWork, order_id: int, now: datetime) -> int:
             if units > 0:
                 payments.release_units(store, line, units, to_queue=True)
                 released.append({"line_id": line.id, "sku": line.sku, "released": units})
-        payments.hand_on(store, [r["sku"] for r in released], "payment_grace", order_id, now,
-                         uow.shop_timezone)  # fmt: skip
+        payments.hand_on(
+            store, [r["sku"] for r in released], "payment_grace", order_id, now, uow.shop_timezone
+        )
         store.insert_events([records.event("payment_units_released", snap, now, lines=released)])
         uow.commit()
         return 1
@@ -256,9 +289,16 @@ def _postpone(uow, intent: IntentRow, error: str, now: datetime, settings) -> st
     delay = settings.retry_after * 2 ** (attempts - 1)
     with uow:
         if uow.store.get_payment_intent(intent.id).status in ("pending", "waiting"):
-            uow.store.update_payment_intent(intent.id, {
-                "attempts": attempts, "next_attempt_at": now + delay, "lease_until": None,
-                "last_error": error[:1000], "updated_at": now})  # fmt: skip
+            uow.store.update_payment_intent(
+                intent.id,
+                {
+                    "attempts": attempts,
+                    "next_attempt_at": now + delay,
+                    "lease_until": None,
+                    "last_error": error[:1000],
+                    "updated_at": now,
+                },
+            )
         uow.commit()
     return "retry"
 
@@ -271,9 +311,15 @@ def _give_up(uow, intent: IntentRow, error: str, now: datetime, settings) -> str
         if intent.order_id is not None:
             payments.lock_order(store, intent.order_id)
         if store.get_payment_intent(intent.id).status in ("pending", "waiting"):
-            store.update_payment_intent(intent.id, {
-                "status": "failed", "lease_until": None, "last_error": error[:1000],
-                "updated_at": now})  # fmt: skip
+            store.update_payment_intent(
+                intent.id,
+                {
+                    "status": "failed",
+                    "lease_until": None,
+                    "last_error": error[:1000],
+                    "updated_at": now,
+                },
+            )
             if intent.order_id is not None:
                 snap = load_snapshot(store, intent.order_id)
                 refused = GatewayResult("declined", reason=error[:300])

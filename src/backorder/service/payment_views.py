@@ -120,17 +120,19 @@ class Snapshot:
 
     def lines(self) -> list[money.LineMoney]:
         return [
-            money.LineMoney(x.id, x.qty, x.allocated, x.backordered, x.shipped, x.cancelled,
-                            x.unit_price_minor)
+            money.LineMoney(
+                x.id, x.qty, x.allocated, x.backordered, x.shipped, x.cancelled, x.unit_price_minor
+            )
             for x in self.order.lines
-        ]  # fmt: skip
+        ]
 
     def ops(self) -> list[money.Operation]:
         return [
-            money.Operation(op.kind, op.status, op.amount_minor, op.reference, op.parent_ref,
-                            op.expires_at)
+            money.Operation(
+                op.kind, op.status, op.amount_minor, op.reference, op.parent_ref, op.expires_at
+            )
             for op in self.operations
-        ]  # fmt: skip
+        ]
 
     def auths(self) -> list[money.Authorization]:
         return money.authorizations(self.ops())
@@ -183,31 +185,67 @@ def load_snapshot(store, order_id: int) -> Snapshot | None:
     if payment is None:
         return None
     order = store.get_order(order_id)
-    return Snapshot(payment, order, tuple(store.payment_operations(order_id)),
-                    tuple(store.payment_intents(order_id)))  # fmt: skip
+    return Snapshot(
+        payment,
+        order,
+        tuple(store.payment_operations(order_id)),
+        tuple(store.payment_intents(order_id)),
+    )
 
 
 def view_of(snap: Snapshot, now: datetime) -> PaymentView:
     ops, lines, pos = snap.ops(), snap.lines(), snap.position()
     sums = money.totals(ops, now)
     auths = snap.auths()
-    status = money.payment_status(sums, required=snap.required, authorized_ever=bool(auths),
-                                  need=money.authorization_need(lines, pos))  # fmt: skip
+    status = money.payment_status(
+        sums,
+        required=snap.required,
+        authorized_ever=bool(auths),
+        need=money.authorization_need(lines, pos),
+    )
     held = money.paid_units_held(lines, pos)
     p = snap.payment
     return PaymentView(
-        snap.order.id, p.gateway, p.policy, p.deposit_percent, p.currency, status,
-        sums.authorized, sums.captured, sums.voided, sums.refunded, sums.expired,
-        money.future_need(lines, pos), p.required_since, p.grace_until, p.released_at,
-        tuple({"reference": a.reference, "amount": a.amount, "captured": a.captured,
-               "voided": a.voided, "remaining": a.remaining, "expires_at": a.expires_at,
-               "status": a.status(now)} for a in auths),
-        tuple({"line_id": x.line_id, "paid_units": pos.covered_units(x.line_id),
-               "paid_units_held": held.get(x.line_id, 0),
-               "returned_units": pos.returned_units(x.line_id),
-               "state": _line_state(snap, x)} for x in lines),
-        snap.operations, snap.intents,
-    )  # fmt: skip
+        snap.order.id,
+        p.gateway,
+        p.policy,
+        p.deposit_percent,
+        p.currency,
+        status,
+        sums.authorized,
+        sums.captured,
+        sums.voided,
+        sums.refunded,
+        sums.expired,
+        money.future_need(lines, pos),
+        p.required_since,
+        p.grace_until,
+        p.released_at,
+        tuple(
+            {
+                "reference": a.reference,
+                "amount": a.amount,
+                "captured": a.captured,
+                "voided": a.voided,
+                "remaining": a.remaining,
+                "expires_at": a.expires_at,
+                "status": a.status(now),
+            }
+            for a in auths
+        ),
+        tuple(
+            {
+                "line_id": x.line_id,
+                "paid_units": pos.covered_units(x.line_id),
+                "paid_units_held": held.get(x.line_id, 0),
+                "returned_units": pos.returned_units(x.line_id),
+                "state": _line_state(snap, x),
+            }
+            for x in lines
+        ),
+        snap.operations,
+        snap.intents,
+    )
 
 
 def _line_state(snap: Snapshot, line: money.LineMoney) -> str:

@@ -40,11 +40,17 @@ def on_order_placed(store: Store, order_id: int, payment: PaymentIn | None, now:
         raise InvalidInput("payment", "this shop has no payment gateway configured")
     validate_payment(payment)
     order = store.get_order(order_id)
-    store.insert_order_payment({
-        "order_id": order_id, "gateway": payment.gateway, "policy": payment.policy.value,
-        "deposit_percent": payment.deposit_percent, "currency": order.currency,
-        "method": payment.method, "created_at": now,
-    })  # fmt: skip
+    store.insert_order_payment(
+        {
+            "order_id": order_id,
+            "gateway": payment.gateway,
+            "policy": payment.policy.value,
+            "deposit_percent": payment.deposit_percent,
+            "currency": order.currency,
+            "method": payment.method,
+            "created_at": now,
+        }
+    )
     snap = load_snapshot(store, order_id)
     value = money.order_value(snap.lines())
     if payment.authorization is not None:
@@ -149,8 +155,9 @@ def settle(store: Store, order_id: int, now: datetime) -> None:
         return
     plan = money.settle(snap.lines(), snap.position(), snap.policy, snap.payment.deposit_percent)
     if plan.refund_units or plan.refund_amount:
-        write_intent(store, snap, "refund", "cancel", plan.refund_amount, now,
-                     lines=plan.refund_units)  # fmt: skip
+        write_intent(
+            store, snap, "refund", "cancel", plan.refund_amount, now, lines=plan.refund_units
+        )
     if plan.void and holds_money(snap, now) and not snap.has_unsettled("void"):
         write_intent(store, snap, "void", "settle", 0, now)
 
@@ -162,21 +169,40 @@ def holds_money(snap: Snapshot, now: datetime) -> bool:
 
 
 def write_intent(
-    store: Store, snap: Snapshot, kind: str, reason: str, amount: int, now: datetime, *,
-    lines: money.Units = (), method: str | None = None, target_ref: str | None = None,
+    store: Store,
+    snap: Snapshot,
+    kind: str,
+    reason: str,
+    amount: int,
+    now: datetime,
+    *,
+    lines: money.Units = (),
+    method: str | None = None,
+    target_ref: str | None = None,
     key: str | None = None,
-) -> int:  # fmt: skip
+) -> int:
     """One intent; an amount of 0 (units paid by a deposit already) is done at once."""
     order_id = snap.payment.order_id
     key = key or _key(order_id, kind, len(store.payment_intents(order_id)) + 1)
     status = "done" if amount == 0 and kind in ("capture", "refund") else "pending"
-    return store.insert_payment_intent({
-        "order_id": order_id, "kind": kind, "reason": reason, "amount_minor": amount,
-        "currency": snap.payment.currency, "gateway": snap.payment.gateway,
-        "idempotency_key": key, "method": method or snap.payment.method,
-        "target_ref": target_ref, "lines": lines, "status": status, "next_attempt_at": now,
-        "created_at": now, "updated_at": now,
-    })  # fmt: skip
+    return store.insert_payment_intent(
+        {
+            "order_id": order_id,
+            "kind": kind,
+            "reason": reason,
+            "amount_minor": amount,
+            "currency": snap.payment.currency,
+            "gateway": snap.payment.gateway,
+            "idempotency_key": key,
+            "method": method or snap.payment.method,
+            "target_ref": target_ref,
+            "lines": lines,
+            "status": status,
+            "next_attempt_at": now,
+            "created_at": now,
+            "updated_at": now,
+        }
+    )
 
 
 def _key(order_id: int, *parts) -> str:
@@ -213,14 +239,25 @@ def cancel_waiting_units(store: Store, order: OrderView, now: datetime) -> list[
         product = store.get_product(line.sku)
         if line.backordered and product.backorder_policy is BackorderPolicy.DENY:
             store.change_line(line.id, backordered=-line.backordered, cancelled=line.backordered)
-            cancelled.append({"line_id": line.id, "sku": line.sku, "released": 0,
-                              "cancelled": line.backordered})  # fmt: skip
+            cancelled.append(
+                {"line_id": line.id, "sku": line.sku, "released": 0, "cancelled": line.backordered}
+            )
     if cancelled:
-        store.insert_events([{
-            "kind": "line_cancelled", "order_id": order.id, "sku": None, "created_at": now,
-            "payload": {"order_id": order.id, "reason": "payment_late_stock_gone",
-                        "lines": cancelled},
-        }])  # fmt: skip
+        store.insert_events(
+            [
+                {
+                    "kind": "line_cancelled",
+                    "order_id": order.id,
+                    "sku": None,
+                    "created_at": now,
+                    "payload": {
+                        "order_id": order.id,
+                        "reason": "payment_late_stock_gone",
+                        "lines": cancelled,
+                    },
+                }
+            ]
+        )
     return cancelled
 
 
@@ -247,13 +284,24 @@ def _adopt_authorization(store: Store, snap: Snapshot, payment: PaymentIn, now: 
     key = f"checkout:{payment.gateway}:{pre.reference}"
     if store.payment_operation_exists(key):
         raise InvalidInput("payment.authorization", "already used by another order")
-    store.insert_payment_operation({
-        "order_id": snap.payment.order_id, "intent_id": None, "kind": "authorize",
-        "status": "succeeded", "amount_minor": pre.amount_minor,
-        "currency": snap.payment.currency, "gateway": payment.gateway, "idempotency_key": key,
-        "reference": pre.reference, "parent_ref": None, "expires_at": pre.expires_at,
-        "detail": "taken at checkout", "source": "checkout", "created_at": now,
-    })  # fmt: skip
+    store.insert_payment_operation(
+        {
+            "order_id": snap.payment.order_id,
+            "intent_id": None,
+            "kind": "authorize",
+            "status": "succeeded",
+            "amount_minor": pre.amount_minor,
+            "currency": snap.payment.currency,
+            "gateway": payment.gateway,
+            "idempotency_key": key,
+            "reference": pre.reference,
+            "parent_ref": None,
+            "expires_at": pre.expires_at,
+            "detail": "taken at checkout",
+            "source": "checkout",
+            "created_at": now,
+        }
+    )
 
 
 @retried
@@ -264,13 +312,24 @@ def _void_unused_authorization(uow: UnitOfWork, payment: PaymentIn, now: datetim
         store = uow.store
         if store.payment_operation_exists(key) or store.payment_intent_by_key(f"{key}:void"):
             return  # in use by an order, or already being voided
-        store.insert_payment_intent({
-            "order_id": None, "kind": "void", "reason": "order_refused",
-            "amount_minor": pre.amount_minor, "currency": "XXX", "gateway": payment.gateway,
-            "idempotency_key": f"{key}:void", "method": None, "target_ref": pre.reference,
-            "lines": (), "status": "pending", "next_attempt_at": now, "created_at": now,
-            "updated_at": now,
-        })  # fmt: skip
+        store.insert_payment_intent(
+            {
+                "order_id": None,
+                "kind": "void",
+                "reason": "order_refused",
+                "amount_minor": pre.amount_minor,
+                "currency": "XXX",
+                "gateway": payment.gateway,
+                "idempotency_key": f"{key}:void",
+                "method": None,
+                "target_ref": pre.reference,
+                "lines": (),
+                "status": "pending",
+                "next_attempt_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
         uow.commit()
 
 

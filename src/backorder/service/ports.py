@@ -47,9 +47,15 @@ class Store(Protocol):
         self, sku: str, warehouse: str, on_hand: int = 0, allocated: int = 0
     ) -> int: ...
     def append_ledger(
-        self, sku: str, warehouse: str, delta: int, on_hand_after: int, reason: str,
-        reference: str | None, now: datetime,
-    ) -> None: ...  # fmt: skip
+        self,
+        sku: str,
+        warehouse: str,
+        delta: int,
+        on_hand_after: int,
+        reason: str,
+        reference: str | None,
+        now: datetime,
+    ) -> None: ...
     def ledger_entries(self, sku: str | None, limit: int) -> list[LedgerEntry]: ...
     def backordered_total(self, sku: str) -> int: ...
     def insert_customer(self, values: dict, now: datetime) -> int: ...
@@ -64,9 +70,15 @@ class Store(Protocol):
     def get_order(self, order_id: int) -> OrderView | None: ...
     def list_orders(self, customer_id: int | None, limit: int, offset: int) -> list[OrderView]: ...
     def change_line(
-        self, line_id: int, *, qty: int = 0, allocated: int = 0, backordered: int = 0,
-        shipped: int = 0, cancelled: int = 0,
-    ) -> None: ...  # fmt: skip
+        self,
+        line_id: int,
+        *,
+        qty: int = 0,
+        allocated: int = 0,
+        backordered: int = 0,
+        shipped: int = 0,
+        cancelled: int = 0,
+    ) -> None: ...
     def change_line_allocation(
         self, line_id: int, sku: str, warehouse: str, delta: int
     ) -> None: ...

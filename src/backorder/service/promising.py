@@ -57,9 +57,12 @@ def recompute_all(uow, now: datetime) -> dict[str, int]:
         today = local_date(now, uow.shop_timezone)
         rows, events = [], []
         for sku in sorted(waiting):
-            inputs = _bulk_inputs(products[sku], free.get(sku, 0), lead_days.get(sku), today, now,
-                                  uow.shop_timezone)  # fmt: skip
-            promises = plan_promises(waiting[sku], inputs[0], inputs[1], supply.get(sku, []), inputs[2])
+            inputs = _bulk_inputs(
+                products[sku], free.get(sku, 0), lead_days.get(sku), today, now, uow.shop_timezone
+            )
+            promises = plan_promises(
+                waiting[sku], inputs[0], inputs[1], supply.get(sku, []), inputs[2]
+            )
             rows_sku, events_sku = _changes(sku, promises, current, now)
             rows += rows_sku
             events += events_sku
@@ -67,7 +70,12 @@ def recompute_all(uow, now: datetime) -> dict[str, int]:
         events += ask_on_delays(store, events, now)
         store.insert_events(events)
         uow.commit()
-    return {"skus": len(waiting), "lines": len(current), "changed": len(rows), "events": len(events)}
+    return {
+        "skus": len(waiting),
+        "lines": len(current),
+        "changed": len(rows),
+        "events": len(events),
+    }
 
 
 def _bulk_inputs(product: Product, free: int, lead_days, today: date, now: datetime, timezone):
@@ -107,11 +115,22 @@ def _changes(sku: str, promises: list[Promise], current: dict, now: datetime):
         if old is None:
             continue
         basis = promise.basis.value
-        if (old.promised_date, old.basis, old.po_line_id) == (promise.promised, basis, promise.po_line_id):
+        if (old.promised_date, old.basis, old.po_line_id) == (
+            promise.promised,
+            basis,
+            promise.po_line_id,
+        ):
             continue
         moved = old.promised_date is not None and old.promised_date != promise.promised
-        rows.append({"line_id": promise.line_id, "promised": promise.promised, "basis": basis,
-                     "po_line_id": promise.po_line_id, "changed": int(moved)})  # fmt: skip
+        rows.append(
+            {
+                "line_id": promise.line_id,
+                "promised": promise.promised,
+                "basis": basis,
+                "po_line_id": promise.po_line_id,
+                "changed": int(moved),
+            }
+        )
         if moved:
             events.append(_promise_event(sku, old, promise, now))
     return rows, events
@@ -121,14 +140,20 @@ def _promise_event(sku: str, old, promise: Promise, now: datetime) -> dict:
     later = promise.promised is None or promise.promised > old.promised_date
     return {
         "kind": "promise_delayed" if later else "promise_improved",
-        "order_id": old.order_id, "sku": sku, "created_at": now,
+        "order_id": old.order_id,
+        "sku": sku,
+        "created_at": now,
         "payload": {
-            "order_id": old.order_id, "line_id": old.line_id, "sku": sku,
-            "previous_date": old.promised_date, "promised_date": promise.promised,
-            "first_promised_date": old.first_promised_date, "basis": promise.basis.value,
+            "order_id": old.order_id,
+            "line_id": old.line_id,
+            "sku": sku,
+            "previous_date": old.promised_date,
+            "promised_date": promise.promised,
+            "first_promised_date": old.first_promised_date,
+            "basis": promise.basis.value,
             "po_line_id": promise.po_line_id,
         },
-    }  # fmt: skip
+    }
 
 
 def start_of_local_day(day: date, timezone: str) -> datetime:

@@ -43,25 +43,42 @@ def create_supplier(uow: UnitOfWork, supplier: SupplierIn, now: datetime) -> Sup
     with uow:
         if found := uow.store.find_supplier(supplier.name):
             return found
-        supplier_id = uow.store.insert_supplier({
-            "name": supplier.name, "lead_time_days": supplier.lead_time_days,
-            "currency": supplier.currency.upper(), "contact": supplier.contact,
-            "email": supplier.email, "created_at": now,
-        })  # fmt: skip
+        supplier_id = uow.store.insert_supplier(
+            {
+                "name": supplier.name,
+                "lead_time_days": supplier.lead_time_days,
+                "currency": supplier.currency.upper(),
+                "contact": supplier.contact,
+                "email": supplier.email,
+                "created_at": now,
+            }
+        )
         uow.commit()
         return uow.store.get_supplier(supplier_id)
 
 
 @retried
 def set_supplier_product(
-    uow: UnitOfWork, supplier_id: int, sku: str, now: datetime, *, pack_size: int = 1,
-    min_order: int = 1, unit_cost_minor: int | None = None, preferred: bool = False,
-) -> dict:  # fmt: skip
+    uow: UnitOfWork,
+    supplier_id: int,
+    sku: str,
+    now: datetime,
+    *,
+    pack_size: int = 1,
+    min_order: int = 1,
+    unit_cost_minor: int | None = None,
+    preferred: bool = False,
+) -> dict:
     """Say that a supplier sells a SKU, in packs of `pack_size`, at least `min_order` units."""
     v.quantity(pack_size, "pack_size")
     v.quantity(min_order, "min_order")
-    values = {"supplier_id": supplier_id, "sku": sku, "pack_size": pack_size,
-              "min_order": min_order, "unit_cost_minor": unit_cost_minor}  # fmt: skip
+    values = {
+        "supplier_id": supplier_id,
+        "sku": sku,
+        "pack_size": pack_size,
+        "min_order": min_order,
+        "unit_cost_minor": unit_cost_minor,
+    }
     with uow:
         store = uow.store
         store.lock_skus([sku])
@@ -77,31 +94,50 @@ def set_supplier_product(
 
 @retried
 def create_purchase_order(
-    uow: UnitOfWork, supplier_id: int, lines: Sequence[PoLineIn], now: datetime, *,
-    warehouse: str = "main", reference: str | None = None, send: bool = True,
-) -> PurchaseOrderView:  # fmt: skip
+    uow: UnitOfWork,
+    supplier_id: int,
+    lines: Sequence[PoLineIn],
+    now: datetime,
+    *,
+    warehouse: str = "main",
+    reference: str | None = None,
+    send: bool = True,
+) -> PurchaseOrderView:
     """A PO; sent at once unless `send=False` (a draft is not supply yet)."""
     _validate_po_lines(lines)
     with uow:
         store = uow.store
         if reference and (existing := store.find_po_id(reference)):
             return store.get_po(existing)
-        supplier = _require(store.get_supplier(supplier_id), f"unknown supplier {supplier_id}",
-                            "supplier_id")  # fmt: skip
+        supplier = _require(
+            store.get_supplier(supplier_id), f"unknown supplier {supplier_id}", "supplier_id"
+        )
         _require(store.get_warehouse(warehouse), f"unknown warehouse {warehouse!r}", "warehouse")
         skus = sorted({line.sku for line in lines})
         store.lock_skus(skus)
         _require_skus(store, lines)
-        po_id = store.insert_po({
-            "supplier_id": supplier.id, "warehouse": warehouse,
-            "status": "sent" if send else "draft", "reference": reference,
-            "currency": supplier.currency, "created_at": now, "sent_at": now if send else None,
-        })  # fmt: skip
+        po_id = store.insert_po(
+            {
+                "supplier_id": supplier.id,
+                "warehouse": warehouse,
+                "status": "sent" if send else "draft",
+                "reference": reference,
+                "currency": supplier.currency,
+                "created_at": now,
+                "sent_at": now if send else None,
+            }
+        )
         for line in lines:
-            store.insert_po_line({
-                "po_id": po_id, "sku": line.sku, "qty": line.qty, "unit_cost_minor": line.unit_cost_minor,
-                "expected_date": line.expected_date, "first_expected_date": line.expected_date,
-            })  # fmt: skip
+            store.insert_po_line(
+                {
+                    "po_id": po_id,
+                    "sku": line.sku,
+                    "qty": line.qty,
+                    "unit_cost_minor": line.unit_cost_minor,
+                    "expected_date": line.expected_date,
+                    "first_expected_date": line.expected_date,
+                }
+            )
         if send:
             repromise_all(store, skus, now, uow.shop_timezone)
         uow.commit()
@@ -132,7 +168,9 @@ def change_expected_date(
         raise InvalidInput("expected_date", "must be a date (YYYY-MM-DD)")
     with uow:
         store = uow.store
-        line = _require(store.get_po_line(po_line_id), f"unknown PO line {po_line_id}", "po_line_id")
+        line = _require(
+            store.get_po_line(po_line_id), f"unknown PO line {po_line_id}", "po_line_id"
+        )
         store.lock_skus([line.sku])
         store.update_po_line(po_line_id, expected_date=expected)
         repromise(store, line.sku, now, uow.shop_timezone)
@@ -145,7 +183,9 @@ def cancel_po_line(uow: UnitOfWork, po_line_id: int, now: datetime) -> PurchaseO
     """Stop expecting what a PO line has not delivered yet."""
     with uow:
         store = uow.store
-        line = _require(store.get_po_line(po_line_id), f"unknown PO line {po_line_id}", "po_line_id")
+        line = _require(
+            store.get_po_line(po_line_id), f"unknown PO line {po_line_id}", "po_line_id"
+        )
         store.lock_skus([line.sku])
         if line.open_qty:
             store.update_po_line(po_line_id, cancelled=line.cancelled + line.open_qty)
@@ -164,7 +204,9 @@ def receive_po_line(
     key = f"po-receipt:{po_line_id}:{reference}" if reference else None
     with uow:
         store = uow.store
-        line = _require(store.get_po_line(po_line_id), f"unknown PO line {po_line_id}", "po_line_id")
+        line = _require(
+            store.get_po_line(po_line_id), f"unknown PO line {po_line_id}", "po_line_id"
+        )
         store.lock_skus([line.sku])
         if key and (first := store.get_command_result(key)) is not None:
             return first | {"repeated": True}
@@ -179,21 +221,37 @@ def receive_po_line(
 
 
 def _receive(store, line, warehouse: str, qty: int, reference, now, timezone) -> dict:
-    receipt_id = store.insert_receipt({
-        "sku": line.sku, "warehouse": warehouse, "qty": qty, "po_line_id": line.id,
-        "reference": reference, "received_at": now,
-    })  # fmt: skip
+    receipt_id = store.insert_receipt(
+        {
+            "sku": line.sku,
+            "warehouse": warehouse,
+            "qty": qty,
+            "po_line_id": line.id,
+            "reference": reference,
+            "received_at": now,
+        }
+    )
     store.ensure_stock_row(line.sku, warehouse)
     on_hand = store.change_stock(line.sku, warehouse, on_hand=qty)
-    store.append_ledger(line.sku, warehouse, qty, on_hand, "receipt", reference or f"PO line {line.id}", now)
-    store.update_po_line(line.id, received=line.received + qty, last_received_date=local_date(now, timezone))
+    store.append_ledger(
+        line.sku, warehouse, qty, on_hand, "receipt", reference or f"PO line {line.id}", now
+    )
+    store.update_po_line(
+        line.id, received=line.received + qty, last_received_date=local_date(now, timezone)
+    )
     _refresh_po_status(store, line.po_id)
     grants = allocate_waiting(store, line.sku, "receipt", reference or f"PO line {line.id}", now)
     offer_holds(store, line.sku, now)  # issue 8: what the queue left goes to the waitlist
     repromise(store, line.sku, now, timezone)
-    return {"receipt_id": receipt_id, "sku": line.sku, "warehouse": warehouse, "qty": qty,
-            "on_hand": on_hand, "allocated_to_lines": sum(g.qty for g in grants),
-            "repeated": False}  # fmt: skip
+    return {
+        "receipt_id": receipt_id,
+        "sku": line.sku,
+        "warehouse": warehouse,
+        "qty": qty,
+        "on_hand": on_hand,
+        "allocated_to_lines": sum(g.qty for g in grants),
+        "repeated": False,
+    }
 
 
 @retried
@@ -202,7 +260,9 @@ def reverse_receipt(uow: UnitOfWork, receipt_id: int, now: datetime) -> dict:
     waiting (lowest priority first); units already shipped cannot be taken back: refused."""
     with uow:
         store = uow.store
-        receipt = _require(store.get_receipt(receipt_id), f"unknown receipt {receipt_id}", "receipt_id")
+        receipt = _require(
+            store.get_receipt(receipt_id), f"unknown receipt {receipt_id}", "receipt_id"
+        )
         sku, warehouse = receipt["sku"], receipt["warehouse"]
         store.lock_skus([sku])
         qty = receipt["qty"] - receipt["reversed"]
@@ -211,14 +271,21 @@ def reverse_receipt(uow: UnitOfWork, receipt_id: int, now: datetime) -> dict:
         level = next((s for s in store.stock_levels(sku) if s.warehouse == warehouse), None)
         if level is None or level.on_hand < qty:
             raise StockWouldGoNegative(
-                f"receipt {receipt_id}: only {level.on_hand if level else 0} of its {qty} units are "
+                f"receipt {receipt_id}: only {level.on_hand if level else 0} of its {qty} units "
+                "are "
                 f"still at {warehouse}; units already shipped cannot be taken back",
-                receipt_id=receipt_id, on_hand=level.on_hand if level else 0, qty=qty,
-            )  # fmt: skip
+                receipt_id=receipt_id,
+                on_hand=level.on_hand if level else 0,
+                qty=qty,
+            )
         level = make_room_for_reversal(store, level, qty, now)  # issue 8: holds give way first
-        unallocated = _unallocate(store, sku, warehouse, max(0, qty - level.available), receipt_id, now)
+        unallocated = _unallocate(
+            store, sku, warehouse, max(0, qty - level.available), receipt_id, now
+        )
         on_hand = store.change_stock(sku, warehouse, on_hand=-qty)
-        store.append_ledger(sku, warehouse, -qty, on_hand, "receipt_reversal", f"receipt {receipt_id}", now)
+        store.append_ledger(
+            sku, warehouse, -qty, on_hand, "receipt_reversal", f"receipt {receipt_id}", now
+        )
         store.add_reversed(receipt_id, qty)
         if receipt["po_line_id"]:
             line = store.get_po_line(receipt["po_line_id"])
@@ -226,14 +293,21 @@ def reverse_receipt(uow: UnitOfWork, receipt_id: int, now: datetime) -> dict:
             _refresh_po_status(store, line.po_id)
         repromise(store, sku, now, uow.shop_timezone)
         uow.commit()
-        return {"receipt_id": receipt_id, "reversed": qty, "back_to_waiting": unallocated,
-                "on_hand": on_hand, "repeated": False}  # fmt: skip
+        return {
+            "receipt_id": receipt_id,
+            "reversed": qty,
+            "back_to_waiting": unallocated,
+            "on_hand": on_hand,
+            "repeated": False,
+        }
 
 
 def _unallocate(store, sku: str, warehouse: str, units: int, receipt_id: int, now) -> int:
     """Move `units` allocated at a warehouse back to waiting, the lowest-priority lines first."""
     moved = 0
-    holders = sorted(store.holdings_at(sku, warehouse), key=lambda h: priority_key(h[0]), reverse=True)
+    holders = sorted(
+        store.holdings_at(sku, warehouse), key=lambda h: priority_key(h[0]), reverse=True
+    )
     for line, held in holders:
         give = min(held, units - moved)
         if give <= 0:
@@ -241,12 +315,24 @@ def _unallocate(store, sku: str, warehouse: str, units: int, receipt_id: int, no
         store.change_stock(sku, warehouse, allocated=-give)
         store.change_line_allocation(line.line_id, sku, warehouse, -give)
         store.change_line(line.line_id, allocated=-give, backordered=give)
-        store.insert_allocation_log([{
-            "sku": sku, "warehouse": warehouse, "line_id": line.line_id, "order_id": line.order_id,
-            "qty": -give, "cause": "receipt_reversal", "reference": f"receipt {receipt_id}",
-            "priority_key": None, "ahead_of_line_id": None, "created_at": now,
-            "reason": f"{give} unit(s) back to waiting: receipt {receipt_id} reversed; lowest priority first",
-        }])  # fmt: skip
+        store.insert_allocation_log(
+            [
+                {
+                    "sku": sku,
+                    "warehouse": warehouse,
+                    "line_id": line.line_id,
+                    "order_id": line.order_id,
+                    "qty": -give,
+                    "cause": "receipt_reversal",
+                    "reference": f"receipt {receipt_id}",
+                    "priority_key": None,
+                    "ahead_of_line_id": None,
+                    "created_at": now,
+                    "reason": f"{give} unit(s) back to waiting: receipt {receipt_id} reversed; "
+                    "lowest priority first",
+                }
+            ]
+        )
         moved += give
     return moved
 

@@ -41,8 +41,9 @@ def order_by_ref(uow: UnitOfWork, external_ref: str) -> OrderView:
     return found
 
 
-def orders(uow: UnitOfWork, customer_id: int | None = None, limit: int = 100,
-           offset: int = 0) -> list[OrderView]:  # fmt: skip
+def orders(
+    uow: UnitOfWork, customer_id: int | None = None, limit: int = 100, offset: int = 0
+) -> list[OrderView]:
     with uow.reader() as r:
         return r.store.list_orders(customer_id, limit, offset)
 
@@ -86,7 +87,7 @@ def queue(uow: UnitOfWork, sku: str) -> list[QueueEntry]:
             w.backordered,
             allocated.get(w.line_id, 0),
             describe_key(w),
-        )  # fmt: skip
+        )
         for position, w in enumerate(waiting, start=1)
     ]
 
@@ -100,8 +101,9 @@ def _allocated_by_line(store, order_ids: list[int]) -> dict[int, int]:
     return result
 
 
-def allocation_log(uow: UnitOfWork, sku: str | None = None, order_id: int | None = None,
-                   limit: int = 1000) -> list[AllocationLogEntry]:  # fmt: skip
+def allocation_log(
+    uow: UnitOfWork, sku: str | None = None, order_id: int | None = None, limit: int = 1000
+) -> list[AllocationLogEntry]:
     with uow.reader() as r:
         return r.store.allocation_log(sku, order_id, limit)
 
@@ -111,8 +113,11 @@ def explain(uow: UnitOfWork, sku: str, first_order: int, second_order: int) -> d
     with uow.reader() as r:
         first = _line_key(r.store, sku, first_order)
         second = _line_key(r.store, sku, second_order)
-        log = [e for e in r.store.allocation_log(sku, None, 100_000)
-               if e.order_id in (first_order, second_order)]  # fmt: skip
+        log = [
+            e
+            for e in r.store.allocation_log(sku, None, 100_000)
+            if e.order_id in (first_order, second_order)
+        ]
     return {
         "sku": sku,
         "verdict": explain_precedence(first, second),
@@ -151,8 +156,9 @@ def ledger(uow: UnitOfWork, sku: str | None = None, limit: int = 1000) -> list[L
         return r.store.ledger_entries(sku, limit)
 
 
-def events(uow: UnitOfWork, kind: str | None = None, order_id: int | None = None,
-           limit: int = 1000) -> list[EventView]:  # fmt: skip
+def events(
+    uow: UnitOfWork, kind: str | None = None, order_id: int | None = None, limit: int = 1000
+) -> list[EventView]:
     with uow.reader() as r:
         return r.store.events(kind, order_id, limit)
 
@@ -198,12 +204,17 @@ def sku_view(uow: UnitOfWork, sku: str) -> dict:
         incoming = r.store.open_po_lines(sku)
         promises = r.store.line_promises(sku)
     waiting = [
-        {"position": q.position, "order_id": q.order_id, "line_id": q.line_id,
-         "backordered": q.backordered, "priority": q.priority,
-         "promised_date": promises[q.line_id].promised_date if q.line_id in promises else None,
-         "promise_basis": promises[q.line_id].basis if q.line_id in promises else None}
+        {
+            "position": q.position,
+            "order_id": q.order_id,
+            "line_id": q.line_id,
+            "backordered": q.backordered,
+            "priority": q.priority,
+            "promised_date": promises[q.line_id].promised_date if q.line_id in promises else None,
+            "promise_basis": promises[q.line_id].basis if q.line_id in promises else None,
+        }
         for q in queue(uow, sku)
-    ]  # fmt: skip
+    ]
     return {
         "product": product,
         "on_hand": sum(x.on_hand for x in stock_rows),

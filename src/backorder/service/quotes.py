@@ -17,17 +17,22 @@ HYPOTHETICAL_LINE = 2**62  # sorts after every real line with the same key
 
 
 def quote(
-    uow: UnitOfWork, items: Sequence[tuple[str, int]], now: datetime,
-    customer_id: int | None = None, paid_priority: PaidPriority = PaidPriority.NORMAL,
-) -> list[dict]:  # fmt: skip
+    uow: UnitOfWork,
+    items: Sequence[tuple[str, int]],
+    now: datetime,
+    customer_id: int | None = None,
+    paid_priority: PaidPriority = PaidPriority.NORMAL,
+) -> list[dict]:
     """Per SKU (quantities of a repeated SKU are summed), without placing anything."""
     demand: dict[str, int] = defaultdict(int)
     for index, (sku, qty) in enumerate(items):
         demand[v.sku(sku, f"items[{index}].sku")] += v.quantity(qty, f"items[{index}].qty")
     with uow.reader() as r:
         tier = _tier(r.store, customer_id)
-        return [_quote_one(r.store, sku, qty, tier, paid_priority, now, uow.shop_timezone)
-                for sku, qty in demand.items()]  # fmt: skip
+        return [
+            _quote_one(r.store, sku, qty, tier, paid_priority, now, uow.shop_timezone)
+            for sku, qty in demand.items()
+        ]
 
 
 def _tier(store, customer_id: int | None) -> Tier:
@@ -48,13 +53,23 @@ def _quote_one(store, sku, qty, tier, paid_priority, now, timezone) -> dict:
     short = qty - ship_now
     room = backorder_room(position, now)
     answer = {
-        "sku": sku, "qty": qty, "ship_now": ship_now, "backordered": short, "orderable": True,
-        "reason": None, "promised_date": None, "promise_basis": None,
+        "sku": sku,
+        "qty": qty,
+        "ship_now": ship_now,
+        "backordered": short,
+        "orderable": True,
+        "reason": None,
+        "promised_date": None,
+        "promise_basis": None,
         "preorder": product.is_preorder(now),
         "release_date": local_date(product.release_at, timezone) if product.release_at else None,
-    }  # fmt: skip
+    }
     if short and room is not None and short > room:
-        return answer | {"orderable": False, "backordered": 0, "reason": _why_not(product, room, now)}
+        return answer | {
+            "orderable": False,
+            "backordered": 0,
+            "reason": _why_not(product, room, now),
+        }
     if short:
         answer |= _promise_for(store, product, short, tier, paid_priority, now, timezone)
     return answer
@@ -71,8 +86,9 @@ def _why_not(product, room: int, now) -> str:
 def _promise_for(store, product, short, tier, paid_priority, now, timezone) -> dict:
     line = WaitingLine(HYPOTHETICAL_LINE, 0, product.sku, short, tier, paid_priority, now, now)
     waiting = [*store.waiting_lines(product.sku), line]
-    promise = next(p for p in promises_for(store, product, waiting, now, timezone)
-                   if p.line_id == HYPOTHETICAL_LINE)  # fmt: skip
+    promise = next(
+        p
+        for p in promises_for(store, product, waiting, now, timezone)
+        if p.line_id == HYPOTHETICAL_LINE
+    )
     return {"promised_date": promise.promised, "promise_basis": promise.basis.value}
-
-

@@ -46,8 +46,9 @@ class ReceiptPreview:
         return sum(g.qty for g in self.grants)
 
 
-def preview_receipt(uow: UnitOfWork, sku: str, warehouse: str, qty: int, now: datetime
-                    ) -> ReceiptPreview:  # fmt: skip
+def preview_receipt(
+    uow: UnitOfWork, sku: str, warehouse: str, qty: int, now: datetime
+) -> ReceiptPreview:
     v.sku(sku)
     v.quantity(qty, "qty")
     with uow.reader() as r:
@@ -71,15 +72,16 @@ def preview_receipt(uow: UnitOfWork, sku: str, warehouse: str, qty: int, now: da
             describe_key(by_line[g.line_id]),
             g.ahead_of,
             by_line[g.line_id],
-        )  # fmt: skip
+        )
         for g in grants
     )
     left = sum(s.qty for s in supply) - sum(g.qty for g in planned)
     return ReceiptPreview(sku, warehouse, qty, planned, len(queue), left)
 
 
-def preview_po_receipt(uow: UnitOfWork, po_line_id: int, qty: int, now: datetime
-                       ) -> tuple[ReceiptPreview, dict]:  # fmt: skip
+def preview_po_receipt(
+    uow: UnitOfWork, po_line_id: int, qty: int, now: datetime
+) -> tuple[ReceiptPreview, dict]:
     """The preview of receiving a PO line, and the line (sku, warehouse, open units)."""
     with uow.reader() as r:
         line = r.store.get_po_line(po_line_id)
@@ -87,10 +89,17 @@ def preview_po_receipt(uow: UnitOfWork, po_line_id: int, qty: int, now: datetime
     if line is None:
         raise NotFound(f"unknown PO line {po_line_id}", field="po_line_id")
     if po.status in ("draft", "cancelled"):
-        raise Conflict(f"purchase order {po.id} is {po.status}; send it before receiving",
-                       field="po_line_id")  # fmt: skip
-    facts = {"po_line_id": line.id, "po_id": po.id, "sku": line.sku, "warehouse": po.warehouse,
-             "open_qty": line.open_qty, "reference": po.reference}  # fmt: skip
+        raise Conflict(
+            f"purchase order {po.id} is {po.status}; send it before receiving", field="po_line_id"
+        )
+    facts = {
+        "po_line_id": line.id,
+        "po_id": po.id,
+        "sku": line.sku,
+        "warehouse": po.warehouse,
+        "open_qty": line.open_qty,
+        "reference": po.reference,
+    }
     return preview_receipt(uow, line.sku, po.warehouse, qty, now), facts
 
 

@@ -31,24 +31,42 @@ def _suggest(store, sku: str, today) -> dict | None:
         return None
     options = store.supplier_products(sku)
     preferred = store.preferred_supplier_id(sku)
-    option = next((o for o in options if o["supplier_id"] == preferred), options[0] if options else None)
+    option = next(
+        (o for o in options if o["supplier_id"] == preferred), options[0] if options else None
+    )
     suggestion = {
-        "sku": sku, "need": need, "backordered": backordered, "safety_stock": product.safety_stock,
-        "available": available, "open_po_qty": open_po, "qty": need, "supplier_id": None,
-        "supplier": None, "pack_size": 1, "min_order": 1, "unit_cost_minor": None,
-        "lead_time_days": product.lead_time_days, "arrival_date": None,
-    }  # fmt: skip
+        "sku": sku,
+        "need": need,
+        "backordered": backordered,
+        "safety_stock": product.safety_stock,
+        "available": available,
+        "open_po_qty": open_po,
+        "qty": need,
+        "supplier_id": None,
+        "supplier": None,
+        "pack_size": 1,
+        "min_order": 1,
+        "unit_cost_minor": None,
+        "lead_time_days": product.lead_time_days,
+        "arrival_date": None,
+    }
     if option is None:
         return suggestion | {"note": "no supplier sells this SKU yet"}
     qty = max(need, option["min_order"])
     qty = math.ceil(qty / option["pack_size"]) * option["pack_size"]
-    lead = product.lead_time_days if product.lead_time_days is not None else option["lead_time_days"]
+    lead = (
+        product.lead_time_days if product.lead_time_days is not None else option["lead_time_days"]
+    )
     return suggestion | {
-        "qty": qty, "supplier_id": option["supplier_id"], "supplier": option["name"],
-        "pack_size": option["pack_size"], "min_order": option["min_order"],
-        "unit_cost_minor": option["unit_cost_minor"], "lead_time_days": lead,
+        "qty": qty,
+        "supplier_id": option["supplier_id"],
+        "supplier": option["name"],
+        "pack_size": option["pack_size"],
+        "min_order": option["min_order"],
+        "unit_cost_minor": option["unit_cost_minor"],
+        "lead_time_days": lead,
         "arrival_date": today + timedelta(days=lead),
-    }  # fmt: skip
+    }
 
 
 def create_draft_orders(uow: UnitOfWork, now: datetime) -> list[dict]:
@@ -59,7 +77,10 @@ def create_draft_orders(uow: UnitOfWork, now: datetime) -> list[dict]:
             by_supplier[suggestion["supplier_id"]].append(suggestion)
     created = []
     for supplier_id, items in sorted(by_supplier.items()):
-        lines = [PoLineIn(s["sku"], s["qty"], s["arrival_date"], s["unit_cost_minor"] or 0) for s in items]
+        lines = [
+            PoLineIn(s["sku"], s["qty"], s["arrival_date"], s["unit_cost_minor"] or 0)
+            for s in items
+        ]
         po = create_purchase_order(uow, supplier_id, lines, now, send=False)
         created.append({"po_id": po.id, "supplier_id": supplier_id, "lines": len(lines)})
     return created
@@ -75,11 +96,14 @@ def supplier_reliability(uow: UnitOfWork, supplier_id: int) -> dict:
     lateness = sorted(max(0, (x.last_received_date - x.first_expected_date).days) for x in done)
     on_time = sum(1 for days in lateness if days == 0)
     return {
-        "supplier_id": supplier_id, "supplier": supplier.name, "lines_received": len(done),
-        "on_time": on_time, "on_time_rate": on_time / len(done) if done else None,
+        "supplier_id": supplier_id,
+        "supplier": supplier.name,
+        "lines_received": len(done),
+        "on_time": on_time,
+        "on_time_rate": on_time / len(done) if done else None,
         "mean_lateness_days": sum(lateness) / len(done) if done else None,
         "p90_lateness_days": _percentile(lateness, 0.9),
-    }  # fmt: skip
+    }
 
 
 def _percentile(sorted_values: list[int], fraction: float) -> int | None:

@@ -31,9 +31,13 @@ from .ports import UnitOfWork
 from .promising import local_date
 
 AGE_BUCKETS = ((0, 7, "0-7"), (8, 14, "8-14"), (15, 30, "15-30"), (31, None, "30+"))
-WAITING_REASONS = {"max_wait": "max_wait", "delay_declined": "delay_declined",
-                   "delay_consent_deadline": "delay_declined", "customer": "customer",
-                   "requested": "customer"}  # fmt: skip
+WAITING_REASONS = {
+    "max_wait": "max_wait",
+    "delay_declined": "delay_declined",
+    "delay_consent_deadline": "delay_declined",
+    "customer": "customer",
+    "requested": "customer",
+}
 
 
 @dataclass(frozen=True)
@@ -51,12 +55,17 @@ class Report:
 
     def as_dict(self) -> dict:
         return {
-            "report": self.name, "days": self.days, "start": self.start, "end": self.end,
-            "summary": self.summary, "columns": list(self.columns),
+            "report": self.name,
+            "days": self.days,
+            "start": self.start,
+            "end": self.end,
+            "summary": self.summary,
+            "columns": list(self.columns),
             "rows": [dict(zip(self.columns, row, strict=True)) for row in self.rows],
             "chart": [{"label": label, "value": value} for label, value in self.chart],
-            "chart_unit": self.chart_unit, "notes": list(self.notes),
-        }  # fmt: skip
+            "chart_unit": self.chart_unit,
+            "notes": list(self.notes),
+        }
 
 
 def window(now: datetime, days: int) -> tuple[datetime, datetime]:
@@ -96,7 +105,7 @@ def _placed_lines(uow: UnitOfWork, start: datetime, end: datetime) -> list[tuple
             line["qty"],
             line["allocated"],
             line["backordered"],
-        )  # fmt: skip
+        )
         for e in events
         for line in e.payload.get("lines", ())
     ]
@@ -111,14 +120,28 @@ def fill_rate(uow: UnitOfWork, now: datetime, days: int = 30) -> Report:
         totals[1] += int(allocated >= qty)
         totals[2] += qty
         totals[3] += allocated
-    rows = [(day.isoformat(), *t, ratio(t[1], t[0]), ratio(t[3], t[2]))
-            for day, t in sorted(per_day.items())]  # fmt: skip
+    rows = [
+        (day.isoformat(), *t, ratio(t[1], t[0]), ratio(t[3], t[2]))
+        for day, t in sorted(per_day.items())
+    ]
     lines, filled, units, allocated = (sum(t[i] for t in per_day.values()) for i in range(4))
-    summary = {"lines": lines, "lines_filled": filled, "line_fill_rate": ratio(filled, lines),
-               "units": units, "units_allocated": allocated,
-               "unit_fill_rate": ratio(allocated, units)}  # fmt: skip
-    columns = ("day", "lines", "lines_filled", "units", "units_allocated", "line_fill_rate",
-               "unit_fill_rate")  # fmt: skip
+    summary = {
+        "lines": lines,
+        "lines_filled": filled,
+        "line_fill_rate": ratio(filled, lines),
+        "units": units,
+        "units_allocated": allocated,
+        "unit_fill_rate": ratio(allocated, units),
+    }
+    columns = (
+        "day",
+        "lines",
+        "lines_filled",
+        "units",
+        "units_allocated",
+        "line_fill_rate",
+        "unit_fill_rate",
+    )
     chart = [(row[0][5:], percent(row[6])) for row in rows]
     return Report("fill-rate", days, start, end, summary, columns, rows, chart, "%")
 
@@ -132,14 +155,28 @@ def backorder_rate(uow: UnitOfWork, now: datetime, days: int = 30) -> Report:
         totals[1] += int(backordered > 0)
         totals[2] += qty
         totals[3] += backordered
-    rows = [(day.isoformat(), *t, ratio(t[1], t[0]), ratio(t[3], t[2]))
-            for day, t in sorted(per_day.items())]  # fmt: skip
+    rows = [
+        (day.isoformat(), *t, ratio(t[1], t[0]), ratio(t[3], t[2]))
+        for day, t in sorted(per_day.items())
+    ]
     lines, waited, units, owed = (sum(t[i] for t in per_day.values()) for i in range(4))
-    summary = {"lines": lines, "lines_backordered": waited, "backorder_rate": ratio(waited, lines),
-               "units": units, "units_backordered": owed,
-               "unit_backorder_rate": ratio(owed, units)}  # fmt: skip
-    columns = ("day", "lines", "lines_backordered", "units", "units_backordered",
-               "backorder_rate", "unit_backorder_rate")  # fmt: skip
+    summary = {
+        "lines": lines,
+        "lines_backordered": waited,
+        "backorder_rate": ratio(waited, lines),
+        "units": units,
+        "units_backordered": owed,
+        "unit_backorder_rate": ratio(owed, units),
+    }
+    columns = (
+        "day",
+        "lines",
+        "lines_backordered",
+        "units",
+        "units_backordered",
+        "backorder_rate",
+        "unit_backorder_rate",
+    )
     chart = [(row[0][5:], percent(row[5])) for row in rows]
     return Report("backorder-rate", days, start, end, summary, columns, rows, chart, "%")
 
@@ -157,12 +194,22 @@ def time_to_fulfil(uow: UnitOfWork, now: datetime, days: int = 30) -> Report:
     rows = []
     for f in _fulfilled(uow, start, end):
         waited = (f["fulfilled_at"] - f["placed_at"]).total_seconds() / 86400
-        rows.append((f["order_id"], f["line_id"], f["sku"], f["placed_at"], f["fulfilled_at"],
-                     round(waited, 2)))  # fmt: skip
+        rows.append(
+            (
+                f["order_id"],
+                f["line_id"],
+                f["sku"],
+                f["placed_at"],
+                f["fulfilled_at"],
+                round(waited, 2),
+            )
+        )
     waits = [row[5] for row in rows]
-    summary = {"lines": len(rows),
-               "mean_days": round(sum(waits) / len(waits), 2) if waits else None,
-               "p90_days": percentile(waits, 0.9)}  # fmt: skip
+    summary = {
+        "lines": len(rows),
+        "mean_days": round(sum(waits) / len(waits), 2) if waits else None,
+        "p90_days": percentile(waits, 0.9),
+    }
     buckets = Counter(age_bucket(int(w)) for w in waits)
     chart = [(label, float(buckets.get(label, 0))) for _, _, label in AGE_BUCKETS]
     columns = ("order_id", "line_id", "sku", "ordered_at", "fulfilled_at", "days")
@@ -177,20 +224,41 @@ def promise_accuracy(uow: UnitOfWork, now: datetime, days: int = 30) -> Report:
             continue
         day = local_date(f["fulfilled_at"], uow.shop_timezone)
         late = max(0, (day - f["first_promised_date"]).days)
-        rows.append((f["order_id"], f["line_id"], f["sku"], f["first_promised_date"].isoformat(),
-                     day.isoformat(), late, "yes" if late == 0 else "no"))  # fmt: skip
+        rows.append(
+            (
+                f["order_id"],
+                f["line_id"],
+                f["sku"],
+                f["first_promised_date"].isoformat(),
+                day.isoformat(),
+                late,
+                "yes" if late == 0 else "no",
+            )
+        )
     with uow.reader() as r:
         overdue = r.store.overdue_waiting_lines(local_date(now, uow.shop_timezone))
     on_time = sum(1 for row in rows if row[5] == 0)
     late_days = [row[5] for row in rows if row[5]]
-    summary = {"lines": len(rows), "on_time": on_time, "accuracy": ratio(on_time, len(rows)),
-               "mean_days_late": round(sum(late_days) / len(late_days), 2) if late_days else None,
-               "still_waiting_past_first_promise": overdue}  # fmt: skip
+    summary = {
+        "lines": len(rows),
+        "on_time": on_time,
+        "accuracy": ratio(on_time, len(rows)),
+        "mean_days_late": round(sum(late_days) / len(late_days), 2) if late_days else None,
+        "still_waiting_past_first_promise": overdue,
+    }
     spans = (("on time", 0, 0), ("1-3 late", 1, 3), ("4-7 late", 4, 7), ("8+ late", 8, None))
-    chart = [(label, float(sum(1 for row in rows if _within(row[5], lo, hi))))
-             for label, lo, hi in spans]  # fmt: skip
-    columns = ("order_id", "line_id", "sku", "first_promised_date", "allocated_on",
-               "days_late", "on_time")  # fmt: skip
+    chart = [
+        (label, float(sum(1 for row in rows if _within(row[5], lo, hi)))) for label, lo, hi in spans
+    ]
+    columns = (
+        "order_id",
+        "line_id",
+        "sku",
+        "first_promised_date",
+        "allocated_on",
+        "days_late",
+        "on_time",
+    )
     return Report("promise-accuracy", days, start, end, summary, columns, rows, chart, "lines")
 
 
@@ -208,14 +276,26 @@ def cancellations(uow: UnitOfWork, now: datetime, days: int = 30) -> Report:
             waiting = line.get("cancelled", 0) - line.get("released", 0)
             if waiting > 0:
                 cause = WAITING_REASONS.get(reason, "other")
-                rows.append((e.created_at, e.order_id, line.get("line_id"), line.get("sku"),
-                             reason, cause, waiting))  # fmt: skip
+                rows.append(
+                    (
+                        e.created_at,
+                        e.order_id,
+                        line.get("line_id"),
+                        line.get("sku"),
+                        reason,
+                        cause,
+                        waiting,
+                    )
+                )
     by_cause = Counter(row[5] for row in rows)
     caused = [row for row in rows if row[5] != "other"]
-    summary = {"lines": len(rows), "units": sum(row[6] for row in rows),
-               "caused_by_waiting": len(caused),
-               "caused_by_waiting_units": sum(row[6] for row in caused),
-               "by_cause": dict(sorted(by_cause.items()))}  # fmt: skip
+    summary = {
+        "lines": len(rows),
+        "units": sum(row[6] for row in rows),
+        "caused_by_waiting": len(caused),
+        "caused_by_waiting_units": sum(row[6] for row in caused),
+        "by_cause": dict(sorted(by_cause.items())),
+    }
     labels = ("max_wait", "delay_declined", "customer", "other")
     chart = [(label, float(by_cause.get(label, 0))) for label in labels]
     columns = ("cancelled_at", "order_id", "line_id", "sku", "reason", "cause", "waiting_units")
@@ -228,19 +308,33 @@ def supplier_on_time(uow: UnitOfWork, now: datetime, days: int = 90) -> Report:
     rows = []
     with uow.reader() as r:
         for supplier in r.store.list_suppliers():
-            done = [x for x in r.store.supplier_history(supplier.id)
-                    if x.open_qty == 0 and first <= x.last_received_date <= last]  # fmt: skip
+            done = [
+                x
+                for x in r.store.supplier_history(supplier.id)
+                if x.open_qty == 0 and first <= x.last_received_date <= last
+            ]
             lateness = [max(0, (x.last_received_date - x.first_expected_date).days) for x in done]
             on_time = sum(1 for d in lateness if d == 0)
             mean = round(sum(lateness) / len(lateness), 2) if lateness else None
-            rows.append((supplier.id, supplier.name, len(done), on_time,
-                         ratio(on_time, len(done)), mean))  # fmt: skip
+            rows.append(
+                (supplier.id, supplier.name, len(done), on_time, ratio(on_time, len(done)), mean)
+            )
     lines, on_time = sum(row[2] for row in rows), sum(row[3] for row in rows)
-    summary = {"suppliers": len(rows), "lines_received": lines, "on_time": on_time,
-               "on_time_rate": ratio(on_time, lines)}  # fmt: skip
+    summary = {
+        "suppliers": len(rows),
+        "lines_received": lines,
+        "on_time": on_time,
+        "on_time_rate": ratio(on_time, lines),
+    }
     chart = [(row[1][:18], percent(row[4])) for row in rows if row[2]]
-    columns = ("supplier_id", "supplier", "lines_received", "on_time", "on_time_rate",
-               "mean_days_late")  # fmt: skip
+    columns = (
+        "supplier_id",
+        "supplier",
+        "lines_received",
+        "on_time",
+        "on_time_rate",
+        "mean_days_late",
+    )
     return Report("supplier-on-time", days, start, end, summary, columns, rows, chart, "%")
 
 
@@ -275,8 +369,9 @@ def ageing(uow: UnitOfWork, now: datetime, days: int = 30) -> Report:
     rows = [(label, lines, units) for label, (lines, units) in counts.items()]
     summary = {"lines": len(waiting), "units": sum(line["backordered"] for line in waiting)}
     chart = [(label, float(lines)) for label, lines, _ in rows]
-    return Report("ageing", days, now, now, summary, ("waited_days", "lines", "units"), rows,
-                  chart, "lines")  # fmt: skip
+    return Report(
+        "ageing", days, now, now, summary, ("waited_days", "lines", "units"), rows, chart, "lines"
+    )
 
 
 def age_bucket(days: int) -> str:

@@ -45,24 +45,34 @@ def rank_skus(uow: UnitOfWork, top: int | None = None) -> list[RiskRow]:
         v.quantity(top, "top")
     with uow.reader() as r:
         rows = r.store.risk_inputs()
-    assessed = sorted(((row, assess(_inputs(row))) for row in rows),
-                      key=lambda pair: rank_key(pair[0]["sku"], pair[1]))  # fmt: skip
+    assessed = sorted(
+        ((row, assess(_inputs(row))) for row in rows),
+        key=lambda pair: rank_key(pair[0]["sku"], pair[1]),
+    )
     return [_row(rank, row, a) for rank, (row, a) in enumerate(assessed[:top], start=1)]
 
 
 def _inputs(row: dict) -> RiskInputs:
     lead_time = row["lead_time_days"]
     return RiskInputs(  # int(): PostgreSQL sums come back as Decimal
-        on_hand=int(row["on_hand"]), allocated=int(row["allocated"]), owed=int(row["owed"]),
-        in_transit=int(row["in_transit"]), forecast_3_month=int(row["forecast_3_month"]),
-        sales_3_month=int(row["sales_3_month"]), safety_stock=int(row["safety_stock"]),
+        on_hand=int(row["on_hand"]),
+        allocated=int(row["allocated"]),
+        owed=int(row["owed"]),
+        in_transit=int(row["in_transit"]),
+        forecast_3_month=int(row["forecast_3_month"]),
+        sales_3_month=int(row["sales_3_month"]),
+        safety_stock=int(row["safety_stock"]),
         lead_time_days=None if lead_time is None else int(lead_time),
-    )  # fmt: skip
+    )
 
 
 def _row(rank: int, row: dict, assessment: RiskAssessment) -> RiskRow:
     return RiskRow(
-        rank=rank, sku=row["sku"], on_hand=int(row["on_hand"]), allocated=int(row["allocated"]),
-        snapshot_date=row["snapshot_date"], explanation=assessment.explain(),
+        rank=rank,
+        sku=row["sku"],
+        on_hand=int(row["on_hand"]),
+        allocated=int(row["allocated"]),
+        snapshot_date=row["snapshot_date"],
+        explanation=assessment.explain(),
         **asdict(assessment),
-    )  # fmt: skip
+    )

@@ -45,8 +45,9 @@ from .runner import retried
 BATCH_SIZE = 200
 WAREHOUSE = "main"
 MAX_LEAD_TIME_WEEKS = 520
-BACKLOG_CUSTOMER = CustomerIn("Kaggle backlog (units owed at the snapshot)",
-                              external_id="kaggle-backlog")  # fmt: skip
+BACKLOG_CUSTOMER = CustomerIn(
+    "Kaggle backlog (units owed at the snapshot)", external_id="kaggle-backlog"
+)
 TRANSIT_SUPPLIER = purchasing.SupplierIn("Kaggle in-transit", DEFAULT_LEAD_TIME_DAYS)
 
 
@@ -84,9 +85,19 @@ class SkuSnapshot:
         return None if self.lead_time_weeks is None else self.lead_time_weeks * 7
 
 
-QUANTITIES = ("in_transit_qty", "forecast_3_month", "forecast_6_month", "forecast_9_month",
-              "sales_1_month", "sales_3_month", "sales_6_month", "sales_9_month", "min_bank",
-              "pieces_past_due", "local_bo_qty")  # fmt: skip
+QUANTITIES = (
+    "in_transit_qty",
+    "forecast_3_month",
+    "forecast_6_month",
+    "forecast_9_month",
+    "sales_1_month",
+    "sales_3_month",
+    "sales_6_month",
+    "sales_9_month",
+    "min_bank",
+    "pieces_past_due",
+    "local_bo_qty",
+)
 
 
 def validate_snapshot(snapshot: SkuSnapshot) -> SkuSnapshot:
@@ -151,18 +162,24 @@ def import_snapshot_batch(
         store = uow.store
         skus = [s.sku for s in snapshots]
         store.lock_skus(skus)
-        facts = _BatchFacts(store.get_products(skus), store.on_hand_at(skus, WAREHOUSE),
-                            store.open_po_lines_of(skus, TRANSIT_SUPPLIER.name))  # fmt: skip
+        facts = _BatchFacts(
+            store.get_products(skus),
+            store.on_hand_at(skus, WAREHOUSE),
+            store.open_po_lines_of(skus, TRANSIT_SUPPLIER.name),
+        )
         _create_skus(store, [s for s in snapshots if s.sku not in facts.known], now)
         joined = JoinedUnitOfWork(uow)
         changed = [_apply(joined, snapshot, facts, now) for snapshot in snapshots]
         stored = store.save_sku_snapshots([_stored_values(s, now) for s in snapshots])
         uow.commit()
     return [
-        Outcome.CREATED if s.sku not in facts.known
-        else Outcome.UPDATED if moved or s.sku in stored else Outcome.UNCHANGED
+        Outcome.CREATED
+        if s.sku not in facts.known
+        else Outcome.UPDATED
+        if moved or s.sku in stored
+        else Outcome.UNCHANGED
         for s, moved in zip(snapshots, changed, strict=True)
-    ]  # fmt: skip
+    ]
 
 
 def _validate_batch(snapshots: Sequence[SkuSnapshot]) -> None:
@@ -184,7 +201,7 @@ def _create_skus(store, snapshots: Sequence[SkuSnapshot], now: datetime) -> None
     counted = [
         (catalog.validate_product(_product(None, s)), max(s.national_inv, 0), _count_reference(s))
         for s in snapshots
-    ]  # fmt: skip
+    ]
     store.create_counted_skus(counted, WAREHOUSE, "import", now)
 
 
@@ -203,25 +220,41 @@ def _apply(uow: UnitOfWork, snapshot: SkuSnapshot, facts: _BatchFacts, now: date
 
 
 def _update_known(
-    uow: UnitOfWork, existing: Product, product: Product, snapshot: SkuSnapshot,
-    facts: _BatchFacts, now: datetime,
-) -> bool:  # fmt: skip
+    uow: UnitOfWork,
+    existing: Product,
+    product: Product,
+    snapshot: SkuSnapshot,
+    facts: _BatchFacts,
+    now: datetime,
+) -> bool:
     if product != existing:
         catalog.save_product(uow, product, now)
     count = max(snapshot.national_inv, 0)
     moved = 0
     if facts.on_hand.get(snapshot.sku) != count:
-        moved = stock.adjust_stock(uow, snapshot.sku, WAREHOUSE, now, count=count, reason="import",
-                                   reference=_count_reference(snapshot))["change"]  # fmt: skip
+        moved = stock.adjust_stock(
+            uow,
+            snapshot.sku,
+            WAREHOUSE,
+            now,
+            count=count,
+            reason="import",
+            reference=_count_reference(snapshot),
+        )["change"]
     return product != existing or moved != 0
 
 
 def _product(existing: Product | None, snapshot: SkuSnapshot) -> Product:
     if existing is None:
         return Product(
-            snapshot.sku, f"SKU {snapshot.sku}", 0, "USD", BackorderPolicy.ALLOW,
-            lead_time_days=snapshot.lead_time_days, safety_stock=snapshot.min_bank,
-        )  # fmt: skip
+            snapshot.sku,
+            f"SKU {snapshot.sku}",
+            0,
+            "USD",
+            BackorderPolicy.ALLOW,
+            lead_time_days=snapshot.lead_time_days,
+            safety_stock=snapshot.min_bank,
+        )
     return replace(existing, lead_time_days=snapshot.lead_time_days, safety_stock=snapshot.min_bank)
 
 
@@ -238,9 +271,12 @@ def _record_owed_units(
     if lenient != product:
         catalog.save_product(uow, lenient, now)
     order = orders.PlaceOrder(
-        customer.id, [orders.OrderLineIn(snapshot.sku, -snapshot.national_inv)],
-        fulfilment=Fulfilment.SHIP_PARTIAL, external_ref=reference, channel="kaggle",
-    )  # fmt: skip
+        customer.id,
+        [orders.OrderLineIn(snapshot.sku, -snapshot.national_inv)],
+        fulfilment=Fulfilment.SHIP_PARTIAL,
+        external_ref=reference,
+        channel="kaggle",
+    )
     orders.place_order(uow, order, now)
     if lenient != product:
         catalog.save_product(uow, product, now)
@@ -258,11 +294,13 @@ def _record_in_transit(
     if facts.supplier_id is None:
         facts.supplier_id = purchasing.create_supplier(uow, TRANSIT_SUPPLIER, now).id
     lead_days = snapshot.lead_time_days
-    expected = snapshot.snapshot_date + timedelta(days=DEFAULT_LEAD_TIME_DAYS if lead_days is None
-                                                  else lead_days)  # fmt: skip
+    expected = snapshot.snapshot_date + timedelta(
+        days=DEFAULT_LEAD_TIME_DAYS if lead_days is None else lead_days
+    )
     line = purchasing.PoLineIn(snapshot.sku, snapshot.in_transit_qty, expected)
-    purchasing.create_purchase_order(uow, facts.supplier_id, [line], now, warehouse=WAREHOUSE,
-                                     reference=reference)  # fmt: skip
+    purchasing.create_purchase_order(
+        uow, facts.supplier_id, [line], now, warehouse=WAREHOUSE, reference=reference
+    )
     return True
 
 
@@ -271,8 +309,11 @@ def _cancel_older_transit(
 ) -> bool:
     """Cancel the open rest of the SKU's Kaggle POs of earlier snapshot dates."""
     prefix = reference.rsplit(":", 1)[0] + ":"
-    older = [line_id for line_id, po_reference in open_lines
-             if (po_reference or "").startswith(prefix) and po_reference < reference]  # fmt: skip
+    older = [
+        line_id
+        for line_id, po_reference in open_lines
+        if (po_reference or "").startswith(prefix) and po_reference < reference
+    ]
     for po_line_id in older:  # ISO dates in the references sort as text
         purchasing.cancel_po_line(uow, po_line_id, now)
     return bool(older)

@@ -15,9 +15,13 @@ from .waitlist import offer_holds
 
 @retried
 def receive_stock(
-    uow: UnitOfWork, sku: str, warehouse: str, qty: int, now: datetime,
+    uow: UnitOfWork,
+    sku: str,
+    warehouse: str,
+    qty: int,
+    now: datetime,
     reference: str | None = None,
-) -> dict:  # fmt: skip
+) -> dict:
     """Add units to on_hand and hand them to waiting lines; a repeated reference is a no-op."""
     v.quantity(qty, "qty")
     key = f"receipt:{reference}" if reference else None
@@ -29,9 +33,11 @@ def receive_stock(
                 raise Conflict(
                     f"receipt {reference!r} already brought {first['qty']} x {first['sku']} "
                     f"into {first['warehouse']}; give this receipt its own reference",
-                    reference=reference, sku=first["sku"], warehouse=first["warehouse"],
+                    reference=reference,
+                    sku=first["sku"],
+                    warehouse=first["warehouse"],
                     qty=first["qty"],
-                )  # fmt: skip
+                )
             return first | {"repeated": True}
         _require_sku_and_warehouse(store, sku, warehouse)
         on_hand = _move(store, sku, warehouse, qty, "receipt", reference, now)
@@ -39,10 +45,14 @@ def receive_stock(
         offer_holds(store, sku, now)  # issue 8: what the queue left goes to the waitlist
         repromise(store, sku, now, uow.shop_timezone)
         result = {
-            "sku": sku, "warehouse": warehouse, "qty": qty, "on_hand": on_hand,
+            "sku": sku,
+            "warehouse": warehouse,
+            "qty": qty,
+            "on_hand": on_hand,
             "allocated_to_lines": sum(g.qty for g in grants),
-            "lines_served": len({g.line_id for g in grants}), "repeated": False,
-        }  # fmt: skip
+            "lines_served": len({g.line_id for g in grants}),
+            "repeated": False,
+        }
         if key:
             store.put_command_result(key, "receipt", result, now)
         uow.commit()
@@ -51,9 +61,16 @@ def receive_stock(
 
 @retried
 def adjust_stock(
-    uow: UnitOfWork, sku: str, warehouse: str, now: datetime, *, delta: int | None = None,
-    count: int | None = None, reason: str = "adjustment", reference: str | None = None,
-) -> dict:  # fmt: skip
+    uow: UnitOfWork,
+    sku: str,
+    warehouse: str,
+    now: datetime,
+    *,
+    delta: int | None = None,
+    count: int | None = None,
+    reason: str = "adjustment",
+    reference: str | None = None,
+) -> dict:
     """Change on_hand by `delta`, or set it to a counted `count`; never below what is allocated."""
     if (delta is None) == (count is None):
         raise v.InvalidInput("delta", "give either delta or count, not both")
@@ -71,9 +88,12 @@ def adjust_stock(
             raise StockWouldGoNegative(
                 f"{sku}@{warehouse}: on_hand {level.on_hand} {change:+d} would fall below the "
                 f"{level.allocated} units allocated to orders",
-                sku=sku, warehouse=warehouse, on_hand=level.on_hand, allocated=level.allocated,
+                sku=sku,
+                warehouse=warehouse,
+                on_hand=level.on_hand,
+                allocated=level.allocated,
                 change=change,
-            )  # fmt: skip
+            )
         on_hand = level.on_hand
         if change:
             on_hand = _move(store, sku, warehouse, change, reason, reference, now)
@@ -81,9 +101,12 @@ def adjust_stock(
         repromise(store, sku, now, uow.shop_timezone)
         uow.commit()
         return {
-            "sku": sku, "warehouse": warehouse, "change": change, "on_hand": on_hand,
+            "sku": sku,
+            "warehouse": warehouse,
+            "change": change,
+            "on_hand": on_hand,
             "allocated_to_lines": sum(g.qty for g in grants),
-        }  # fmt: skip
+        }
 
 
 @retried
@@ -114,9 +137,14 @@ def rebalance(uow: UnitOfWork, sku: str, now: datetime) -> int:
 
 
 def _move(
-    store: Store, sku: str, warehouse: str, delta: int, reason: str, reference: str | None,
+    store: Store,
+    sku: str,
+    warehouse: str,
+    delta: int,
+    reason: str,
+    reference: str | None,
     now: datetime,
-) -> int:  # fmt: skip
+) -> int:
     store.ensure_stock_row(sku, warehouse)
     on_hand = store.change_stock(sku, warehouse, on_hand=delta)
     store.append_ledger(sku, warehouse, delta, on_hand, reason, reference, now)

@@ -39,9 +39,16 @@ def subscribe(uow: UnitOfWork, sku: str, customer_id: int, now: datetime) -> Sub
             return existing
         _require_unorderable(store, product, now)
         subscription_id = store.insert_subscription(sku, customer_id, now)
-        store.insert_events([_event("waitlist_subscribed", sku, now, {
-            "sku": sku, "customer_id": customer_id,
-            "subscription_id": subscription_id})])  # fmt: skip
+        store.insert_events(
+            [
+                _event(
+                    "waitlist_subscribed",
+                    sku,
+                    now,
+                    {"sku": sku, "customer_id": customer_id, "subscription_id": subscription_id},
+                )
+            ]
+        )
         view = store.get_subscription(subscription_id)
         uow.commit()
         return view
@@ -56,14 +63,26 @@ def unsubscribe(uow: UnitOfWork, subscription_id: int, now: datetime) -> Subscri
         if found is None:
             raise NotFound(f"unknown subscription {subscription_id}", field="subscription_id")
         store.lock_skus([found.sku])
-        if store.set_subscription_status(subscription_id, "cancelled", now,
-                                         from_status=("waiting", "held")):  # fmt: skip
+        if store.set_subscription_status(
+            subscription_id, "cancelled", now, from_status=("waiting", "held")
+        ):
             for hold in store.holds(found.sku):
                 if hold.subscription_id == subscription_id:
                     _end_hold(store, hold, "released", now, quiet=True)
-            store.insert_events([_event("waitlist_unsubscribed", found.sku, now, {
-                "sku": found.sku, "customer_id": found.customer_id,
-                "subscription_id": subscription_id})])  # fmt: skip
+            store.insert_events(
+                [
+                    _event(
+                        "waitlist_unsubscribed",
+                        found.sku,
+                        now,
+                        {
+                            "sku": found.sku,
+                            "customer_id": found.customer_id,
+                            "subscription_id": subscription_id,
+                        },
+                    )
+                ]
+            )
             pass_on(store, found.sku, "waitlist", now, uow.shop_timezone)
         view = store.get_subscription(subscription_id)
         uow.commit()
@@ -126,10 +145,12 @@ def claim_own_holds(store, customer_id: int, skus, now: datetime) -> list[HoldVi
 def record_claims(store, claimed: list[HoldView], order_id: int, now: datetime) -> None:
     """Link claimed holds to the order they became, and say so."""
     store.set_hold_order([h.id for h in claimed], order_id)
-    store.insert_events([
-        _event("back_in_stock_claimed", h.sku, now, _hold_facts(h), order_id=order_id)
-        for h in claimed
-    ])  # fmt: skip
+    store.insert_events(
+        [
+            _event("back_in_stock_claimed", h.sku, now, _hold_facts(h), order_id=order_id)
+            for h in claimed
+        ]
+    )
 
 
 def make_room_for_reversal(store, level: StockLevel, qty: int, now: datetime) -> StockLevel:
@@ -194,11 +215,24 @@ def _start_hold(store, sku: str, plan: HoldPlan, now: datetime) -> None:
     hold_id = store.insert_hold(sku, plan, now)
     store.change_stock(sku, plan.warehouse, allocated=plan.qty)
     store.set_subscription_status(plan.subscription_id, "held", now, from_status=("waiting",))
-    store.insert_events([_event("back_in_stock", sku, now, {
-        "sku": sku, "customer_id": plan.customer_id, "subscription_id": plan.subscription_id,
-        "hold_id": hold_id, "warehouse": plan.warehouse, "qty": plan.qty,
-        "hold_expires_at": plan.expires_at.isoformat(),
-    })])  # fmt: skip
+    store.insert_events(
+        [
+            _event(
+                "back_in_stock",
+                sku,
+                now,
+                {
+                    "sku": sku,
+                    "customer_id": plan.customer_id,
+                    "subscription_id": plan.subscription_id,
+                    "hold_id": hold_id,
+                    "warehouse": plan.warehouse,
+                    "qty": plan.qty,
+                    "hold_expires_at": plan.expires_at.isoformat(),
+                },
+            )
+        ]
+    )
 
 
 _AFTER_HOLD = {"claimed": "ordered", "expired": "expired", "released": "waiting"}
@@ -220,9 +254,14 @@ def _end_hold(store, hold: HoldView, status: str, now: datetime, quiet: bool = F
 
 
 def _hold_facts(hold: HoldView) -> dict:
-    return {"sku": hold.sku, "customer_id": hold.customer_id,
-            "subscription_id": hold.subscription_id, "hold_id": hold.id,
-            "warehouse": hold.warehouse, "qty": hold.qty}  # fmt: skip
+    return {
+        "sku": hold.sku,
+        "customer_id": hold.customer_id,
+        "subscription_id": hold.subscription_id,
+        "hold_id": hold.id,
+        "warehouse": hold.warehouse,
+        "qty": hold.qty,
+    }
 
 
 def _event(kind: str, sku: str, now: datetime, payload: dict, order_id: int | None = None) -> dict:
@@ -238,13 +277,20 @@ def _require_product(store, sku: str) -> Product:
 
 def _require_unorderable(store, product: Product, now: datetime) -> None:
     """The waitlist is for what cannot be ordered now: out of stock and not backorderable."""
-    position = SkuPosition(product, store.stock_levels(product.sku),
-                           store.backordered_total(product.sku))  # fmt: skip
+    position = SkuPosition(
+        product, store.stock_levels(product.sku), store.backordered_total(product.sku)
+    )
     free = available_now(position, now)
     if free > 0:
-        raise Conflict(f"{product.sku} is in stock ({free} available): order it instead",
-                       sku=product.sku, available=free)  # fmt: skip
+        raise Conflict(
+            f"{product.sku} is in stock ({free} available): order it instead",
+            sku=product.sku,
+            available=free,
+        )
     room = backorder_room(position, now)
     if room is None or room > 0:
-        raise Conflict(f"{product.sku} can be ordered now (it waits as a backorder or preorder)",
-                       sku=product.sku, backorder_room=room)  # fmt: skip
+        raise Conflict(
+            f"{product.sku} can be ordered now (it waits as a backorder or preorder)",
+            sku=product.sku,
+            backorder_room=room,
+        )

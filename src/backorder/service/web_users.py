@@ -57,8 +57,9 @@ def add_user(uow: UnitOfWork, name: str, role: Role | str, password: str, now: d
     with uow:
         if uow.store.web_user_by_name(name) is not None:
             raise Conflict(f"a user named {name!r} exists already", field="name")
-        user_id = uow.store.insert_web_user({"name": name, "password_hash": password_hash,
-                                             "role": role.value, "created_at": now})  # fmt: skip
+        user_id = uow.store.insert_web_user(
+            {"name": name, "password_hash": password_hash, "role": role.value, "created_at": now}
+        )
         uow.commit()
         return _user(uow.store.web_user(user_id))
 
@@ -159,5 +160,11 @@ def _rehash(uow: UnitOfWork, user_id: int, password: str) -> WebUser:
 
 def _user(row: dict) -> WebUser:
     fingerprint = hashlib.sha256(row["password_hash"].encode()).hexdigest()[:16]
-    return WebUser(row["id"], row["name"], Role(row["role"]), row["created_at"],
-                   row["disabled_at"] is not None, fingerprint)  # fmt: skip
+    return WebUser(
+        row["id"],
+        row["name"],
+        Role(row["role"]),
+        row["created_at"],
+        row["disabled_at"] is not None,
+        fingerprint,
+    )

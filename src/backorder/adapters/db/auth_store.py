@@ -18,9 +18,7 @@ class AuthQueries:
         return self.conn.execute(insert(t.api_keys).values(**values)).inserted_primary_key[0]
 
     def find_api_key(self, key_hash: str) -> dict | None:
-        row = self.conn.execute(
-            select(*_PUBLIC).where(t.api_keys.c.key_hash == key_hash)
-        ).first()
+        row = self.conn.execute(select(*_PUBLIC).where(t.api_keys.c.key_hash == key_hash)).first()
         return dict(row._mapping) if row else None
 
     def get_api_key(self, key_id: int) -> dict | None:

@@ -18,8 +18,15 @@ def backup(engine: Engine, target: Path) -> None:
         with _sqlite(engine) as source, sqlite3.connect(target) as copy:
             source.backup(copy)
         return
-    _run([_pg_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={target}",
-          _libpq_url(engine)])  # fmt: skip
+    _run(
+        [
+            _pg_tool("pg_dump"),
+            "--format=custom",
+            "--no-owner",
+            f"--file={target}",
+            _libpq_url(engine),
+        ]
+    )
 
 
 def restore(engine: Engine, source: Path) -> None:
@@ -31,8 +38,17 @@ def restore(engine: Engine, source: Path) -> None:
         with sqlite3.connect(source) as backup_copy, _sqlite(engine) as live:
             backup_copy.backup(live)
         return
-    _run([_pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--single-transaction",
-          f"--dbname={_libpq_url(engine)}", str(source)])  # fmt: skip
+    _run(
+        [
+            _pg_tool("pg_restore"),
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--single-transaction",
+            f"--dbname={_libpq_url(engine)}",
+            str(source),
+        ]
+    )
 
 
 def _sqlite(engine: Engine) -> sqlite3.Connection:

@@ -113,15 +113,18 @@ class NotifyQueries:
             .where(d.c.id == delivery_id, d.c.claimed_by == worker, d.c.status.in_(DUE_STATUSES))
             .values(
                 status=status, last_error=error, next_attempt_at=next_attempt_at, claimed_by=None
-            )  # fmt: skip
+            )
         )
 
     # -- the delivery log ------------------------------------------------------------------
 
     def list_deliveries(
-        self, status: str | None = None, order_id: int | None = None, limit: int = 100,
+        self,
+        status: str | None = None,
+        order_id: int | None = None,
+        limit: int = 100,
         event_ids: Iterable[int] | None = None,
-    ) -> list[Delivery]:  # fmt: skip
+    ) -> list[Delivery]:
         d = t.deliveries
         conditions = []
         if status:
@@ -211,6 +214,11 @@ class NotifyQueries:
 
 def _endpoint(row) -> WebhookEndpoint:
     return WebhookEndpoint(
-        id=row.id, url=row.url, secret=row.secret, event_kinds=tuple(json.loads(row.event_kinds)),
-        description=row.description, active=bool(row.active), created_at=row.created_at,
-    )  # fmt: skip
+        id=row.id,
+        url=row.url,
+        secret=row.secret,
+        event_kinds=tuple(json.loads(row.event_kinds)),
+        description=row.description,
+        active=bool(row.active),
+        created_at=row.created_at,
+    )

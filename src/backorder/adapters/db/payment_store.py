@@ -106,13 +106,18 @@ class PaymentQueries:
         outstanding = exists().where(
             lines.c.order_id == _P.c.order_id, lines.c.allocated + lines.c.backordered > 0
         )
-        voided = exists().where(void.c.kind == "void", void.c.status == "succeeded",
-                                void.c.parent_ref == auth.c.reference)  # fmt: skip
+        voided = exists().where(
+            void.c.kind == "void",
+            void.c.status == "succeeded",
+            void.c.parent_ref == auth.c.reference,
+        )
         lasting = exists().where(
-            auth.c.order_id == _P.c.order_id, auth.c.kind == "authorize",
+            auth.c.order_id == _P.c.order_id,
+            auth.c.kind == "authorize",
             auth.c.status == "succeeded",
-            or_(auth.c.expires_at.is_(None), auth.c.expires_at > horizon), ~voided,
-        )  # fmt: skip
+            or_(auth.c.expires_at.is_(None), auth.c.expires_at > horizon),
+            ~voided,
+        )
         query = select(_P.c.order_id).where(_P.c.required_since.is_(None), outstanding, ~lasting)
         return list(self.conn.execute(query.order_by(_P.c.order_id)).scalars())
 
@@ -148,9 +153,13 @@ class PaymentQueries:
         result = self.conn.execute(
             update(_I)
             .where(_I.c.order_id == order_id, _I.c.status == "blocked")
-            .values(status="pending", generation=_I.c.generation + 1, next_attempt_at=now,
-                    updated_at=now)
-        )  # fmt: skip
+            .values(
+                status="pending",
+                generation=_I.c.generation + 1,
+                next_attempt_at=now,
+                updated_at=now,
+            )
+        )
         return result.rowcount
 
     def due_payment_intents(self, now: datetime, limit: int) -> list[int]:
@@ -159,27 +168,34 @@ class PaymentQueries:
         in the order they were written."""
         earlier = aliased(_I)
         blocked_by_earlier = exists().where(
-            earlier.c.order_id == _I.c.order_id, earlier.c.id < _I.c.id,
+            earlier.c.order_id == _I.c.order_id,
+            earlier.c.id < _I.c.id,
             earlier.c.status.in_(("pending", "waiting")),
-        )  # fmt: skip
+        )
         query = (
             select(_I.c.id)
-            .where(_I.c.status.in_(("pending", "waiting")), _I.c.next_attempt_at <= now,
-                   or_(_I.c.lease_until.is_(None), _I.c.lease_until <= now),
-                   or_(_I.c.order_id.is_(None), ~blocked_by_earlier))
+            .where(
+                _I.c.status.in_(("pending", "waiting")),
+                _I.c.next_attempt_at <= now,
+                or_(_I.c.lease_until.is_(None), _I.c.lease_until <= now),
+                or_(_I.c.order_id.is_(None), ~blocked_by_earlier),
+            )
             .order_by(_I.c.id)
             .limit(limit)
-        )  # fmt: skip
+        )
         return list(self.conn.execute(query).scalars())
 
     def lease_payment_intent(self, intent_id: int, now: datetime, until: datetime) -> bool:
         """Claim one intent; False when another runner claimed it first."""
         result = self.conn.execute(
             update(_I)
-            .where(_I.c.id == intent_id, _I.c.status.in_(("pending", "waiting")),
-                   or_(_I.c.lease_until.is_(None), _I.c.lease_until <= now))
+            .where(
+                _I.c.id == intent_id,
+                _I.c.status.in_(("pending", "waiting")),
+                or_(_I.c.lease_until.is_(None), _I.c.lease_until <= now),
+            )
             .values(lease_until=until)
-        )  # fmt: skip
+        )
         return result.rowcount == 1
 
     # -- operations ----------------------------------------------------------------------------

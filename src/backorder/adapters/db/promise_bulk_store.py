@@ -44,15 +44,27 @@ class PromiseBulkQueries:
         waiting: dict[str, list[WaitingLine]] = defaultdict(list)
         promises: dict[int, LinePromise] = {}
         for r in self.conn.execute(_WAITING):
-            waiting[r.sku].append(WaitingLine(
-                r.id, r.order_id, r.sku, r.backordered, Tier(r.tier),
-                PaidPriority(r.paid_priority), r.requested_date or r.placed_at, r.placed_at,
-                r.priority_override,
-            ))  # fmt: skip
+            waiting[r.sku].append(
+                WaitingLine(
+                    r.id,
+                    r.order_id,
+                    r.sku,
+                    r.backordered,
+                    Tier(r.tier),
+                    PaidPriority(r.paid_priority),
+                    r.requested_date or r.placed_at,
+                    r.placed_at,
+                    r.priority_override,
+                )
+            )
             promises[r.id] = LinePromise(
-                r.id, r.order_id, _day(r.promised_date), r.promise_basis, r.promise_po_line_id,
+                r.id,
+                r.order_id,
+                _day(r.promised_date),
+                r.promise_basis,
+                r.promise_po_line_id,
                 _day(r.first_promised_date),
-            )  # fmt: skip
+            )
         return waiting, promises
 
     def free_stock_by_sku(self) -> dict[str, int]:

@@ -25,8 +25,9 @@ class SnapshotQueries:
 
     def on_hand_at(self, skus: Iterable[str], warehouse: str) -> dict[str, int]:
         st = t.stock
-        query = select(st.c.sku, st.c.on_hand).where(st.c.sku.in_(list(skus)),
-                                                     st.c.warehouse == warehouse)  # fmt: skip
+        query = select(st.c.sku, st.c.on_hand).where(
+            st.c.sku.in_(list(skus)), st.c.warehouse == warehouse
+        )
         return {row.sku: row.on_hand for row in self.conn.execute(query)}
 
     def open_po_lines_of(
@@ -44,7 +45,7 @@ class SnapshotQueries:
                 s.c.name == supplier_name,
                 po.c.status.in_(SUPPLYING),
                 remaining > 0,
-            )  # fmt: skip
+            )
             .order_by(pl.c.id)
         )
         found: dict[str, list[tuple[int, str | None]]] = defaultdict(list)
@@ -53,23 +54,40 @@ class SnapshotQueries:
         return dict(found)
 
     def create_counted_skus(
-        self, counted: Sequence[tuple[Product, int, str]], warehouse: str, reason: str,
+        self,
+        counted: Sequence[tuple[Product, int, str]],
+        warehouse: str,
+        reason: str,
         now: datetime,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """New products with their first count at `warehouse`, each count a ledger row:
         (product, on_hand, ledger reference). Three statements for the lot."""
-        products = [asdict(p) | {"backorder_policy": p.backorder_policy.value, "created_at": now,
-                                 "updated_at": now} for p, _, _ in counted]  # fmt: skip
+        products = [
+            asdict(p)
+            | {"backorder_policy": p.backorder_policy.value, "created_at": now, "updated_at": now}
+            for p, _, _ in counted
+        ]
         self.conn.execute(insert(t.products), products)
-        self.conn.execute(insert(t.stock), [
-            {"sku": p.sku, "warehouse": warehouse, "on_hand": n, "allocated": 0}
-            for p, n, _ in counted
-        ])  # fmt: skip
+        self.conn.execute(
+            insert(t.stock),
+            [
+                {"sku": p.sku, "warehouse": warehouse, "on_hand": n, "allocated": 0}
+                for p, n, _ in counted
+            ],
+        )
         moves = [
-            {"sku": p.sku, "warehouse": warehouse, "delta": n, "on_hand_after": n,
-             "reason": reason, "reference": reference, "created_at": now}
-            for p, n, reference in counted if n
-        ]  # fmt: skip
+            {
+                "sku": p.sku,
+                "warehouse": warehouse,
+                "delta": n,
+                "on_hand_after": n,
+                "reason": reason,
+                "reference": reference,
+                "created_at": now,
+            }
+            for p, n, reference in counted
+            if n
+        ]
         if moves:
             self.conn.execute(insert(t.ledger), moves)
 
@@ -116,7 +134,7 @@ class SnapshotQueries:
                 func.coalesce(stock.c.allocated, 0).label("allocated"),
                 func.coalesce(owed.c.owed, 0).label("owed"),
                 func.coalesce(transit.c.in_transit, 0).label("in_transit"),
-            )  # fmt: skip
+            )
             .join(latest, _is_latest(latest))
             .join(p, p.c.sku == s.c.sku)
             .outerjoin(sup, sup.c.id == p.c.preferred_supplier_id)
@@ -157,7 +175,7 @@ def _stock_totals():
             st.c.sku,
             func.sum(st.c.on_hand).label("on_hand"),
             func.sum(st.c.allocated).label("allocated"),
-        )  # fmt: skip
+        )
         .group_by(st.c.sku)
         .subquery()
     )

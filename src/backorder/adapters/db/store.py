@@ -25,10 +25,10 @@ from ...service.views import (
 )
 from . import tables as t
 from .auth_store import AuthQueries
-from .promise_bulk_store import PromiseBulkQueries
 from .bulk_store import BulkQueries
 from .notify_store import NotifyQueries
 from .payment_store import PAYMENT_CHECKS, PaymentQueries
+from .promise_bulk_store import PromiseBulkQueries
 from .snapshot_store import SnapshotQueries
 from .supply_store import SupplyQueries
 from .waitlist_store import WaitlistQueries
@@ -38,7 +38,12 @@ from .web_store import WebQueries
 class SqlStore(
     AuthQueries,
     PromiseBulkQueries,
-    SupplyQueries, SnapshotQueries, NotifyQueries, BulkQueries, WaitlistQueries, PaymentQueries,
+    SupplyQueries,
+    SnapshotQueries,
+    NotifyQueries,
+    BulkQueries,
+    WaitlistQueries,
+    PaymentQueries,
     WebQueries,
 ):
     def __init__(self, conn: Connection) -> None:
@@ -140,9 +145,15 @@ class SqlStore(
         self.conn.execute(_ADD_ALLOCATED, {"k_sku": sku, "k_wh": warehouse, "d_alloc": units})
 
     def append_ledger(
-        self, sku: str, warehouse: str, delta: int, on_hand_after: int, reason: str,
-        reference: str | None, now: datetime,
-    ) -> None:  # fmt: skip
+        self,
+        sku: str,
+        warehouse: str,
+        delta: int,
+        on_hand_after: int,
+        reason: str,
+        reference: str | None,
+        now: datetime,
+    ) -> None:
         self.conn.execute(
             _INSERT_LEDGER,
             {
@@ -153,7 +164,7 @@ class SqlStore(
                 "reason": reason,
                 "reference": reference,
                 "created_at": now,
-            },  # fmt: skip
+            },
         )
 
     def ledger_entries(self, sku: str | None, limit: int) -> list[LedgerEntry]:
@@ -250,9 +261,15 @@ class SqlStore(
         return holdings
 
     def change_line(
-        self, line_id: int, *, qty: int = 0, allocated: int = 0, backordered: int = 0,
-        shipped: int = 0, cancelled: int = 0,
-    ) -> None:  # fmt: skip
+        self,
+        line_id: int,
+        *,
+        qty: int = 0,
+        allocated: int = 0,
+        backordered: int = 0,
+        shipped: int = 0,
+        cancelled: int = 0,
+    ) -> None:
         c = t.order_lines.c
         self.conn.execute(
             update(t.order_lines)
@@ -263,7 +280,7 @@ class SqlStore(
                 backordered=c.backordered + backordered,
                 shipped=c.shipped + shipped,
                 cancelled=c.cancelled + cancelled,
-            )  # fmt: skip
+            )
         )
 
     def change_line_allocation(self, line_id: int, sku: str, warehouse: str, delta: int) -> None:
@@ -284,7 +301,7 @@ class SqlStore(
                 due=r.requested_date or r.placed_at,
                 ordered_at=r.placed_at,
                 override=r.priority_override,
-            )  # fmt: skip
+            )
             for r in self.conn.execute(_WAITING_LINES, {"sku": sku})
         ]
 
@@ -298,7 +315,7 @@ class SqlStore(
                 lines.c.backordered > 0,
                 products.c.release_at.is_not(None),
                 products.c.release_at <= now,
-            )  # fmt: skip
+            )
             .distinct()
             .order_by(lines.c.sku)
         )
@@ -383,9 +400,13 @@ class SqlStore(
     def put_command_result(self, key: str, command: str, result: dict, now: datetime) -> None:
         self.conn.execute(
             _INSERT_COMMAND_KEY,
-            {"key": key, "command": command, "result": json.dumps(result, default=str),
-             "created_at": now},
-        )  # fmt: skip
+            {
+                "key": key,
+                "command": command,
+                "result": json.dumps(result, default=str),
+                "created_at": now,
+            },
+        )
 
     def insert_shipment(self, order_id: int, now: datetime, lines: list[dict]) -> int:
         shipment_id = self.conn.execute(
@@ -474,7 +495,7 @@ _WAITING_LINES = (
         t.orders.c.requested_date,
         t.orders.c.placed_at,
         t.order_lines.c.priority_override,
-    )  # fmt: skip
+    )
     .join(t.orders, t.orders.c.id == t.order_lines.c.order_id)
     .join(t.customers, t.customers.c.id == t.orders.c.customer_id)
     .where(t.order_lines.c.sku == bindparam("sku"), t.order_lines.c.backordered > 0)
@@ -537,24 +558,39 @@ _CHECKS = {
 
 def _product(row) -> Product:
     return Product(
-        sku=row.sku, name=row.name, price_minor=row.price_minor, currency=row.currency,
+        sku=row.sku,
+        name=row.name,
+        price_minor=row.price_minor,
+        currency=row.currency,
         backorder_policy=BackorderPolicy(row.backorder_policy),
-        backorder_limit=row.backorder_limit, release_at=row.release_at,
-        lead_time_days=row.lead_time_days, safety_stock=row.safety_stock,
-    )  # fmt: skip
+        backorder_limit=row.backorder_limit,
+        release_at=row.release_at,
+        lead_time_days=row.lead_time_days,
+        safety_stock=row.safety_stock,
+    )
 
 
 def _product_values(product: Product) -> dict:
     return {
-        "sku": product.sku, "name": product.name, "price_minor": product.price_minor,
-        "currency": product.currency, "backorder_policy": product.backorder_policy.value,
-        "backorder_limit": product.backorder_limit, "release_at": product.release_at,
-        "lead_time_days": product.lead_time_days, "safety_stock": product.safety_stock,
-    }  # fmt: skip
+        "sku": product.sku,
+        "name": product.name,
+        "price_minor": product.price_minor,
+        "currency": product.currency,
+        "backorder_policy": product.backorder_policy.value,
+        "backorder_limit": product.backorder_limit,
+        "release_at": product.release_at,
+        "lead_time_days": product.lead_time_days,
+        "safety_stock": product.safety_stock,
+    }
 
 
 def _customer(row) -> CustomerView:
     return CustomerView(
-        id=row.id, external_id=row.external_id, name=row.name, email=row.email,
-        tier=row.tier, default_fulfilment=row.default_fulfilment, locale=row.locale,
-    )  # fmt: skip
+        id=row.id,
+        external_id=row.external_id,
+        name=row.name,
+        email=row.email,
+        tier=row.tier,
+        default_fulfilment=row.default_fulfilment,
+        locale=row.locale,
+    )

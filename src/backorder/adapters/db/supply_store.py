@@ -82,15 +82,15 @@ class SupplyQueries:
         p, ol = t.products, t.order_lines
         waiting = select(ol.c.sku).where(ol.c.backordered > 0).distinct()
         query = (
-            select(p.c.sku)
-            .where((p.c.safety_stock > 0) | p.c.sku.in_(waiting))
-            .order_by(p.c.sku)
+            select(p.c.sku).where((p.c.safety_stock > 0) | p.c.sku.in_(waiting)).order_by(p.c.sku)
         )
         return list(self.conn.execute(query).scalars())
 
     def set_preferred_supplier(self, sku: str, supplier_id: int) -> None:
         self.conn.execute(
-            update(t.products).where(t.products.c.sku == sku).values(preferred_supplier_id=supplier_id)
+            update(t.products)
+            .where(t.products.c.sku == sku)
+            .values(preferred_supplier_id=supplier_id)
         )
 
     # -- purchase orders -------------------------------------------------------------------
@@ -114,7 +114,9 @@ class SupplyQueries:
         lines = self.conn.execute(
             select(t.po_lines).where(t.po_lines.c.po_id == po_id).order_by(t.po_lines.c.id)
         )
-        return PurchaseOrderView(**row._mapping, lines=tuple(PoLineView(**r._mapping) for r in lines))
+        return PurchaseOrderView(
+            **row._mapping, lines=tuple(PoLineView(**r._mapping) for r in lines)
+        )
 
     def list_pos(self, status: str | None, limit: int) -> list[PurchaseOrderView]:
         query = select(t.purchase_orders.c.id).order_by(t.purchase_orders.c.id.desc()).limit(limit)
@@ -150,8 +152,14 @@ class SupplyQueries:
         pl, po, s = t.po_lines, t.purchase_orders, t.suppliers
         remaining = pl.c.qty - pl.c.received - pl.c.cancelled
         query = (
-            select(pl.c.id.label("po_line_id"), pl.c.po_id, pl.c.expected_date,
-                   remaining.label("open_qty"), po.c.status, s.c.name.label("supplier"))  # fmt: skip
+            select(
+                pl.c.id.label("po_line_id"),
+                pl.c.po_id,
+                pl.c.expected_date,
+                remaining.label("open_qty"),
+                po.c.status,
+                s.c.name.label("supplier"),
+            )
             .join(po, po.c.id == pl.c.po_id)
             .join(s, s.c.id == po.c.supplier_id)
             .where(pl.c.sku == sku, po.c.status.in_(SUPPLYING), remaining > 0)
@@ -189,17 +197,37 @@ class SupplyQueries:
         """Lines holding units of a SKU at a warehouse, with their priority facts."""
         la, ol, o, c = t.line_allocations, t.order_lines, t.orders, t.customers
         query = (
-            select(ol.c.id, ol.c.order_id, ol.c.backordered, c.c.tier, o.c.paid_priority,
-                   o.c.requested_date, o.c.placed_at, la.c.qty, ol.c.priority_override)  # fmt: skip
+            select(
+                ol.c.id,
+                ol.c.order_id,
+                ol.c.backordered,
+                c.c.tier,
+                o.c.paid_priority,
+                o.c.requested_date,
+                o.c.placed_at,
+                la.c.qty,
+                ol.c.priority_override,
+            )
             .join(ol, ol.c.id == la.c.line_id)
             .join(o, o.c.id == ol.c.order_id)
             .join(c, c.c.id == o.c.customer_id)
             .where(la.c.sku == sku, la.c.warehouse == warehouse, la.c.qty > 0)
         )
         return [
-            (WaitingLine(r.id, r.order_id, sku, r.backordered, Tier(r.tier),
-                         PaidPriority(r.paid_priority), r.requested_date or r.placed_at,
-                         r.placed_at, r.priority_override), r.qty)  # fmt: skip
+            (
+                WaitingLine(
+                    r.id,
+                    r.order_id,
+                    sku,
+                    r.backordered,
+                    Tier(r.tier),
+                    PaidPriority(r.paid_priority),
+                    r.requested_date or r.placed_at,
+                    r.placed_at,
+                    r.priority_override,
+                ),
+                r.qty,
+            )
             for r in self.conn.execute(query)
         ]
 
@@ -208,9 +236,13 @@ class SupplyQueries:
     def line_promises(self, sku: str) -> dict[int, LinePromise]:
         ol = t.order_lines
         query = select(
-            ol.c.id, ol.c.order_id, ol.c.promised_date, ol.c.promise_basis,
-            ol.c.promise_po_line_id, ol.c.first_promised_date,
-        ).where(ol.c.sku == sku, ol.c.backordered > 0)  # fmt: skip
+            ol.c.id,
+            ol.c.order_id,
+            ol.c.promised_date,
+            ol.c.promise_basis,
+            ol.c.promise_po_line_id,
+            ol.c.first_promised_date,
+        ).where(ol.c.sku == sku, ol.c.backordered > 0)
         return {r.id: LinePromise(*r) for r in self.conn.execute(query)}
 
     def set_promises(self, rows: Iterable[dict]) -> None:
@@ -224,9 +256,10 @@ class SupplyQueries:
         if ids:
             ol = t.order_lines
             self.conn.execute(
-                update(ol).where(ol.c.id.in_(ids)).values(
-                    promised_date=None, promise_basis=None, promise_po_line_id=None)
-            )  # fmt: skip
+                update(ol)
+                .where(ol.c.id.in_(ids))
+                .values(promised_date=None, promise_basis=None, promise_po_line_id=None)
+            )
 
 
 def _bind(name: str):
@@ -237,8 +270,6 @@ def _bind(name: str):
 
 def _supplier(row) -> SupplierView:
     return SupplierView(row.id, row.name, row.contact, row.email, row.lead_time_days, row.currency)
-
-
 
 
 _ol = t.order_lines

@@ -459,14 +459,18 @@ waitlist_subscriptions = Table(
     Column("status", String(20), nullable=False),
     Column("subscribed_at", UTCDateTime, nullable=False),
     Column("closed_at", UTCDateTime, nullable=True),
-    CheckConstraint(
-        "status IN ('waiting','held','ordered','expired','cancelled')", name="status"
+    CheckConstraint("status IN ('waiting','held','ordered','expired','cancelled')", name="status"),
+    Index(
+        "ix_waitlist_subscriptions_waiting", "sku", "subscribed_at", **_where("status = 'waiting'")
     ),
-    Index("ix_waitlist_subscriptions_waiting", "sku", "subscribed_at",
-          **_where("status = 'waiting'")),  # fmt: skip
     # One open subscription per customer and SKU.
-    Index("uq_waitlist_subscriptions_open", "customer_id", "sku", unique=True,
-          **_where("status IN ('waiting','held')")),  # fmt: skip
+    Index(
+        "uq_waitlist_subscriptions_open",
+        "customer_id",
+        "sku",
+        unique=True,
+        **_where("status IN ('waiting','held')"),
+    ),
 )
 
 # A held unit is part of stock.allocated while the hold is active (invariant 3 counts it).
@@ -648,9 +652,7 @@ api_keys = Table(
     Column("customer_id", Integer, ForeignKey("customers.id"), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime, nullable=True),
-    CheckConstraint(
-        "role IN ('admin','operator','integration','viewer','customer')", name="role"
-    ),
+    CheckConstraint("role IN ('admin','operator','integration','viewer','customer')", name="role"),
     CheckConstraint("(role = 'customer') = (customer_id IS NOT NULL)", name="customer_scope"),
 )
 
@@ -658,9 +660,7 @@ api_keys = Table(
 
 # Lower is served earlier; 0 for every line nobody touched. The FIRST component of the
 # priority key (domain.allocation.priority_key), so an operator's decision beats the tier.
-order_lines.append_column(
-    Column("priority_override", Integer, nullable=False, server_default="0")
-)
+order_lines.append_column(Column("priority_override", Integer, nullable=False, server_default="0"))
 
 web_users = Table(
     "web_users",

@@ -19,7 +19,9 @@ class SqlUnitOfWork:
     """The App holds one instance for every thread: each thread's `with` gets its own
     connection and store, kept thread-local so concurrent commands never share them."""
 
-    def __init__(self, engine: Engine, *, readonly: bool = False, shop_timezone: str = "UTC") -> None:
+    def __init__(
+        self, engine: Engine, *, readonly: bool = False, shop_timezone: str = "UTC"
+    ) -> None:
         self.engine = engine
         self.readonly = readonly
         self.shop_timezone = shop_timezone

@@ -70,8 +70,9 @@ class WaitlistQueries:
     def open_subscription(self, customer_id: int, sku: str) -> SubscriptionView | None:
         w = t.waitlist_subscriptions
         row = self.conn.execute(
-            select(w).where(w.c.customer_id == customer_id, w.c.sku == sku,
-                            w.c.status.in_(OPEN_SUBSCRIPTION))  # fmt: skip
+            select(w).where(
+                w.c.customer_id == customer_id, w.c.sku == sku, w.c.status.in_(OPEN_SUBSCRIPTION)
+            )
         ).first()
         return self._subscription(row) if row else None
 
@@ -124,8 +125,11 @@ class WaitlistQueries:
         query = (
             select(w.c.id.label("sid"), w.c.status.label("subscription_status"), h)
             .outerjoin(h, (h.c.subscription_id == w.c.id) & (h.c.status == "active"))
-            .where(w.c.customer_id == customer_id, w.c.sku.in_(list(skus)),
-                   w.c.status.in_(OPEN_SUBSCRIPTION))  # fmt: skip
+            .where(
+                w.c.customer_id == customer_id,
+                w.c.sku.in_(list(skus)),
+                w.c.status.in_(OPEN_SUBSCRIPTION),
+            )
             .order_by(w.c.id)
         )
         holds, waiting = [], []
@@ -149,26 +153,33 @@ class WaitlistQueries:
             select(h).where(h.c.subscription_id == row.id).order_by(h.c.id.desc()).limit(1)
         ).first()
         latest = HoldView(**hold._mapping) if hold else None
-        return SubscriptionView(row.id, row.sku, row.customer_id, row.status, row.subscribed_at,
-                                row.closed_at, latest)  # fmt: skip
+        return SubscriptionView(
+            row.id, row.sku, row.customer_id, row.status, row.subscribed_at, row.closed_at, latest
+        )
 
     # -- holds --------------------------------------------------------------------------------
 
     def insert_hold(self, sku: str, plan: HoldPlan, now: datetime) -> int:
         values = {
-            "subscription_id": plan.subscription_id, "customer_id": plan.customer_id, "sku": sku,
-            "warehouse": plan.warehouse, "qty": plan.qty, "status": "active", "created_at": now,
+            "subscription_id": plan.subscription_id,
+            "customer_id": plan.customer_id,
+            "sku": sku,
+            "warehouse": plan.warehouse,
+            "qty": plan.qty,
+            "status": "active",
+            "created_at": now,
             "expires_at": plan.expires_at,
-        }  # fmt: skip
+        }
         return self.conn.execute(insert(t.stock_holds).values(**values)).inserted_primary_key[0]
 
     def close_hold(self, hold_id: int, status: str, now: datetime) -> bool:
         """End an active hold; False when it had ended already."""
         h = t.stock_holds
         result = self.conn.execute(
-            update(h).where(h.c.id == hold_id, h.c.status == "active")
+            update(h)
+            .where(h.c.id == hold_id, h.c.status == "active")
             .values(status=status, closed_at=now)
-        )  # fmt: skip
+        )
         return result.rowcount == 1
 
     def set_hold_order(self, hold_ids: Sequence[int], order_id: int) -> None:
@@ -202,9 +213,17 @@ class WaitlistQueries:
         the shop's when `shop_wide`), with the order and release times and any warning sent."""
         ol, o, p, w = t.order_lines, t.orders, t.products, t.auto_cancel_warnings
         query = (
-            select(ol.c.id.label("line_id"), ol.c.order_id, ol.c.sku, ol.c.backordered,
-                   o.c.customer_id, o.c.placed_at, p.c.release_at, p.c.max_wait_days,
-                   w.c.cancel_at.label("warned_cancel_at"))  # fmt: skip
+            select(
+                ol.c.id.label("line_id"),
+                ol.c.order_id,
+                ol.c.sku,
+                ol.c.backordered,
+                o.c.customer_id,
+                o.c.placed_at,
+                p.c.release_at,
+                p.c.max_wait_days,
+                w.c.cancel_at.label("warned_cancel_at"),
+            )
             .join(o, o.c.id == ol.c.order_id)
             .join(p, p.c.sku == ol.c.sku)
             .outerjoin(w, w.c.line_id == ol.c.id)
@@ -245,15 +264,20 @@ class WaitlistQueries:
         return [ConsentView(**row._mapping) for row in rows]
 
     def close_consent(
-        self, consent_id: int, status: str, now: datetime, answer: str | None = None,
+        self,
+        consent_id: int,
+        status: str,
+        now: datetime,
+        answer: str | None = None,
         answered_by: str | None = None,
-    ) -> bool:  # fmt: skip
+    ) -> bool:
         """Close an open request; False when it was closed already (single use)."""
         d = t.delay_consents
         result = self.conn.execute(
-            update(d).where(d.c.id == consent_id, d.c.status == "open")
+            update(d)
+            .where(d.c.id == consent_id, d.c.status == "open")
             .values(status=status, answer=answer, answered_by=answered_by, answered_at=now)
-        )  # fmt: skip
+        )
         return result.rowcount == 1
 
     def due_consents(self, now: datetime) -> list[ConsentView]:
@@ -268,9 +292,13 @@ class WaitlistQueries:
         query = (
             select(ol.c.id.label("line_id"), ol.c.order_id, ol.c.sku, o.c.placed_at)
             .join(o, o.c.id == ol.c.order_id)
-            .where(ol.c.backordered > 0, ol.c.promised_date.is_(None),
-                   ol.c.first_promised_date.is_(None), o.c.placed_at <= placed_before,
-                   ~asked)  # fmt: skip
+            .where(
+                ol.c.backordered > 0,
+                ol.c.promised_date.is_(None),
+                ol.c.first_promised_date.is_(None),
+                o.c.placed_at <= placed_before,
+                ~asked,
+            )
             .order_by(ol.c.id)
         )
         return list(self.conn.execute(query))
@@ -307,9 +335,10 @@ class WaitlistQueries:
         """Store the answer unless one was stored already (single use)."""
         f = t.feedback
         result = self.conn.execute(
-            update(f).where(f.c.id == feedback_id, f.c.answered_at.is_(None))
+            update(f)
+            .where(f.c.id == feedback_id, f.c.answered_at.is_(None))
             .values(rating=rating, comment=comment, answered_at=now)
-        )  # fmt: skip
+        )
         return result.rowcount == 1
 
     def answered_feedback(self) -> list[FeedbackView]:
@@ -324,4 +353,3 @@ class WaitlistQueries:
         e = t.events
         query = select(func.count()).where(e.c.order_id == order_id, e.c.kind == kind)
         return int(self.conn.execute(query).scalar_one())
-

@@ -62,7 +62,7 @@ class WebQueries:
                 ol.c.backordered,
                 ol.c.allocated,
                 ol.c.priority_override,
-            ).where(ol.c.id == line_id)  # fmt: skip
+            ).where(ol.c.id == line_id)
         ).first()
         return dict(row._mapping) if row else None
 
@@ -97,8 +97,9 @@ class WebQueries:
         )
         return [dict(row._mapping) for row in self.conn.execute(query)]
 
-    def events_between(self, kinds: Iterable[str], start: datetime, end: datetime,
-                       limit: int | None = None) -> list[EventView]:  # fmt: skip
+    def events_between(
+        self, kinds: Iterable[str], start: datetime, end: datetime, limit: int | None = None
+    ) -> list[EventView]:
         e = t.events
         query = (
             select(e)
@@ -129,7 +130,7 @@ class WebQueries:
                 d.c.attempts,
                 d.c.last_error,
                 d.c.created_at,
-            )  # fmt: skip
+            )
             .where(d.c.status == "dead")
             .order_by(d.c.id.desc())
             .limit(limit)
@@ -152,7 +153,7 @@ class WebQueries:
                 ol.c.first_promised_date,
                 o.c.placed_at,
                 fulfilled_at.label("fulfilled_at"),
-            )  # fmt: skip
+            )
             .join(o, o.c.id == ol.c.order_id)
             .join(al, al.c.line_id == ol.c.id)
             .where(ol.c.backordered == 0, ol.c.allocated + ol.c.shipped > 0, al.c.qty > 0)
@@ -166,9 +167,10 @@ class WebQueries:
         """Lines still waiting after their first promised date."""
         ol = t.order_lines
         query = select(func.count()).where(
-            ol.c.backordered > 0, ol.c.first_promised_date.is_not(None),
+            ol.c.backordered > 0,
+            ol.c.first_promised_date.is_not(None),
             ol.c.first_promised_date < today,
-        )  # fmt: skip
+        )
         return int(self.conn.execute(query).scalar_one())
 
 
@@ -207,7 +209,7 @@ _WAITING_ROWS = (
         t.customers.c.name.label("customer_name"),
         t.customers.c.tier,
         _ORDER_ALLOCATED.label("order_allocated"),
-    )  # fmt: skip
+    )
     .join(t.orders, t.orders.c.id == t.order_lines.c.order_id)
     .join(t.customers, t.customers.c.id == t.orders.c.customer_id)
     .where(t.order_lines.c.backordered > 0)

@@ -47,15 +47,36 @@ from .csvsafe import SafeWriter, price
 INVENTORY, PRODUCTS = "shopify", "shopify-products"
 NOT_STOCKED = "not stocked"
 INVENTORY_HEADER = (
-    "Handle", "Title", "Option1 Name", "Option1 Value", "Option2 Name", "Option2 Value",
-    "Option3 Name", "Option3 Value", "SKU", "HS Code", "COO", "Location", "Incoming",
-    "Unavailable", "Committed", "Available", "On hand",
-)  # fmt: skip
+    "Handle",
+    "Title",
+    "Option1 Name",
+    "Option1 Value",
+    "Option2 Name",
+    "Option2 Value",
+    "Option3 Name",
+    "Option3 Value",
+    "SKU",
+    "HS Code",
+    "COO",
+    "Location",
+    "Incoming",
+    "Unavailable",
+    "Committed",
+    "Available",
+    "On hand",
+)
 PRODUCT_HEADER = (
-    "Handle", "Title", "Option1 Name", "Option1 Value", "Variant SKU",
-    "Variant Inventory Tracker", "Variant Inventory Qty", "Variant Inventory Policy",
-    "Variant Price", "Status",
-)  # fmt: skip
+    "Handle",
+    "Title",
+    "Option1 Name",
+    "Option1 Value",
+    "Variant SKU",
+    "Variant Inventory Tracker",
+    "Variant Inventory Qty",
+    "Variant Inventory Policy",
+    "Variant Price",
+    "Status",
+)
 NO_VARIANTS = ("Title", "Default Title")  # Shopify's option of a product without variants
 
 
@@ -92,23 +113,53 @@ def _code_of(location_cell: str) -> str:
 
 
 def write_inventory(
-    out: TextIO, items: Iterable[SkuAvailability], warehouses: Sequence[Warehouse],
+    out: TextIO,
+    items: Iterable[SkuAvailability],
+    warehouses: Sequence[Warehouse],
     default_warehouse: str,
-) -> int:  # fmt: skip
+) -> int:
     """Write the inventory CSV; returns the number of rows."""
     writer, handles = SafeWriter(out, INVENTORY_HEADER), Handles()
     labels = {w.code: location(w) for w in warehouses}
     for item in items:
-        identity = [handles.of(item), item.product.name, *NO_VARIANTS, "", "", "", "",
-                    item.product.sku, "", ""]  # fmt: skip
+        identity = [
+            handles.of(item),
+            item.product.name,
+            *NO_VARIANTS,
+            "",
+            "",
+            "",
+            "",
+            item.product.sku,
+            "",
+            "",
+        ]
         if not item.stock:
             committed = item.backordered
-            writer.row([*identity, labels.get(default_warehouse, default_warehouse), None, 0,
-                        committed, NOT_STOCKED, NOT_STOCKED])  # fmt: skip
+            writer.row(
+                [
+                    *identity,
+                    labels.get(default_warehouse, default_warehouse),
+                    None,
+                    0,
+                    committed,
+                    NOT_STOCKED,
+                    NOT_STOCKED,
+                ]
+            )
         for index, level in enumerate(item.stock):
             committed = level.allocated + (item.backordered if index == 0 else 0)
-            writer.row([*identity, labels[level.warehouse], None, 0, committed,
-                        level.on_hand - committed, level.on_hand])  # fmt: skip
+            writer.row(
+                [
+                    *identity,
+                    labels[level.warehouse],
+                    None,
+                    0,
+                    committed,
+                    level.on_hand - committed,
+                    level.on_hand,
+                ]
+            )
     return writer.rows
 
 
@@ -121,9 +172,17 @@ def write_products(out: TextIO, items: Iterable[SkuAvailability], warehouse: str
     for item in items:
         product, level = item.product, item.at(warehouse)
         policy = "deny" if product.backorder_policy is BackorderPolicy.DENY else "continue"
-        writer.row([
-            handles.of(item), product.name, *NO_VARIANTS, product.sku, "shopify",
-            level.on_hand if level else None, policy,
-            price(product.price_minor, minor_digits(product.currency)), "active",
-        ])  # fmt: skip
+        writer.row(
+            [
+                handles.of(item),
+                product.name,
+                *NO_VARIANTS,
+                product.sku,
+                "shopify",
+                level.on_hand if level else None,
+                policy,
+                price(product.price_minor, minor_digits(product.currency)),
+                "active",
+            ]
+        )
     return writer.rows

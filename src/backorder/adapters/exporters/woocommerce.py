@@ -24,11 +24,22 @@ from .csvsafe import SafeWriter, price
 
 PRODUCTS = "woocommerce"
 BOM = "\ufeff"
-HEADER = ("Type", "SKU", "Name", "Published", "In stock?", "Stock", "Backorders allowed?",
-          "Regular price")  # fmt: skip
+HEADER = (
+    "Type",
+    "SKU",
+    "Name",
+    "Published",
+    "In stock?",
+    "Stock",
+    "Backorders allowed?",
+    "Regular price",
+)
 IN_STOCK = {Sellable.IN_STOCK: 1, Sellable.ON_BACKORDER: "backorder", Sellable.OUT_OF_STOCK: 0}
-BACKORDERS = {BackorderPolicy.DENY: 0, BackorderPolicy.ALLOW: 1,
-              BackorderPolicy.ALLOW_NOTIFY: "notify"}  # fmt: skip
+BACKORDERS = {
+    BackorderPolicy.DENY: 0,
+    BackorderPolicy.ALLOW: 1,
+    BackorderPolicy.ALLOW_NOTIFY: "notify",
+}
 
 
 def write_products(out: TextIO, items: Iterable[SkuAvailability], warehouse: str) -> int:
@@ -37,9 +48,16 @@ def write_products(out: TextIO, items: Iterable[SkuAvailability], warehouse: str
     writer = SafeWriter(out, HEADER)
     for item in items:
         product, level = item.product, item.at(warehouse)
-        writer.row([
-            "simple", product.sku, product.name, 1, IN_STOCK[item.sellable],
-            level.on_hand if level else None, BACKORDERS[product.backorder_policy],
-            price(product.price_minor, minor_digits(product.currency)),
-        ])  # fmt: skip
+        writer.row(
+            [
+                "simple",
+                product.sku,
+                product.name,
+                1,
+                IN_STOCK[item.sellable],
+                level.on_hand if level else None,
+                BACKORDERS[product.backorder_policy],
+                price(product.price_minor, minor_digits(product.currency)),
+            ]
+        )
     return writer.rows

@@ -21,9 +21,12 @@ BatchApply = Callable[[Sequence[ProductRowIn]], Sequence[Any]]  # per row: outco
 
 
 def apply_batched(
-    source: CsvFile, entries: Iterable[Entry], apply_one: Callable[[Any], str],
-    apply_batch: BatchApply, size: int = 1000,
-) -> ImportResult:  # fmt: skip
+    source: CsvFile,
+    entries: Iterable[Entry],
+    apply_one: Callable[[Any], str],
+    apply_batch: BatchApply,
+    size: int = 1000,
+) -> ImportResult:
     """Apply every entry as `apply_all` would, product rows `size` at a time."""
     return apply_all(source, _settled(entries, apply_one, apply_batch, size), _outcome)
 

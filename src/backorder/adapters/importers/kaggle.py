@@ -38,9 +38,16 @@ from .csvstream import (
 FORMAT = "kaggle"
 UNKNOWN = "na"
 COUNTS = (
-    "in_transit_qty", "forecast_3_month", "forecast_6_month", "forecast_9_month",
-    "sales_1_month", "sales_3_month", "sales_6_month", "sales_9_month", "min_bank",
-)  # fmt: skip
+    "in_transit_qty",
+    "forecast_3_month",
+    "forecast_6_month",
+    "forecast_9_month",
+    "sales_1_month",
+    "sales_3_month",
+    "sales_6_month",
+    "sales_9_month",
+    "min_bank",
+)
 REQUIRED = ("sku", "national_inv", "lead_time", *COUNTS)
 OPTIONAL_COUNTS = ("pieces_past_due", "local_bo_qty")
 PERFORMANCE = ("perf_6_month_avg", "perf_12_month_avg")
@@ -51,9 +58,14 @@ PERF_UNKNOWN = Decimal(-99)
 
 # Field names the service reports in its errors -> the column the value came from.
 COLUMNS = {name: name for name in (*REQUIRED, *OPTIONAL_COUNTS, *PERFORMANCE, *FLAGS, LABEL)} | {
-    "lead_time_weeks": "lead_time", "lead_time_days": "lead_time", "expected_date": "lead_time",
-    "safety_stock": "min_bank", "count": "national_inv", "qty": "in_transit_qty", "name": "sku",
-}  # fmt: skip
+    "lead_time_weeks": "lead_time",
+    "lead_time_days": "lead_time",
+    "expected_date": "lead_time",
+    "safety_stock": "min_bank",
+    "count": "national_inv",
+    "qty": "in_transit_qty",
+    "name": "sku",
+}
 
 
 def detect_format(source: CsvFile) -> str | None:
@@ -67,8 +79,9 @@ def parse(source: CsvFile, snapshot_date: date) -> Iterator[Entry]:
     return _entries(source.rows(), snapshot_date, present)
 
 
-def _entries(rows: Iterable[CsvRow | RowError], snapshot_date: date,
-             present: tuple[str, ...]) -> Iterator[Entry]:  # fmt: skip
+def _entries(
+    rows: Iterable[CsvRow | RowError], snapshot_date: date, present: tuple[str, ...]
+) -> Iterator[Entry]:
     first_row_of: dict[str, int] = {}
     for row in rows:
         if isinstance(row, RowError):
@@ -90,11 +103,13 @@ def _snapshot(row: CsvRow, snapshot_date: date, present: tuple[str, ...]) -> Sku
     if not sku:
         raise RowProblem("sku", "missing")
     return SkuSnapshot(
-        sku=sku, snapshot_date=snapshot_date,
+        sku=sku,
+        snapshot_date=snapshot_date,
         national_inv=whole_number(row.get("national_inv"), "national_inv"),
-        lead_time_weeks=_lead_time(row), **{column: _count(row, column) for column in COUNTS},
+        lead_time_weeks=_lead_time(row),
+        **{column: _count(row, column) for column in COUNTS},
         **{column: _optional(row, column) for column in present},
-    )  # fmt: skip
+    )
 
 
 def _count(row: CsvRow, column: str) -> int:
@@ -145,8 +160,9 @@ def _yes_no(text: str, column: str, *, unknown_allowed: bool) -> bool | None:
 BatchApply = Callable[[Sequence[Any]], Sequence[str | DomainError]]
 
 
-def apply_in_batches(source: CsvFile, entries: Iterable[Entry], apply_batch: BatchApply,
-                     size: int = 200) -> ImportResult:  # fmt: skip
+def apply_in_batches(
+    source: CsvFile, entries: Iterable[Entry], apply_batch: BatchApply, size: int = 200
+) -> ImportResult:
     """Like `csvstream.apply_all`, but `size` items per call: `apply_batch` returns, per item,
     its outcome ("created", "updated", "unchanged") or the DomainError that refused it."""
     result = ImportResult()

@@ -56,8 +56,11 @@ from .shopify import ImportOptions
 CATALOG, SOURCES, ORDERS = "magento", "magento-sources", "magento-orders"
 STOCK_TYPES = ("simple", "virtual", "downloadable")
 NOT_STOCK = ("configurable", "grouped", "bundle")
-BACKORDERS = {"0": BackorderPolicy.DENY, "1": BackorderPolicy.ALLOW,
-              "2": BackorderPolicy.ALLOW_NOTIFY}  # fmt: skip
+BACKORDERS = {
+    "0": BackorderPolicy.DENY,
+    "1": BackorderPolicy.ALLOW,
+    "2": BackorderPolicy.ALLOW_NOTIFY,
+}
 FLAGS = {"0": False, "1": True, "": None}
 DEFAULT_SOURCE = "default"
 
@@ -89,9 +92,14 @@ def _reference(options: ImportOptions, row: CsvRow) -> str:
 
 # -- catalog ----------------------------------------------------------------------------------
 
-CATALOG_COLUMNS = {"sku": "sku", "name": "name", "price_minor": "price", "count": "qty",
-                   "backorder_policy": "allow_backorders",
-                   "backorder_limit": "out_of_stock_qty"}  # fmt: skip
+CATALOG_COLUMNS = {
+    "sku": "sku",
+    "name": "name",
+    "price_minor": "price",
+    "count": "qty",
+    "backorder_policy": "allow_backorders",
+    "backorder_limit": "out_of_stock_qty",
+}
 
 
 def _catalog_entry(row: CsvRow, options: ImportOptions) -> Entry:
@@ -101,18 +109,23 @@ def _catalog_entry(row: CsvRow, options: ImportOptions) -> Entry:
     if kind in NOT_STOCK:
         return Skipped(reason=f"{kind} product: made of other products, not a stock item")
     if kind not in STOCK_TYPES:
-        raise RowProblem("product_type", f"{kind!r} is not simple, virtual, downloadable, "
-                         "configurable, grouped or bundle")  # fmt: skip
+        raise RowProblem(
+            "product_type",
+            f"{kind!r} is not simple, virtual, downloadable, configurable, grouped or bundle",
+        )
     policy = _policy(row)
     product = Product(
-        sku=_required(row, "sku"), name=_required(row, "name"),
+        sku=_required(row, "sku"),
+        name=_required(row, "name"),
         price_minor=money_minor(row.get("price"), "price", options.currency),
-        currency=options.currency, backorder_policy=policy,
+        currency=options.currency,
+        backorder_policy=policy,
         backorder_limit=_limit(row) if policy is not BackorderPolicy.DENY else None,
-    )  # fmt: skip
+    )
     on_hand = _on_hand(row) if _manages_stock(row) else None
-    item = ProductRowIn(product, options.warehouse, on_hand, _reference(options, row),
-                        sets_limit=True)  # fmt: skip
+    item = ProductRowIn(
+        product, options.warehouse, on_hand, _reference(options, row), sets_limit=True
+    )
     return Parsed(item, row.number, CATALOG_COLUMNS, "qty")
 
 
@@ -163,8 +176,13 @@ def _on_hand(row: CsvRow) -> int | None:
 
 # -- source items -----------------------------------------------------------------------------
 
-SOURCE_COLUMNS = {"sku": "sku", "count": "quantity", "warehouse": "source_code",
-                  "code": "source_code", "name": "source_code"}  # fmt: skip
+SOURCE_COLUMNS = {
+    "sku": "sku",
+    "count": "quantity",
+    "warehouse": "source_code",
+    "code": "source_code",
+    "name": "source_code",
+}
 
 
 def _source_entry(row: CsvRow, options: ImportOptions) -> Entry:
@@ -174,16 +192,22 @@ def _source_entry(row: CsvRow, options: ImportOptions) -> Entry:
     warehouse = options.warehouse if source_code == DEFAULT_SOURCE else source_code
     in_stock = choice(row.get("status") or "1", "status", FLAGS, "0 or 1")
     count = base_units(row.get("quantity"), "quantity") if in_stock else 0
-    item = StockCountIn(_required(row, "sku"), warehouse, source_code, count,
-                        _reference(options, row))  # fmt: skip
+    item = StockCountIn(
+        _required(row, "sku"), warehouse, source_code, count, _reference(options, row)
+    )
     return Parsed(item, row.number, SOURCE_COLUMNS, "quantity")
 
 
 # -- sample orders ----------------------------------------------------------------------------
 
-ORDER_COLUMNS = {"sku": "product", "qty": "product", "currency": "currency",
-                 "email": "customer_email", "external_id": "customer_email",
-                 "external_ref": "increment_id"}  # fmt: skip
+ORDER_COLUMNS = {
+    "sku": "product",
+    "qty": "product",
+    "currency": "currency",
+    "email": "customer_email",
+    "external_id": "customer_email",
+    "external_ref": "increment_id",
+}
 
 
 def _order_entry(row: CsvRow, options: ImportOptions) -> Entry:
@@ -196,10 +220,13 @@ def _order_entry(row: CsvRow, options: ImportOptions) -> Entry:
     increment_id = row.get("increment_id")
     ref = f"magento:{increment_id}" if increment_id else f"magento:{options.source}#{row.number}"
     order = OrderImportIn(
-        external_ref=ref[:200], customer=CustomerIn(name=email, email=email, external_id=email),
-        currency=currency, lines=(_order_line(row.get("product")),),
-        create_products=options.create_products, channel="magento",
-    )  # fmt: skip
+        external_ref=ref[:200],
+        customer=CustomerIn(name=email, email=email, external_id=email),
+        currency=currency,
+        lines=(_order_line(row.get("product")),),
+        create_products=options.create_products,
+        channel="magento",
+    )
     return Parsed(order, row.number, ORDER_COLUMNS, "product", (row.number,))
 
 

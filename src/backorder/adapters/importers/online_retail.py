@@ -48,11 +48,22 @@ CURRENCY = "GBP"
 SHOP_ZONE = ZoneInfo("Europe/London")
 CHARGES = {"POST", "DOT", "C2", "D", "M", "BANK CHARGES", "AMAZONFEE", "CRUK", "S", "B"}
 COLUMNS = ("InvoiceNo", "StockCode", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID")
-ORDER_COLUMNS = {"sku": "StockCode", "qty": "Quantity", "unit_price_minor": "UnitPrice",
-                 "price_minor": "UnitPrice", "name": "Description", "external_ref": "InvoiceNo",
-                 "external_id": "CustomerID"}  # fmt: skip
-CORRECTION_COLUMNS = {"sku": "StockCode", "qty": "Quantity", "customer": "CustomerID",
-                      "delta": "Quantity", "warehouse": "Quantity"}  # fmt: skip
+ORDER_COLUMNS = {
+    "sku": "StockCode",
+    "qty": "Quantity",
+    "unit_price_minor": "UnitPrice",
+    "price_minor": "UnitPrice",
+    "name": "Description",
+    "external_ref": "InvoiceNo",
+    "external_id": "CustomerID",
+}
+CORRECTION_COLUMNS = {
+    "sku": "StockCode",
+    "qty": "Quantity",
+    "customer": "CustomerID",
+    "delta": "Quantity",
+    "warehouse": "Quantity",
+}
 
 
 def detect(source: CsvFile) -> bool:
@@ -101,8 +112,14 @@ def _invoice_entries(
     if len(goods) < len(group):
         yield Skipped(len(group) - len(goods), reason="a charge (postage, fee), not goods")
     if not invoice.isdigit() and not (invoice[:1] == "C" and invoice[1:].isdigit()):
-        yield from (RowError(row.number, "InvoiceNo", f"{invoice!r} is not an invoice number "
-                             "(digits, or C and digits)") for row in goods)  # fmt: skip
+        yield from (
+            RowError(
+                row.number,
+                "InvoiceNo",
+                f"{invoice!r} is not an invoice number (digits, or C and digits)",
+            )
+            for row in goods
+        )
         return
     sales, problems = [], []
     for row in goods:
@@ -160,9 +177,13 @@ def _order(invoice: str, part: int, rows: list[CsvRow]) -> Iterator[Entry]:
         return
     order = OrderImportIn(
         external_ref=f"online-retail:{invoice}" + (f"#{part}" if part > 1 else ""),
-        customer=customer, currency=CURRENCY, lines=tuple(lines), placed_at=placed_at,
-        create_products=True, channel="online-retail",
-    )  # fmt: skip
+        customer=customer,
+        currency=CURRENCY,
+        lines=tuple(lines),
+        placed_at=placed_at,
+        create_products=True,
+        channel="online-retail",
+    )
     line_rows = tuple(row.number for row in rows)
     yield Parsed(order, first.number, ORDER_COLUMNS, "Quantity", line_rows)
 
@@ -170,10 +191,11 @@ def _order(invoice: str, part: int, rows: list[CsvRow]) -> Iterator[Entry]:
 def _line(row: CsvRow) -> ImportedLine:
     code = _stock_code(row)
     return ImportedLine(
-        sku=code, name=row.get("Description") or code,
+        sku=code,
+        name=row.get("Description") or code,
         qty=whole_number(row.get("Quantity"), "Quantity", minimum=1),
         unit_price_minor=money_minor(row.get("UnitPrice"), "UnitPrice", CURRENCY),
-    )  # fmt: skip
+    )
 
 
 def _stock_code(row: CsvRow) -> str:
@@ -184,7 +206,7 @@ def _stock_code(row: CsvRow) -> str:
 
 
 def _customer_id(row: CsvRow) -> str | None:
-    """"17850.0" -> "online-retail:17850"; None when the row has none."""
+    """ "17850.0" -> "online-retail:17850"; None when the row has none."""
     text = row.get("CustomerID")
     if not text:
         return None
@@ -197,8 +219,9 @@ def _customer_id(row: CsvRow) -> str | None:
 def _customer(row: CsvRow, invoice: str) -> CustomerIn:
     customer = _customer_id(row)
     if customer is None:
-        return CustomerIn(f"Online Retail guest ({invoice})",
-                          external_id=f"online-retail-guest:{invoice}")  # fmt: skip
+        return CustomerIn(
+            f"Online Retail guest ({invoice})", external_id=f"online-retail-guest:{invoice}"
+        )
     return CustomerIn(f"Online Retail customer {customer.split(':')[1]}", external_id=customer)
 
 
@@ -207,8 +230,9 @@ def _placed_at(row: CsvRow) -> datetime:
     try:
         local = datetime.fromisoformat(text)
     except ValueError:
-        raise RowProblem("InvoiceDate", f"{text!r} is not a date and time (2010-12-01 08:26:00)"
-                         ) from None  # fmt: skip
+        raise RowProblem(
+            "InvoiceDate", f"{text!r} is not a date and time (2010-12-01 08:26:00)"
+        ) from None
     if local.tzinfo is None:
         local = local.replace(tzinfo=SHOP_ZONE)
     return local.astimezone(UTC)

@@ -81,8 +81,12 @@ PRODUCTS, COMBINATIONS = "prestashop-products", "prestashop-combinations"
 SUPPLIERS, SUPPLY_ORDERS = "prestashop-suppliers", "prestashop-supply-orders"
 SUPPLY_ORDER_DETAILS = "prestashop-supply-order-details"
 DEFAULT_LEAD_TIME_DAYS = 14
-PRICE_COLUMNS = ("Price tax excluded or Price tax included", "Price tax excluded",
-                 "Price tax included", "Price")  # fmt: skip
+PRICE_COLUMNS = (
+    "Price tax excluded or Price tax included",
+    "Price tax excluded",
+    "Price tax included",
+    "Price",
+)
 
 
 class Columns:
@@ -154,11 +158,19 @@ def _products(source: CsvFile, columns: Columns, options: ImportOptions) -> Iter
     price = next((columns[c] for c in PRICE_COLUMNS if columns.has(c)), None)
     if price is None:
         raise UnusableInput(f"{source.path.name} lacks a price column ({PRICE_COLUMNS[0]})")
-    mapping = {"sku": columns["Reference #"], "name": columns["Name"], "price_minor": price,
-               "backorder_policy": columns["Out of stock"],
-               "count": columns["Quantity"]}  # fmt: skip
-    return each_row(source.rows(), lambda row: Parsed(
-        _product_row(row, columns, price, options), row.number, mapping, columns["Quantity"]))
+    mapping = {
+        "sku": columns["Reference #"],
+        "name": columns["Name"],
+        "price_minor": price,
+        "backorder_policy": columns["Out of stock"],
+        "count": columns["Quantity"],
+    }
+    return each_row(
+        source.rows(),
+        lambda row: Parsed(
+            _product_row(row, columns, price, options), row.number, mapping, columns["Quantity"]
+        ),
+    )
 
 
 def _product_row(row: CsvRow, columns: Columns, price: str, options: ImportOptions):
@@ -167,18 +179,29 @@ def _product_row(row: CsvRow, columns: Columns, price: str, options: ImportOptio
     if not sku:
         raise RowProblem(columns["Reference #"], "missing, and no ID to make a SKU from")
     product = Product(
-        sku, _required(row, columns["Name"]),
-        money_minor(row.get(price), price, options.currency), options.currency,
+        sku,
+        _required(row, columns["Name"]),
+        money_minor(row.get(price), price, options.currency),
+        options.currency,
         _policy(row, columns),
-    )  # fmt: skip
+    )
     key = f"prestashop:product:{product_id}" if product_id else None
-    return ProductRowIn(product, options.warehouse, _optional_units(row, columns["Quantity"]),
-                        _reference(options, row), external_key=key)  # fmt: skip
+    return ProductRowIn(
+        product,
+        options.warehouse,
+        _optional_units(row, columns["Quantity"]),
+        _reference(options, row),
+        external_key=key,
+    )
 
 
 def _policy(row: CsvRow, columns: Columns) -> BackorderPolicy:
-    rule = choice(row.get(columns["Out of stock"]), columns["Out of stock"], OUT_OF_STOCK,
-                  "0 (deny orders), 1 (allow orders) or 2 (default)")  # fmt: skip
+    rule = choice(
+        row.get(columns["Out of stock"]),
+        columns["Out of stock"],
+        OUT_OF_STOCK,
+        "0 (deny orders), 1 (allow orders) or 2 (default)",
+    )
     if rule != "allow":
         return BackorderPolicy.DENY  # 2: the shop's default, PrestaShop's own: deny orders
     if row.get(columns["Text when backorder allowed"]):
@@ -190,8 +213,12 @@ def _policy(row: CsvRow, columns: Columns) -> BackorderPolicy:
 
 
 def _combinations(source: CsvFile, columns: Columns, options: ImportOptions) -> Iterator[Entry]:
-    mapping = {"parent": columns["Product ID"], "sku": columns["Reference"],
-               "price_minor": columns["Impact on price"], "count": columns["Quantity"]}  # fmt: skip
+    mapping = {
+        "parent": columns["Product ID"],
+        "sku": columns["Reference"],
+        "price_minor": columns["Impact on price"],
+        "count": columns["Quantity"],
+    }
     first_row: dict[str, int] = {}  # reference -> the row that used it
     ordinal = 0
     for row in source.rows():
@@ -208,28 +235,42 @@ def _combinations(source: CsvFile, columns: Columns, options: ImportOptions) -> 
 
 
 def _combination(
-    row: CsvRow, columns: Columns, ordinal: int, first_row: dict[str, int],
+    row: CsvRow,
+    columns: Columns,
+    ordinal: int,
+    first_row: dict[str, int],
     options: ImportOptions,
-) -> VariantRowIn:  # fmt: skip
+) -> VariantRowIn:
     product_id = _required(row, columns["Product ID"])
     values = attribute_values(_required(row, columns["Value (Value:Position)"]))
     reference = row.get(columns["Reference"])
     if reference and first_row.setdefault(reference, row.number) != row.number:
-        raise RowProblem(columns["Reference"], f"{reference!r} is already the reference of row "
-                         f"{first_row[reference]}; give each combination its own")  # fmt: skip
+        raise RowProblem(
+            columns["Reference"],
+            f"{reference!r} is already the reference of row "
+            f"{first_row[reference]}; give each combination its own",
+        )
     impact = row.get(columns["Impact on price"])
     return VariantRowIn(
-        parent_key=f"prestashop:product:{product_id}", parent_label=f"product ID {product_id}",
-        sku=reference or None, sku_suffix="-".join(map(_sku_part, values)), values=values,
-        price_delta_minor=money_minor(impact, columns["Impact on price"], options.currency,
-                                      signed=True) if impact else 0,
-        warehouse=options.warehouse, on_hand=_optional_units(row, columns["Quantity"]),
-        reference=_reference(options, row), external_key=f"prestashop:combination:{ordinal}",
-    )  # fmt: skip
+        parent_key=f"prestashop:product:{product_id}",
+        parent_label=f"product ID {product_id}",
+        sku=reference or None,
+        sku_suffix="-".join(map(_sku_part, values)),
+        values=values,
+        price_delta_minor=money_minor(
+            impact, columns["Impact on price"], options.currency, signed=True
+        )
+        if impact
+        else 0,
+        warehouse=options.warehouse,
+        on_hand=_optional_units(row, columns["Quantity"]),
+        reference=_reference(options, row),
+        external_key=f"prestashop:combination:{ordinal}",
+    )
 
 
 def attribute_values(cell: str) -> tuple[str, ...]:
-    """"Blue:0, 16GB:1" -> ("Blue", "16GB"): each value without its ":position"."""
+    """ "Blue:0, 16GB:1" -> ("Blue", "16GB"): each value without its ":position"."""
     values = []
     for part in cell.split(","):
         value, _, position = part.strip().rpartition(":")
@@ -249,8 +290,9 @@ def _suppliers(source: CsvFile, columns: Columns, options: ImportOptions) -> Ite
 
     def entry(row: CsvRow) -> Parsed:
         supplier_id = row.get(columns["ID"])
-        supplier = SupplierIn(_required(row, columns["Name"]), DEFAULT_LEAD_TIME_DAYS,
-                              options.currency)  # fmt: skip
+        supplier = SupplierIn(
+            _required(row, columns["Name"]), DEFAULT_LEAD_TIME_DAYS, options.currency
+        )
         key = f"prestashop:supplier:{supplier_id}" if supplier_id else None
         return Parsed(SupplierRowIn(supplier, key), row.number, mapping, columns["Name"])
 
@@ -259,8 +301,12 @@ def _suppliers(source: CsvFile, columns: Columns, options: ImportOptions) -> Ite
 
 def _supply_orders(source: CsvFile, columns: Columns, options: ImportOptions) -> Iterator[Entry]:
     reference = columns["Supply Order Reference"]
-    mapping = {"supplier": columns["Supplier ID"], "warehouse": columns["Warehouse ID"],
-               "name": columns["Warehouse ID"], "code": columns["Warehouse ID"]}  # fmt: skip
+    mapping = {
+        "supplier": columns["Supplier ID"],
+        "warehouse": columns["Warehouse ID"],
+        "name": columns["Warehouse ID"],
+        "code": columns["Warehouse ID"],
+    }
 
     def entry(row: CsvRow) -> Entry:
         if row.get(columns["Template"]) == "1":
@@ -274,7 +320,7 @@ def _supply_orders(source: CsvFile, columns: Columns, options: ImportOptions) ->
             warehouse=f"prestashop-{warehouse_id}"[:50],
             warehouse_name=f"PrestaShop warehouse {warehouse_id}",
             expected_date=_date(row, columns["Delivery Date (Y-M-D)"]),
-        )  # fmt: skip
+        )
         return Parsed(header, row.number, mapping, reference)
 
     return each_row(source.rows(), entry)
@@ -346,11 +392,20 @@ def _purchase_order(group: list[CsvRow], columns: Columns, options: ImportOption
     if problems:
         yield from problems
         return
-    order = PurchaseOrderImportIn(f"prestashop:{ref}"[:200], f"prestashop:supply-order:{ref}",
-                                  f"supply order {ref!r}", tuple(lines))  # fmt: skip
-    mapping = {"header": reference, "supplier_id": reference, "warehouse": reference,
-               "sku": _product_column(columns), "qty": columns["Quantity Expected"],
-               "unit_cost_minor": columns["Unit Price (tax excl.)"]}  # fmt: skip
+    order = PurchaseOrderImportIn(
+        f"prestashop:{ref}"[:200],
+        f"prestashop:supply-order:{ref}",
+        f"supply order {ref!r}",
+        tuple(lines),
+    )
+    mapping = {
+        "header": reference,
+        "supplier_id": reference,
+        "warehouse": reference,
+        "sku": _product_column(columns),
+        "qty": columns["Quantity Expected"],
+        "unit_cost_minor": columns["Unit Price (tax excl.)"],
+    }
     rows = tuple(row.number for row in group)
     yield Parsed(order, group[0].number, mapping, reference, rows)
 
@@ -358,13 +413,15 @@ def _purchase_order(group: list[CsvRow], columns: Columns, options: ImportOption
 def _product_column(columns: Columns) -> str:
     if columns.has("Reference"):
         return columns["Reference"]
-    return columns["Product Attribute ID"] if columns.has("Product Attribute ID") else (
-        columns["Product ID"])  # fmt: skip
+    return (
+        columns["Product Attribute ID"]
+        if columns.has("Product Attribute ID")
+        else (columns["Product ID"])
+    )
 
 
 def _po_line(row: CsvRow, columns: Columns, options: ImportOptions) -> ImportedPoLine:
-    qty = base_units(row.get(columns["Quantity Expected"]), columns["Quantity Expected"],
-                     minimum=1)  # fmt: skip
+    qty = base_units(row.get(columns["Quantity Expected"]), columns["Quantity Expected"], minimum=1)
     cost = _unit_cost(row, columns, options.currency)
     sku = row.get(columns["Reference"])
     if sku:
@@ -372,13 +429,19 @@ def _po_line(row: CsvRow, columns: Columns, options: ImportOptions) -> ImportedP
     product_id = _required(row, columns["Product ID"])
     attribute_id = row.get(columns["Product Attribute ID"])
     if attribute_id in ("", "0"):
-        return ImportedPoLine(qty, cost, product_key=f"prestashop:product:{product_id}",
-                              product_label=f"product ID {product_id}")  # fmt: skip
+        return ImportedPoLine(
+            qty,
+            cost,
+            product_key=f"prestashop:product:{product_id}",
+            product_label=f"product ID {product_id}",
+        )
     return ImportedPoLine(
-        qty, cost, product_key=f"prestashop:combination:{attribute_id}",
+        qty,
+        cost,
+        product_key=f"prestashop:combination:{attribute_id}",
         product_label=f"combination {attribute_id} of product ID {product_id}",
         parent_key=f"prestashop:product:{product_id}",
-    )  # fmt: skip
+    )
 
 
 def _unit_cost(row: CsvRow, columns: Columns, currency: str) -> int:
@@ -397,9 +460,13 @@ _PARSERS = {
     PRODUCTS: (("Name", "Reference #", "Quantity"), _products),
     COMBINATIONS: (("Product ID", "Value (Value:Position)"), _combinations),
     SUPPLIERS: (("Name",), _suppliers),
-    SUPPLY_ORDERS: (("Supplier ID", "Warehouse ID", "Supply Order Reference",
-                     "Delivery Date (Y-M-D)"), _supply_orders),
-    SUPPLY_ORDER_DETAILS: (("Supply Order Reference", "Product ID", "Unit Price (tax excl.)",
-                            "Quantity Expected"), _details),
-}  # fmt: skip
+    SUPPLY_ORDERS: (
+        ("Supplier ID", "Warehouse ID", "Supply Order Reference", "Delivery Date (Y-M-D)"),
+        _supply_orders,
+    ),
+    SUPPLY_ORDER_DETAILS: (
+        ("Supply Order Reference", "Product ID", "Unit Price (tax excl.)", "Quantity Expected"),
+        _details,
+    ),
+}
 FORMATS = tuple(_PARSERS)

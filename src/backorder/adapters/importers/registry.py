@@ -59,36 +59,88 @@ def _history_item(uow: UnitOfWork, item: Any, now: datetime) -> str:
 
 
 def _row(module, name: str, title: str, apply: Applier, *, stock: bool = False) -> ImportFormat:
-    return ImportFormat(name, title, _told_by(module, name), _parsed_as(module, name), apply,
-                        stock)  # fmt: skip
+    return ImportFormat(name, title, _told_by(module, name), _parsed_as(module, name), apply, stock)
 
 
 FORMATS: tuple[ImportFormat, ...] = (
-    ImportFormat(shopify.ORDERS, "Shopify orders export", _shopify(shopify.ORDERS),
-                 _parsed_as(shopify, shopify.ORDERS), imports.import_order),
-    ImportFormat(shopify.PRODUCTS, "Shopify product CSV", _shopify(shopify.PRODUCTS),
-                 _parsed_as(shopify, shopify.PRODUCTS), imports.import_product, True),
-    ImportFormat(shopify.INVENTORY, "Shopify inventory export", _shopify(shopify.INVENTORY),
-                 _parsed_as(shopify, shopify.INVENTORY), imports.import_stock_count, True),
-    ImportFormat(woocommerce.PRODUCTS, "WooCommerce product CSV", woocommerce.detect,
-                 woocommerce.parse, imports.import_product, True),
-    _row(magento, magento.CATALOG, "Magento 2 catalog_product import", imports.import_product,
-         stock=True),
-    _row(magento, magento.SOURCES, "Magento MSI source items (stock_sources)",
-         imports.import_stock_count, stock=True),
+    ImportFormat(
+        shopify.ORDERS,
+        "Shopify orders export",
+        _shopify(shopify.ORDERS),
+        _parsed_as(shopify, shopify.ORDERS),
+        imports.import_order,
+    ),
+    ImportFormat(
+        shopify.PRODUCTS,
+        "Shopify product CSV",
+        _shopify(shopify.PRODUCTS),
+        _parsed_as(shopify, shopify.PRODUCTS),
+        imports.import_product,
+        True,
+    ),
+    ImportFormat(
+        shopify.INVENTORY,
+        "Shopify inventory export",
+        _shopify(shopify.INVENTORY),
+        _parsed_as(shopify, shopify.INVENTORY),
+        imports.import_stock_count,
+        True,
+    ),
+    ImportFormat(
+        woocommerce.PRODUCTS,
+        "WooCommerce product CSV",
+        woocommerce.detect,
+        woocommerce.parse,
+        imports.import_product,
+        True,
+    ),
+    _row(
+        magento,
+        magento.CATALOG,
+        "Magento 2 catalog_product import",
+        imports.import_product,
+        stock=True,
+    ),
+    _row(
+        magento,
+        magento.SOURCES,
+        "Magento MSI source items (stock_sources)",
+        imports.import_stock_count,
+        stock=True,
+    ),
     _row(magento, magento.ORDERS, "Magento sample orders", imports.import_order),
-    _row(prestashop, prestashop.SUPPLY_ORDER_DETAILS, "PrestaShop supply order details",
-         imports_supply.import_purchase_order),
-    _row(prestashop, prestashop.SUPPLY_ORDERS, "PrestaShop supply orders",
-         imports_supply.import_supply_order_header),
-    _row(prestashop, prestashop.COMBINATIONS, "PrestaShop combinations",
-         imports.import_variant, stock=True),
-    _row(prestashop, prestashop.PRODUCTS, "PrestaShop products", imports.import_product,
-         stock=True),
+    _row(
+        prestashop,
+        prestashop.SUPPLY_ORDER_DETAILS,
+        "PrestaShop supply order details",
+        imports_supply.import_purchase_order,
+    ),
+    _row(
+        prestashop,
+        prestashop.SUPPLY_ORDERS,
+        "PrestaShop supply orders",
+        imports_supply.import_supply_order_header,
+    ),
+    _row(
+        prestashop,
+        prestashop.COMBINATIONS,
+        "PrestaShop combinations",
+        imports.import_variant,
+        stock=True,
+    ),
+    _row(
+        prestashop, prestashop.PRODUCTS, "PrestaShop products", imports.import_product, stock=True
+    ),
     _row(prestashop, prestashop.SUPPLIERS, "PrestaShop suppliers", imports_supply.import_supplier),
-    ImportFormat(online_retail.TRANSACTIONS, "UCI Online Retail transactions",
-                 online_retail.detect, online_retail.parse, _history_item, True),
-)  # fmt: skip
+    ImportFormat(
+        online_retail.TRANSACTIONS,
+        "UCI Online Retail transactions",
+        online_retail.detect,
+        online_retail.parse,
+        _history_item,
+        True,
+    ),
+)
 NAMES = tuple(f.name for f in FORMATS)
 _BY_NAME = {f.name: f for f in FORMATS}
 

@@ -67,8 +67,11 @@ FORMATS = (PRODUCTS, INVENTORY, ORDERS)
 OPTION_VALUES = ("Option1 Value", "Option2 Value", "Option3 Value")
 NO_VARIANTS = "default title"  # Shopify's option value for a product without variants
 MAX_SKU = 100
-POLICIES = {"": BackorderPolicy.DENY, "deny": BackorderPolicy.DENY,
-            "continue": BackorderPolicy.ALLOW}  # fmt: skip
+POLICIES = {
+    "": BackorderPolicy.DENY,
+    "deny": BackorderPolicy.DENY,
+    "continue": BackorderPolicy.ALLOW,
+}
 
 
 @dataclass(frozen=True)
@@ -161,9 +164,12 @@ def _reference(options: ImportOptions, row: int) -> str:
 # -- product CSV ------------------------------------------------------------------------------
 
 PRODUCT_COLUMNS = {
-    "sku": "Variant SKU", "name": "Title", "price_minor": "Variant Price",
-    "backorder_policy": "Variant Inventory Policy", "count": "Variant Inventory Qty",
-}  # fmt: skip
+    "sku": "Variant SKU",
+    "name": "Title",
+    "price_minor": "Variant Price",
+    "backorder_policy": "Variant Inventory Policy",
+    "count": "Variant Inventory Qty",
+}
 
 
 class _TitleCarry:
@@ -218,8 +224,9 @@ def _product_row(row: CsvRow, title: str, options: ImportOptions) -> ProductRowI
     )
     quantity = row.get("Variant Inventory Qty")
     on_hand = whole_number(quantity, "Variant Inventory Qty") if quantity else None
-    return ProductRowIn(product, options.warehouse, on_hand, _reference(options, row.number),
-                        coarse_policy=True)  # fmt: skip
+    return ProductRowIn(
+        product, options.warehouse, on_hand, _reference(options, row.number), coarse_policy=True
+    )
 
 
 # -- inventory export -------------------------------------------------------------------------
@@ -264,10 +271,16 @@ def _stock_count(row: CsvRow, count_column: str, options: ImportOptions) -> Stoc
 # -- orders export ----------------------------------------------------------------------------
 
 ORDER_COLUMNS = {
-    "sku": "Lineitem sku", "qty": "Lineitem quantity", "unit_price_minor": "Lineitem price",
-    "price_minor": "Lineitem price", "name": "Lineitem name", "currency": "Currency",
-    "email": "Email", "external_id": "Email", "external_ref": "Name",
-}  # fmt: skip
+    "sku": "Lineitem sku",
+    "qty": "Lineitem quantity",
+    "unit_price_minor": "Lineitem price",
+    "price_minor": "Lineitem price",
+    "name": "Lineitem name",
+    "currency": "Currency",
+    "email": "Email",
+    "external_id": "Email",
+    "external_ref": "Name",
+}
 
 
 def _order_groups(rows: Iterator[CsvRow | RowError]) -> Iterator[list[CsvRow] | RowError]:

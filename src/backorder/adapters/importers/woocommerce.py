@@ -40,10 +40,19 @@ NOT_STOCK = {
     "grouped": "grouped product: not a stock item",
     "external": "external product: sold on another site",
 }
-POLICIES = {"": BackorderPolicy.DENY, "0": BackorderPolicy.DENY, "1": BackorderPolicy.ALLOW,
-            "notify": BackorderPolicy.ALLOW_NOTIFY}  # fmt: skip
-COLUMNS = {"sku": "SKU", "name": "Name", "price_minor": "Regular price",
-           "backorder_policy": "Backorders allowed?", "count": "Stock"}  # fmt: skip
+POLICIES = {
+    "": BackorderPolicy.DENY,
+    "0": BackorderPolicy.DENY,
+    "1": BackorderPolicy.ALLOW,
+    "notify": BackorderPolicy.ALLOW_NOTIFY,
+}
+COLUMNS = {
+    "sku": "SKU",
+    "name": "Name",
+    "price_minor": "Regular price",
+    "backorder_policy": "Backorders allowed?",
+    "count": "Stock",
+}
 MAX_ATTRIBUTES = 50
 
 
@@ -81,8 +90,11 @@ class _Parents:
 
 def _attribute_columns(source: CsvFile) -> list[str]:
     """`Attribute N value(s)` columns in order (the header's case varies)."""
-    return [f"Attribute {n} value(s)" for n in range(1, MAX_ATTRIBUTES + 1)
-            if source.has(f"Attribute {n} value(s)")]  # fmt: skip
+    return [
+        f"Attribute {n} value(s)"
+        for n in range(1, MAX_ATTRIBUTES + 1)
+        if source.has(f"Attribute {n} value(s)")
+    ]
 
 
 def _product_type(row: CsvRow) -> str:
@@ -91,8 +103,9 @@ def _product_type(row: CsvRow) -> str:
     if not row.get("Type"):
         return "simple"
     if not known:
-        raise RowProblem("Type", f"{row.get('Type')!r} is not simple, variable, variation, "
-                         "grouped or external")  # fmt: skip
+        raise RowProblem(
+            "Type", f"{row.get('Type')!r} is not simple, variable, variation, grouped or external"
+        )
     return known[0]
 
 
@@ -104,8 +117,9 @@ def _entry(row: CsvRow, parents: _Parents, attributes: list[str], options: Impor
         return Skipped(reason=NOT_STOCK[kind])
     values = [v for column in attributes if (v := row.get(column))] if kind == "variation" else []
     sku, name = _identity(row, kind, values, parents)
-    policy = choice(row.get("Backorders allowed?"), "Backorders allowed?", POLICIES,
-                    "notify, 1 or 0")  # fmt: skip
+    policy = choice(
+        row.get("Backorders allowed?"), "Backorders allowed?", POLICIES, "notify, 1 or 0"
+    )
     price = money_minor(row.get("Regular price"), "Regular price", options.currency)
     product = Product(sku, name, price, options.currency, policy)
     stock = row.get("Stock")

@@ -22,8 +22,12 @@ def build_senders(settings: Settings) -> dict[str, ChannelSender]:
     }
     if settings.smtp_host:
         senders["email"] = SmtpSender(
-            host=settings.smtp_host, port=settings.smtp_port, starttls=settings.smtp_starttls,
-            username=settings.smtp_username, password=settings.smtp_password,
-            from_address=settings.smtp_from, timeout=settings.smtp_timeout_seconds,
-        )  # fmt: skip
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            starttls=settings.smtp_starttls,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            from_address=settings.smtp_from,
+            timeout=settings.smtp_timeout_seconds,
+        )
     return senders

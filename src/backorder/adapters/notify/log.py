@@ -16,5 +16,10 @@ class LogSender:
         self.logger = logger
 
     def send(self, delivery: Delivery) -> None:
-        self.logger.info("[%s] to %s: %s\n%s", delivery.idempotency_key, delivery.recipient,
-                         delivery.subject or delivery.kind, delivery.body)  # fmt: skip
+        self.logger.info(
+            "[%s] to %s: %s\n%s",
+            delivery.idempotency_key,
+            delivery.recipient,
+            delivery.subject or delivery.kind,
+            delivery.body,
+        )

@@ -15,10 +15,16 @@ class SmtpSender:
     channel = "email"
 
     def __init__(
-        self, host: str, port: int = 25, *, starttls: bool = False, username: str | None = None,
-        password: str | None = None, from_address: str = "backorder@localhost",
+        self,
+        host: str,
+        port: int = 25,
+        *,
+        starttls: bool = False,
+        username: str | None = None,
+        password: str | None = None,
+        from_address: str = "backorder@localhost",
         timeout: float = 10.0,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.host, self.port, self.starttls = host, port, starttls
         self.username, self.password = username, password
         self.from_address, self.timeout = from_address, timeout

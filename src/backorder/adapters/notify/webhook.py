@@ -29,9 +29,12 @@ class WebhookSender:
     channel = "webhook"
 
     def __init__(
-        self, timeout: float = 10.0, *, now: Callable[[], float] = time.time,
+        self,
+        timeout: float = 10.0,
+        *,
+        now: Callable[[], float] = time.time,
         client: httpx.Client | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.timeout = timeout
         self.now = now
         self.client = client or httpx.Client(timeout=timeout, follow_redirects=False)
@@ -41,14 +44,16 @@ class WebhookSender:
             raise DeliveryFailed("the endpoint has no secret (removed?)", permanent=True)
         body = delivery.body.encode()
         try:
-            response = self.client.post(delivery.recipient, content=body,
-                                        headers=self._headers(delivery, body))  # fmt: skip
+            response = self.client.post(
+                delivery.recipient, content=body, headers=self._headers(delivery, body)
+            )
         except httpx.HTTPError as error:
             reason = f"POST {delivery.recipient}: {type(error).__name__}: {error}"
             raise DeliveryFailed(reason) from error
         if not 200 <= response.status_code < 300:
-            raise DeliveryFailed(f"POST {delivery.recipient}: HTTP {response.status_code} "
-                                 f"{response.text[:200]}")  # fmt: skip
+            raise DeliveryFailed(
+                f"POST {delivery.recipient}: HTTP {response.status_code} {response.text[:200]}"
+            )
 
     def _headers(self, delivery: Delivery, body: bytes) -> dict[str, str]:
         timestamp = int(self.now())

@@ -18,11 +18,13 @@ def build_gateways(settings: Settings, clock=None) -> dict[str, PaymentGateway]:
     gateways["manual"] = ManualGateway()
     if settings.payment_gateway_url:
         gateways[settings.payment_http_gateway] = HttpGateway(
-            settings.payment_http_gateway, settings.payment_gateway_url,
+            settings.payment_http_gateway,
+            settings.payment_gateway_url,
             secret=settings.payment_webhook_secret,
             timeout=settings.payment_timeout_seconds,
-            validity=timedelta(days=settings.payment_authorization_days), clock=clock,
-        )  # fmt: skip
+            validity=timedelta(days=settings.payment_authorization_days),
+            clock=clock,
+        )
     return gateways
 
 

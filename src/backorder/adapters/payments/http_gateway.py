@@ -30,10 +30,17 @@ KINDS = {"authorization": "authorize", "capture": "capture", "void": "void", "re
 
 class HttpGateway:
     def __init__(
-        self, name: str, base_url: str, *, secret: str = "", timeout: float = 10.0,
-        retries: int = 2, validity: timedelta = timedelta(days=7),
-        client: httpx.Client | None = None, clock: Callable[[], datetime] | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        name: str,
+        base_url: str,
+        *,
+        secret: str = "",
+        timeout: float = 10.0,
+        retries: int = 2,
+        validity: timedelta = timedelta(days=7),
+        client: httpx.Client | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.name = name
         self.clock = clock or (lambda: datetime.now(UTC))
         self.base_url = base_url.rstrip("/")
@@ -47,10 +54,17 @@ class HttpGateway:
     def authorize(
         self, *, amount: int, currency: str, method: str | None, key: str, reference: str
     ) -> GatewayResult:
-        return self._post("/v1/authorizations", key, {
-            "amount": amount, "currency": currency, "payment_method": method,
-            "reference": reference, "capture_method": "manual",
-        })  # fmt: skip
+        return self._post(
+            "/v1/authorizations",
+            key,
+            {
+                "amount": amount,
+                "currency": currency,
+                "payment_method": method,
+                "reference": reference,
+                "capture_method": "manual",
+            },
+        )
 
     def capture(self, *, authorization: str, amount: int, currency: str, key: str) -> GatewayResult:
         path = f"/v1/authorizations/{authorization}/capture"
@@ -71,9 +85,13 @@ class HttpGateway:
             event = json.loads(body)
             found = event["data"]["object"]
             kind = KINDS[event["type"].split(".")[0]]
-            return GatewayEvent(str(event["id"]), kind, str(found["idempotency_key"]),
-                                self._result(found), found.get("authorization")
-                                or found.get("capture"))  # fmt: skip
+            return GatewayEvent(
+                str(event["id"]),
+                kind,
+                str(found["idempotency_key"]),
+                self._result(found),
+                found.get("authorization") or found.get("capture"),
+            )
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise InvalidCallback(f"unreadable callback: {error}") from None
 
@@ -89,8 +107,9 @@ class HttpGateway:
             if attempt:
                 time.sleep(0.05 * 2**attempt)
             try:
-                response = self._client.post(self.base_url + path, json=payload,
-                                             headers={"Idempotency-Key": key})  # fmt: skip
+                response = self._client.post(
+                    self.base_url + path, json=payload, headers={"Idempotency-Key": key}
+                )
             except httpx.TransportError as error:  # timeouts included
                 last = f"{type(error).__name__}: {error}"
                 continue
@@ -108,8 +127,11 @@ class HttpGateway:
         if response.status_code == 402 or (200 <= response.status_code < 300):
             return self._result(body if isinstance(body, dict) else {})
         reason = _error_text(body) or f"HTTP {response.status_code}"
-        return GatewayResult("declined", body.get("id") if isinstance(body, dict) else None,
-                             reason=f"refused: {reason}")  # fmt: skip
+        return GatewayResult(
+            "declined",
+            body.get("id") if isinstance(body, dict) else None,
+            reason=f"refused: {reason}",
+        )
 
     def _result(self, found: dict) -> GatewayResult:
         raw = str(found.get("status", "declined"))
@@ -118,8 +140,13 @@ class HttpGateway:
         expires_at = datetime.fromisoformat(expires) if expires else None
         if status == "succeeded" and found.get("object") == "authorization" and not expires_at:
             expires_at = self.clock() + self.validity
-        return GatewayResult(status, found.get("id"), int(found.get("amount") or 0), expires_at,
-                             found.get("decline_reason") or _error_text(found))  # fmt: skip
+        return GatewayResult(
+            status,
+            found.get("id"),
+            int(found.get("amount") or 0),
+            expires_at,
+            found.get("decline_reason") or _error_text(found),
+        )
 
     def _verify(self, body: bytes, header: str, now: datetime) -> None:
         parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)

@@ -36,10 +36,15 @@ Answer = tuple[int, dict]
 
 class Sandbox:
     def __init__(
-        self, *, host: str = "127.0.0.1", port: int = 0, secret: str = "",
-        clock: Callable[[], datetime] | None = None, validity: timedelta = timedelta(days=7),
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        secret: str = "",
+        clock: Callable[[], datetime] | None = None,
+        validity: timedelta = timedelta(days=7),
         timeout_delay: float = 1.5,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.secret = secret
         self.clock = clock or (lambda: datetime.now(UTC))
         self.validity = validity
@@ -124,16 +129,25 @@ class Sandbox:
 
     def state(self) -> dict:
         with self._lock:
-            return json.loads(json.dumps({
-                "authorizations": self.authorizations, "captures": self.captures,
-                "refunds": self.refunds, "movements": self.movements,
-                "events": [e["event"] for e in self.events],
-            }))  # fmt: skip
+            return json.loads(
+                json.dumps(
+                    {
+                        "authorizations": self.authorizations,
+                        "captures": self.captures,
+                        "refunds": self.refunds,
+                        "movements": self.movements,
+                        "events": [e["event"] for e in self.events],
+                    }
+                )
+            )
 
     def moved(self, op: str, reference: str | None = None) -> list[dict]:
         """Money movements of one kind, for one order reference (e.g. `order-7`) if given."""
-        return [m for m in self.state()["movements"]
-                if m["op"] == op and reference in (None, m["reference"])]  # fmt: skip
+        return [
+            m
+            for m in self.state()["movements"]
+            if m["op"] == op and reference in (None, m["reference"])
+        ]
 
     # -- the provider's API ------------------------------------------------------------------
 
@@ -177,19 +191,24 @@ class Sandbox:
 
     def _authorize(self, _m, body: dict, key: str, action: str | None) -> Answer:
         auth = {
-            "id": f"auth_{next(self._ids)}", "object": "authorization",
-            "amount": int(body.get("amount", 0)), "currency": body.get("currency"),
-            "reference": body.get("reference"), "idempotency_key": key, "captured": 0,
-            "voided": 0, "expires_at": None, "decline_reason": None,
-        }  # fmt: skip
+            "id": f"auth_{next(self._ids)}",
+            "object": "authorization",
+            "amount": int(body.get("amount", 0)),
+            "currency": body.get("currency"),
+            "reference": body.get("reference"),
+            "idempotency_key": key,
+            "captured": 0,
+            "voided": 0,
+            "expires_at": None,
+            "decline_reason": None,
+        }
         method = body.get("payment_method")
         if action == "decline" or method in (None, "tok_decline"):
             auth.update(status="declined", decline_reason="card_declined")
         elif action == "pending" or method == "tok_3ds":
             auth.update(status="pending")
         else:
-            auth.update(status="authorized",
-                        expires_at=(self.clock() + self.validity).isoformat())  # fmt: skip
+            auth.update(status="authorized", expires_at=(self.clock() + self.validity).isoformat())
             self._moved("authorize", auth)
         self.authorizations[auth["id"]] = auth
         return (402 if auth["status"] == "declined" else 201), dict(auth)
@@ -200,12 +219,19 @@ class Sandbox:
             return 404, {"error": "no such authorization"}
         amount = int(body.get("amount", 0))
         problem = self._capture_problem(auth, amount)
-        capture = {"id": f"cap_{next(self._ids)}", "object": "capture", "amount": amount,
-                   "authorization": auth["id"], "reference": auth["reference"],
-                   "idempotency_key": key, "refunded": 0}  # fmt: skip
+        capture = {
+            "id": f"cap_{next(self._ids)}",
+            "object": "capture",
+            "amount": amount,
+            "authorization": auth["id"],
+            "reference": auth["reference"],
+            "idempotency_key": key,
+            "refunded": 0,
+        }
         if action == "decline" or problem:
-            capture.update(status="declined", decline_reason=problem or "capture_declined",
-                           amount=0)  # fmt: skip
+            capture.update(
+                status="declined", decline_reason=problem or "capture_declined", amount=0
+            )
             return 402, capture
         capture["status"] = "succeeded"
         auth["captured"] += amount
@@ -236,8 +262,9 @@ class Sandbox:
             "amount": released,
         }
         if action == "decline" or auth["status"] != "authorized":
-            void.update(status="declined", decline_reason=f"authorization_{auth['status']}",
-                        amount=0)  # fmt: skip
+            void.update(
+                status="declined", decline_reason=f"authorization_{auth['status']}", amount=0
+            )
             return 402, void
         auth["voided"] += released
         auth["status"] = "voided"
@@ -277,14 +304,23 @@ class Sandbox:
         return None
 
     def _moved(self, op: str, thing: dict) -> None:
-        self.movements.append({"op": op, "id": thing["id"], "amount": thing["amount"],
-                               "reference": thing["reference"],
-                               "idempotency_key": thing["idempotency_key"]})  # fmt: skip
+        self.movements.append(
+            {
+                "op": op,
+                "id": thing["id"],
+                "amount": thing["amount"],
+                "reference": thing["reference"],
+                "idempotency_key": thing["idempotency_key"],
+            }
+        )
 
     def _event(self, obj: str, data: dict) -> dict:
         word = "declined" if data.get("status") == "declined" else "succeeded"
-        event = {"id": f"evt_{next(self._ids)}", "type": f"{obj}.{word}",
-                 "data": {"object": dict(data)}}  # fmt: skip
+        event = {
+            "id": f"evt_{next(self._ids)}",
+            "type": f"{obj}.{word}",
+            "data": {"object": dict(data)},
+        }
         record = {"event": event, "deliveries": []}
         self.events.append(record)
         return record
@@ -387,8 +423,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--webhook-url", default=None)
     parser.add_argument("--validity-days", type=float, default=7.0)
     args = parser.parse_args(argv)
-    sandbox = Sandbox(host=args.host, port=args.port, secret=args.secret,
-                      validity=timedelta(days=args.validity_days))  # fmt: skip
+    sandbox = Sandbox(
+        host=args.host,
+        port=args.port,
+        secret=args.secret,
+        validity=timedelta(days=args.validity_days),
+    )
     sandbox.set_webhooks(args.webhook_url)
     print(f"sandbox gateway on {sandbox.url}", flush=True)
     with suppress(KeyboardInterrupt):

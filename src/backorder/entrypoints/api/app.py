@@ -126,8 +126,11 @@ async def _unreadable_body(request: Request, error: StarletteHTTPException) -> J
     if error.status_code != 400:
         return await http_exception_handler(request, error)
     reason = str(error.detail)
-    body = {"code": "invalid_input", "message": f"body: {reason}",
-            "details": {"field": "body", "reason": reason}}  # fmt: skip
+    body = {
+        "code": "invalid_input",
+        "message": f"body: {reason}",
+        "details": {"field": "body", "reason": reason},
+    }
     return JSONResponse(body, status_code=422)
 
 

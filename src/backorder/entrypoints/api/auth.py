@@ -30,8 +30,11 @@ def require(needed: Role, *, customers: bool = False):
         if backend.settings.api_auth:
             principal = await _principal(backend, authorization)
             if not allows(principal.role, needed, customers=customers):
-                raise Forbidden(f"this needs the {needed.value} role; the key is {principal.role.value}",
-                                needed=needed.value, held=principal.role.value)  # fmt: skip
+                raise Forbidden(
+                    f"this needs the {needed.value} role; the key is {principal.role.value}",
+                    needed=needed.value,
+                    held=principal.role.value,
+                )
         request.state.principal = principal
         return principal
 

@@ -25,8 +25,7 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         if not key or len(key) > MAX_KEY_LENGTH:
-            await _error(send, 422, "invalid_input",
-                         f"must be 1 to {MAX_KEY_LENGTH} characters")  # fmt: skip
+            await _error(send, 422, "invalid_input", f"must be 1 to {MAX_KEY_LENGTH} characters")
             return
         body = await _read_body(receive)
         fingerprint = hashlib.sha256(
@@ -62,8 +61,13 @@ class IdempotencyMiddleware:
             await self.app(scope, replay_body, capture)
         finally:
             await run_in_threadpool(
-                idempotency.complete, backend.uow, key, fingerprint, captured["status"],
-                captured["body"].decode("utf-8", "replace"))  # fmt: skip
+                idempotency.complete,
+                backend.uow,
+                key,
+                fingerprint,
+                captured["status"],
+                captured["body"].decode("utf-8", "replace"),
+            )
 
 
 def _key(scope: Scope) -> str | None:
@@ -93,6 +97,9 @@ async def _respond(send: Send, status: int, body: bytes, *, replayed: bool = Fal
 
 
 async def _error(send: Send, status: int, code: str, reason: str) -> None:
-    body = {"code": code, "message": f"Idempotency-Key: {reason}",
-            "details": {"field": "Idempotency-Key", "reason": reason}}  # fmt: skip
+    body = {
+        "code": code,
+        "message": f"Idempotency-Key: {reason}",
+        "details": {"field": "Idempotency-Key", "reason": reason},
+    }
     await _respond(send, status, json.dumps(body).encode())

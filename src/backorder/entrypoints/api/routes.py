@@ -120,12 +120,14 @@ def list_stock(
     return serialize.plain(queries.stock(backend.uow, sku))
 
 
-@router.post("/receipts", tags=["stock"], status_code=201, responses=REPEATED,
-             **role(Role.INTEGRATION))  # fmt: skip
+@router.post(
+    "/receipts", tags=["stock"], status_code=201, responses=REPEATED, **role(Role.INTEGRATION)
+)
 def receive(body: ReceiptIn, backend: BackendDep, response: Response) -> dict:
     """Add units and hand them to waiting lines by priority; a repeated reference is a no-op."""
-    result = stock.receive_stock(backend.uow, body.sku, body.warehouse, body.qty, backend.clock(),
-                                 reference=body.reference)  # fmt: skip
+    result = stock.receive_stock(
+        backend.uow, body.sku, body.warehouse, body.qty, backend.clock(), reference=body.reference
+    )
     if result["repeated"]:
         response.status_code = 200
     return result
@@ -134,14 +136,23 @@ def receive(body: ReceiptIn, backend: BackendDep, response: Response) -> dict:
 @router.post("/adjustments", tags=["stock"], status_code=201, **role(Role.OPERATOR))
 def adjust(body: AdjustmentIn, backend: BackendDep) -> dict:
     return stock.adjust_stock(
-        backend.uow, body.sku, body.warehouse, backend.clock(), delta=body.delta, count=body.count,
-        reason=body.reason, reference=body.reference,
-    )  # fmt: skip
+        backend.uow,
+        body.sku,
+        body.warehouse,
+        backend.clock(),
+        delta=body.delta,
+        count=body.count,
+        reason=body.reason,
+        reference=body.reference,
+    )
 
 
 @router.get("/ledger", tags=["stock"], **role(Role.VIEWER))
-def ledger(backend: BackendDep, sku: Annotated[str | None, Query(max_length=100)] = None,
-           limit: Limit = 1000) -> list[dict]:  # fmt: skip
+def ledger(
+    backend: BackendDep,
+    sku: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Limit = 1000,
+) -> list[dict]:
     return serialize.plain(queries.ledger(backend.uow, sku, limit))
 
 
@@ -154,8 +165,9 @@ def release_preorders(backend: BackendDep) -> dict:
 # -- orders ----------------------------------------------------------------------------------
 
 
-@router.post("/orders", tags=["orders"], status_code=201, responses=REPEATED,
-             **role(Role.INTEGRATION))  # fmt: skip
+@router.post(
+    "/orders", tags=["orders"], status_code=201, responses=REPEATED, **role(Role.INTEGRATION)
+)
 def place_order(body: OrderIn, backend: BackendDep, response: Response) -> dict:
     """Allocate what is there and backorder the rest within policy; a known external_ref returns
     the first order (200) instead of placing a second one."""
@@ -164,10 +176,13 @@ def place_order(body: OrderIn, backend: BackendDep, response: Response) -> dict:
     cmd = orders.PlaceOrder(
         customer_id=body.customer_id,
         lines=[orders.OrderLineIn(**line.model_dump()) for line in body.lines],
-        fulfilment=body.fulfilment, paid_priority=body.paid_priority,
-        requested_date=body.requested_date, external_ref=body.external_ref, channel=body.channel,
+        fulfilment=body.fulfilment,
+        paid_priority=body.paid_priority,
+        requested_date=body.requested_date,
+        external_ref=body.external_ref,
+        channel=body.channel,
         payment=payment_in(backend, body.payment),
-    )  # fmt: skip
+    )
     return serialize.order(orders.place_order(backend.uow, cmd, backend.clock()))
 
 
@@ -180,9 +195,13 @@ def _exists(backend, external_ref: str) -> bool:
 
 
 @router.get("/orders", tags=["orders"], **role(Role.VIEWER, customers=True))
-def list_orders(request: Request, backend: BackendDep,
-                customer_id: Annotated[int | None, Query(gt=0, le=2**31 - 1)] = None,
-                limit: Limit = 100, offset: Offset = 0) -> list[dict]:  # fmt: skip
+def list_orders(
+    request: Request,
+    backend: BackendDep,
+    customer_id: Annotated[int | None, Query(gt=0, le=2**31 - 1)] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[dict]:
     if principal_of(request).role is Role.CUSTOMER:  # a customer key lists its own orders only
         customer_id = principal_of(request).customer_id
     return [serialize.order(o) for o in queries.orders(backend.uow, customer_id, limit, offset)]
@@ -265,23 +284,31 @@ def sku_queue(sku: SkuPath, backend: BackendDep) -> list[dict]:
 
 @router.get("/allocation-log", tags=["allocation"], **role(Role.VIEWER))
 def allocation_log(
-    backend: BackendDep, sku: Annotated[str | None, Query(max_length=100)] = None,
-    order_id: Annotated[int | None, Query(gt=0, le=2**31 - 1)] = None, limit: Limit = 1000,
-) -> list[dict]:  # fmt: skip
+    backend: BackendDep,
+    sku: Annotated[str | None, Query(max_length=100)] = None,
+    order_id: Annotated[int | None, Query(gt=0, le=2**31 - 1)] = None,
+    limit: Limit = 1000,
+) -> list[dict]:
     return serialize.plain(queries.allocation_log(backend.uow, sku, order_id, limit))
 
 
 @router.get("/explain", tags=["allocation"], **role(Role.VIEWER))
-def explain(backend: BackendDep, sku: Annotated[str, Query(min_length=1, max_length=100)],
-            first_order: Annotated[int, Query(gt=0, le=2**31 - 1)],
-            second_order: Annotated[int, Query(gt=0, le=2**31 - 1)]) -> dict:  # fmt: skip
+def explain(
+    backend: BackendDep,
+    sku: Annotated[str, Query(min_length=1, max_length=100)],
+    first_order: Annotated[int, Query(gt=0, le=2**31 - 1)],
+    second_order: Annotated[int, Query(gt=0, le=2**31 - 1)],
+) -> dict:
     """Why did one order get stock of a SKU before another?"""
     return serialize.plain(queries.explain(backend.uow, sku, first_order, second_order))
 
 
 @router.get("/events", tags=["allocation"], **role(Role.VIEWER))
-def list_events(backend: BackendDep, kind: Annotated[str | None, Query(max_length=50)] = None,
-                limit: Limit = 1000) -> list[dict]:  # fmt: skip
+def list_events(
+    backend: BackendDep,
+    kind: Annotated[str | None, Query(max_length=50)] = None,
+    limit: Limit = 1000,
+) -> list[dict]:
     return serialize.plain(queries.events(backend.uow, kind=kind, limit=limit))
 
 
@@ -314,10 +341,12 @@ def revoke_api_key(key_id: Id, backend: BackendDep) -> dict:
     return serialize.plain(auth_service.revoke_key(backend.uow, key_id, backend.clock()))
 
 
-@router.post("/customers/{customer_id}/keys", tags=["access"], status_code=201,
-             **role(Role.OPERATOR))  # fmt: skip
+@router.post(
+    "/customers/{customer_id}/keys", tags=["access"], status_code=201, **role(Role.OPERATOR)
+)
 def create_customer_key(customer_id: Id, backend: BackendDep) -> dict:
     """A key that reaches only this customer's orders (for a storefront's order page)."""
     key, record = auth_service.create_key(
-        backend.uow, f"customer {customer_id}", Role.CUSTOMER, backend.clock(), customer_id)
+        backend.uow, f"customer {customer_id}", Role.CUSTOMER, backend.clock(), customer_id
+    )
     return serialize.plain(record | {"key": key})

@@ -45,8 +45,12 @@ class FeedbackIn(StrictModel):
 # -- waitlist --------------------------------------------------------------------------------
 
 
-@router.post("/skus/{sku}/waitlist", tags=["waitlist"], status_code=201,
-             **role(Role.INTEGRATION, customers=True))  # fmt: skip
+@router.post(
+    "/skus/{sku}/waitlist",
+    tags=["waitlist"],
+    status_code=201,
+    **role(Role.INTEGRATION, customers=True),
+)
 def subscribe(sku: SkuPath, body: SubscriptionIn, backend: BackendDep, request: Request) -> dict:
     """Tell a customer when a SKU that cannot be ordered now is back: a unit is held for
     them for a while (`back_in_stock`), first subscribed first served."""
@@ -60,8 +64,9 @@ def sku_waitlist(sku: SkuPath, backend: BackendDep, closed: bool = False) -> lis
     return serialize.plain(waitlist.subscriptions(backend.uow, sku, open_only=not closed))
 
 
-@router.delete("/waitlist/{subscription_id}", tags=["waitlist"],
-               **role(Role.INTEGRATION, customers=True))  # fmt: skip
+@router.delete(
+    "/waitlist/{subscription_id}", tags=["waitlist"], **role(Role.INTEGRATION, customers=True)
+)
 def unsubscribe(subscription_id: Id, backend: BackendDep, request: Request) -> dict:
     """Leave the waitlist; a held unit goes to the queue, then to the next subscriber."""
     found = waitlist.subscription(backend.uow, subscription_id)
@@ -70,8 +75,9 @@ def unsubscribe(subscription_id: Id, backend: BackendDep, request: Request) -> d
 
 
 @router.get("/holds", tags=["waitlist"], **role(Role.VIEWER))
-def holds(backend: BackendDep,
-          sku: Annotated[str | None, Query(max_length=100)] = None) -> list[dict]:  # fmt: skip
+def holds(
+    backend: BackendDep, sku: Annotated[str | None, Query(max_length=100)] = None
+) -> list[dict]:
     """Active back-in-stock holds (their units count as allocated)."""
     return serialize.plain(waitlist.active_holds(backend.uow, sku))
 
@@ -109,8 +115,7 @@ def feedback_answer(token: Token, body: FeedbackIn, backend: BackendDep) -> dict
 
 
 @router.get("/reports/feedback", tags=["feedback"], **role(Role.VIEWER))
-def feedback_report(backend: BackendDep,
-                    lowest: Annotated[int, Query(ge=0, le=1000)] = 10) -> dict:  # fmt: skip
+def feedback_report(backend: BackendDep, lowest: Annotated[int, Query(ge=0, le=1000)] = 10) -> dict:
     """Mean rating by waiting time (0-7, 8-14, 15-30, 30+ days) and by promise delays, and the
     comments of the lowest ratings."""
     return serialize.plain(feedback.report(backend.uow, lowest))
@@ -136,8 +141,9 @@ def consent_answer(token: Token, backend: BackendDep) -> dict:
     return serialize.plain(consent.answer(backend.uow, token, backend.clock()))
 
 
-@router.get("/orders/{order_id}/delay-consents", tags=["delay consent"],
-            **role(Role.VIEWER, customers=True))  # fmt: skip
+@router.get(
+    "/orders/{order_id}/delay-consents", tags=["delay consent"], **role(Role.VIEWER, customers=True)
+)
 def order_consents(order_id: Id, backend: BackendDep, request: Request) -> list[dict]:
     """Every delay question of an order, with its answer."""
     from ...service import queries

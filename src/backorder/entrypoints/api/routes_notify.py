@@ -46,8 +46,9 @@ def _delivery(delivery, with_body: bool = False) -> dict[str, Any]:
 @router.post("/webhooks", tags=["notifications"], status_code=201, **role(Role.ADMIN))
 def add_webhook(body: WebhookIn, backend: BackendDep) -> dict:
     """Register an endpoint (no kinds: every kind). The answer is the only time the secret shows."""
-    endpoint = notify_admin.add_webhook(backend.uow, body.url, backend.clock(), body.event_kinds,
-                                        body.secret, body.description)  # fmt: skip
+    endpoint = notify_admin.add_webhook(
+        backend.uow, body.url, backend.clock(), body.event_kinds, body.secret, body.description
+    )
     return _endpoint(endpoint, with_secret=True)
 
 
@@ -63,47 +64,55 @@ def remove_webhook(endpoint_id: Id, backend: BackendDep) -> dict:
 
 
 @router.get(
-    "/customers/{customer_id}/opt-outs", tags=["notifications"],
+    "/customers/{customer_id}/opt-outs",
+    tags=["notifications"],
     **role(Role.VIEWER, customers=True),
-)  # fmt: skip
+)
 def opt_outs(customer_id: Id, request: Request, backend: BackendDep) -> dict:
     check_customer_owns(request, customer_id, "customer_id")
-    return {"customer_id": customer_id,
-            "opted_out": notify_admin.opt_outs(backend.uow, customer_id)}  # fmt: skip
+    return {
+        "customer_id": customer_id,
+        "opted_out": notify_admin.opt_outs(backend.uow, customer_id),
+    }
 
 
 @router.post(
-    "/customers/{customer_id}/opt-outs", tags=["notifications"],
+    "/customers/{customer_id}/opt-outs",
+    tags=["notifications"],
     **role(Role.OPERATOR, customers=True),
-)  # fmt: skip
+)
 def opt_out(customer_id: Id, body: OptOutIn, request: Request, backend: BackendDep) -> dict:
     """The customer gets nothing more on this channel (a customer key: its own customer)."""
     check_customer_owns(request, customer_id, "customer_id")
-    channels = notify_admin.set_opt_out(backend.uow, customer_id, body.channel, True,
-                                        backend.clock())  # fmt: skip
+    channels = notify_admin.set_opt_out(
+        backend.uow, customer_id, body.channel, True, backend.clock()
+    )
     return {"customer_id": customer_id, "opted_out": channels}
 
 
 @router.delete(
-    "/customers/{customer_id}/opt-outs/{channel}", tags=["notifications"],
+    "/customers/{customer_id}/opt-outs/{channel}",
+    tags=["notifications"],
     **role(Role.OPERATOR, customers=True),
-)  # fmt: skip
+)
 def opt_in(
-    customer_id: Id, channel: Annotated[str, Path(max_length=20)], request: Request,
+    customer_id: Id,
+    channel: Annotated[str, Path(max_length=20)],
+    request: Request,
     backend: BackendDep,
-) -> dict:  # fmt: skip
+) -> dict:
     check_customer_owns(request, customer_id, "customer_id")
-    channels = notify_admin.set_opt_out(backend.uow, customer_id, channel, False,
-                                        backend.clock())  # fmt: skip
+    channels = notify_admin.set_opt_out(backend.uow, customer_id, channel, False, backend.clock())
     return {"customer_id": customer_id, "opted_out": channels}
 
 
 @router.get("/deliveries", tags=["notifications"], **role(Role.VIEWER))
 def list_deliveries(
-    backend: BackendDep, limit: Limit = 100,
+    backend: BackendDep,
+    limit: Limit = 100,
     status: Annotated[str | None, Query(max_length=10)] = None,
     order_id: Annotated[int | None, Query(gt=0, le=2**31 - 1)] = None,
-) -> list[dict]:  # fmt: skip
+) -> list[dict]:
     """The delivery log, one row per event, recipient and channel (`status=dead`: dead letters)."""
     return [_delivery(d) for d in notify_admin.deliveries(backend.uow, status, order_id, limit)]
 
@@ -114,9 +123,7 @@ def get_delivery(delivery_id: Id, backend: BackendDep) -> dict:
     return _delivery(notify_admin.delivery(backend.uow, delivery_id), with_body=True)
 
 
-@router.post(
-    "/deliveries/{delivery_id}/retry", tags=["notifications"], **role(Role.OPERATOR)
-)  # fmt: skip
+@router.post("/deliveries/{delivery_id}/retry", tags=["notifications"], **role(Role.OPERATOR))
 def retry_delivery(delivery_id: Id, backend: BackendDep) -> dict:
     """Give a dead delivery a fresh set of tries, due now."""
     return _delivery(notify_admin.retry_delivery(backend.uow, delivery_id, backend.clock()))

@@ -48,10 +48,14 @@ def payment_in(backend: App, details: PaymentDetailsIn | None) -> PaymentIn | No
         PreAuthorization(pre.reference, pre.amount_minor, pre.expires_at) if pre else None
     )
     return commands.resolve_payment(
-        backend.payment_settings, backend.gateways, gateway=details.gateway,
-        method=details.method, policy=details.policy, deposit_percent=details.deposit_percent,
+        backend.payment_settings,
+        backend.gateways,
+        gateway=details.gateway,
+        method=details.method,
+        policy=details.policy,
+        deposit_percent=details.deposit_percent,
         authorization=authorization,
-    )  # fmt: skip
+    )
 
 
 # -- history and operator actions -------------------------------------------------------------
@@ -89,8 +93,9 @@ def void(order_id: Id, backend: BackendDep) -> dict:
 @router.post("/orders/{order_id}/payments/refund", **role(Role.OPERATOR))
 def refund(order_id: Id, body: RefundIn, backend: BackendDep) -> dict:
     """Refund a line's paid units: unshipped ones are released, shipped ones are returns."""
-    view = commands.refund_line(backend.uow, order_id, body.line_id, backend.clock(),
-                                body.units, body.restock)  # fmt: skip
+    view = commands.refund_line(
+        backend.uow, order_id, body.line_id, backend.clock(), body.units, body.restock
+    )
     return serialize.plain(view)
 
 
@@ -126,16 +131,21 @@ async def callback(gateway: GatewayName, request: Request) -> Any:
     backend: App = request.app.state.backend
     found = backend.gateways.get(gateway)
     if found is None:
-        return JSONResponse({"code": "not_found", "message": "unknown gateway",
-                             "details": {"field": "gateway"}}, status_code=404)  # fmt: skip
+        return JSONResponse(
+            {"code": "not_found", "message": "unknown gateway", "details": {"field": "gateway"}},
+            status_code=404,
+        )
     body, now = await request.body(), backend.clock()
     try:
         event = found.parse_callback(body, request.headers, now)
     except InvalidCallback as error:
-        return JSONResponse({"code": "invalid_signature", "message": str(error),
-                             "details": {"reason": str(error)}}, status_code=401)  # fmt: skip
-    return await run_in_threadpool(records.record_callback, backend.uow, gateway, event, now,
-                                   backend.payment_settings)  # fmt: skip
+        return JSONResponse(
+            {"code": "invalid_signature", "message": str(error), "details": {"reason": str(error)}},
+            status_code=401,
+        )
+    return await run_in_threadpool(
+        records.record_callback, backend.uow, gateway, event, now, backend.payment_settings
+    )
 
 
 # -- running intents ---------------------------------------------------------------------------
@@ -143,8 +153,9 @@ async def callback(gateway: GatewayName, request: Request) -> Any:
 
 def run_payments(backend: App) -> dict:
     """One round: the sweep (renewals, grace periods), then every due intent."""
-    return executor.run_payments(backend.uow, backend.gateways, backend.clock(),
-                                 backend.payment_settings)  # fmt: skip
+    return executor.run_payments(
+        backend.uow, backend.gateways, backend.clock(), backend.payment_settings
+    )
 
 
 async def payments_forever(backend: App) -> None:
@@ -182,9 +193,13 @@ class RunPaymentsAfterCommands:
         backend = scope["app"].state.backend
         if status.get("code", 500) < 300 and backend.gateways and _is_command(scope["path"]):
             try:
-                await run_in_threadpool(executor.run_payment_intents, backend.uow,
-                                        backend.gateways, backend.clock(),
-                                        backend.payment_settings)  # fmt: skip
+                await run_in_threadpool(
+                    executor.run_payment_intents,
+                    backend.uow,
+                    backend.gateways,
+                    backend.clock(),
+                    backend.payment_settings,
+                )
             except Exception:  # the loop tries again; the command itself succeeded
                 log.exception("payment intents after a command failed")
 

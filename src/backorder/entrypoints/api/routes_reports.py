@@ -27,5 +27,10 @@ def _endpoint(name: str):
 
 
 for _name in reports.REPORTS:
-    router.add_api_route(f"/reports/{_name}", _endpoint(_name), methods=["GET"],
-                         tags=["reports"], **role(Role.VIEWER))  # fmt: skip
+    router.add_api_route(
+        f"/reports/{_name}",
+        _endpoint(_name),
+        methods=["GET"],
+        tags=["reports"],
+        **role(Role.VIEWER),
+    )

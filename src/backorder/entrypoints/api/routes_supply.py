@@ -94,15 +94,23 @@ def supplier_reliability(supplier_id: Id, backend: BackendDep) -> dict:
 def create_purchase_order(body: PurchaseOrderIn, backend: BackendDep) -> dict:
     lines = [purchasing.PoLineIn(**line.model_dump()) for line in body.lines]
     po = purchasing.create_purchase_order(
-        backend.uow, body.supplier_id, lines, backend.clock(), warehouse=body.warehouse,
-        reference=body.reference, send=body.send,
-    )  # fmt: skip
+        backend.uow,
+        body.supplier_id,
+        lines,
+        backend.clock(),
+        warehouse=body.warehouse,
+        reference=body.reference,
+        send=body.send,
+    )
     return serialize.plain(po)
 
 
 @router.get("/purchase-orders", tags=["supply"], **role(Role.VIEWER))
-def list_purchase_orders(backend: BackendDep, status: Annotated[str | None, Query(max_length=20)] = None,
-                         limit: Limit = 100) -> list[dict]:  # fmt: skip
+def list_purchase_orders(
+    backend: BackendDep,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    limit: Limit = 100,
+) -> list[dict]:
     return serialize.plain(queries.purchase_orders(backend.uow, status, limit))
 
 
@@ -178,7 +186,7 @@ def availability(
     qty: Annotated[list[int], Query(min_length=1, max_length=100)],
     customer_id: Annotated[int | None, Query(gt=0, le=2**31 - 1)] = None,
     paid_priority: PaidPriority = PaidPriority.NORMAL,
-) -> list[dict]:  # fmt: skip
+) -> list[dict]:
     """Quote without ordering: `?sku=A&qty=2&sku=B&qty=1` — what ships now, what waits, the
     date this customer would be promised, or why it cannot be ordered."""
     if len(sku) != len(qty):

@@ -29,13 +29,21 @@ from .core import (
 from .keys import session_key
 from .session import SignedCookieSession
 
-CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; "
-       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")  # fmt: skip
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 
 
 def mount_web(api: FastAPI) -> None:
-    operator_routers = [pages_auth.router, pages_auth.language_router, pages_ops.router,
-                        pages_stock.router, pages_imports.router, pages_reports.router]  # fmt: skip
+    operator_routers = [
+        pages_auth.router,
+        pages_auth.language_router,
+        pages_ops.router,
+        pages_stock.router,
+        pages_imports.router,
+        pages_reports.router,
+    ]
     api.mount(UI, _site(api, operator_routers, static=True))
     api.mount(MY, _site(api, [pages_auth.language_router, pages_customer.router]))
 
@@ -63,8 +71,11 @@ def _site(api: FastAPI, routers: list, static: bool = False) -> FastAPI:
     if static:
         site.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     site.add_middleware(SecurityHeaders)
-    site.add_middleware(SignedCookieSession, key=lambda scope: session_key(api),
-                        https=lambda scope: _is_https(api, scope))  # fmt: skip
+    site.add_middleware(
+        SignedCookieSession,
+        key=lambda scope: session_key(api),
+        https=lambda scope: _is_https(api, scope),
+    )
     _add_error_pages(site)
     return site
 
@@ -108,37 +119,65 @@ def _add_error_pages(site: FastAPI) -> None:
         return login_redirect(request)
 
     async def refused(request: Request, _error: Exception):
-        return render(request, "error.html", 403, title=N_("Not allowed"),
-                      message=N_("Your role does not allow this."))  # fmt: skip
+        return render(
+            request,
+            "error.html",
+            403,
+            title=N_("Not allowed"),
+            message=N_("Your role does not allow this."),
+        )
 
     async def csrf(request: Request, _error: Exception):
-        return render(request, "error.html", 403, title=N_("Form expired"),
-                      message=N_("This form was not sent from this page, or the page is too old. "
-                                 "Go back, reload the page and try again."))  # fmt: skip
+        return render(
+            request,
+            "error.html",
+            403,
+            title=N_("Form expired"),
+            message=N_(
+                "This form was not sent from this page, or the page is too old. "
+                "Go back, reload the page and try again."
+            ),
+        )
 
     async def not_found(request: Request, _error: Exception):
-        return render(request, "error.html", 404, title=N_("Not found"),
-                      message=N_("There is nothing at this address."))  # fmt: skip
+        return render(
+            request,
+            "error.html",
+            404,
+            title=N_("Not found"),
+            message=N_("There is nothing at this address."),
+        )
 
     async def http_error(request: Request, error: StarletteHTTPException):
         if error.status_code == 404:
             return await not_found(request, error)
-        return render(request, "error.html", error.status_code, title=N_("Error"),
-                      message=str(error.detail))  # fmt: skip
+        return render(
+            request, "error.html", error.status_code, title=N_("Error"), message=str(error.detail)
+        )
 
     async def bad_request(request: Request, _error: Exception):
-        return render(request, "error.html", 400, title=N_("Error"),
-                      message=N_("The address has a value this page cannot use."))  # fmt: skip
+        return render(
+            request,
+            "error.html",
+            400,
+            title=N_("Error"),
+            message=N_("The address has a value this page cannot use."),
+        )
 
     async def domain_error(request: Request, error: DomainError):
         if error.code == "not_found":
             return await not_found(request, error)
-        return render(request, "error.html", http_status(error.code), title=N_("Error"),
-                      message=error.message)  # fmt: skip
+        return render(
+            request, "error.html", http_status(error.code), title=N_("Error"), message=error.message
+        )
 
-    for error_type, handler in ((LoginRequired, login_needed), (Refused, refused),
-                                (CsrfRefused, csrf), (PageNotFound, not_found),
-                                (StarletteHTTPException, http_error),
-                                (RequestValidationError, bad_request),
-                                (DomainError, domain_error)):  # fmt: skip
+    for error_type, handler in (
+        (LoginRequired, login_needed),
+        (Refused, refused),
+        (CsrfRefused, csrf),
+        (PageNotFound, not_found),
+        (StarletteHTTPException, http_error),
+        (RequestValidationError, bad_request),
+        (DomainError, domain_error),
+    ):
         site.add_exception_handler(error_type, handler)

@@ -16,9 +16,15 @@ WIDTH, HEIGHT = 640, 260
 LEFT, RIGHT, TOP, BOTTOM = 48, 16, 24, 44
 
 
-def bar_chart(bars: Sequence[tuple[str, float]], title: str, description: str, *,
-              unit: str = "", chart_id: str = "chart", top: float | None = None,
-              ) -> Markup:  # fmt: skip
+def bar_chart(
+    bars: Sequence[tuple[str, float]],
+    title: str,
+    description: str,
+    *,
+    unit: str = "",
+    chart_id: str = "chart",
+    top: float | None = None,
+) -> Markup:
     """Vertical bars with their values on top; `top`: a fixed axis top (100 for percents)."""
     highest = max([value for _, value in bars] + [0])
     whole = all(float(value).is_integer() for _, value in bars)
@@ -51,8 +57,16 @@ class Series:
     points: Sequence[tuple[date, int]]  # cumulative units from each date on
 
 
-def step_chart(series: Sequence[Series], start: date, end: date, title: str, description: str,
-               *, chart_id: str = "timephased", attrs: str = "") -> Markup:  # fmt: skip
+def step_chart(
+    series: Sequence[Series],
+    start: date,
+    end: date,
+    title: str,
+    description: str,
+    *,
+    chart_id: str = "timephased",
+    attrs: str = "",
+) -> Markup:
     """Cumulative units over dates as step lines, one per series, with a legend."""
     end = max(end, start + timedelta(days=7))
     top = _nice_max(max([u for s in series for _, u in s.points] + [0]))
@@ -91,8 +105,9 @@ def _step_path(s: Series, x, y, end: date) -> str:
 
 def _legend(index: int, s: Series) -> str:
     x = LEFT + 8 + index * 220
-    return (f'<line class="line {s.css}" x1="{x}" y1="10" x2="{x + 24}" y2="10"/>'
-            + _text(x + 30, 14, s.name, "legend", anchor="start"))  # fmt: skip
+    return f'<line class="line {s.css}" x1="{x}" y1="10" x2="{x + 24}" y2="10"/>' + _text(
+        x + 30, 14, s.name, "legend", anchor="start"
+    )
 
 
 def _date_ticks(start: date, end: date, x) -> list[str]:
@@ -130,8 +145,9 @@ def _y_axis(top: float, unit: str) -> list[str]:
 
 
 def _text(x: float, y: float, text: str, css: str, anchor: str = "middle") -> str:
-    return (f'<text class="{css}" x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}">'
-            f"{escape(text)}</text>")  # fmt: skip
+    return (
+        f'<text class="{css}" x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}">{escape(text)}</text>'
+    )
 
 
 def _nice_max(value: float, whole: bool = True) -> float:

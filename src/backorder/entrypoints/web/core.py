@@ -156,14 +156,23 @@ def render(request: Request, template: str, status: int = 200, **context) -> HTM
     settings = backend_of(request).settings
     fmt = i18n.Formatter(lang, settings.shop_timezone)
     page = {
-        "request": request, "_": _, "lang": lang, "label": label, "fmt": fmt,
-        "languages": i18n.LANGUAGES, "csrf_token": csrf_token(request),
-        "user": getattr(request.state, "user", None), "Role": Role, "UI": UI, "MY": MY,
-        "flashes": request.session.pop("flash", []), "shop_name": settings.shop_name,
+        "request": request,
+        "_": _,
+        "lang": lang,
+        "label": label,
+        "fmt": fmt,
+        "languages": i18n.LANGUAGES,
+        "csrf_token": csrf_token(request),
+        "user": getattr(request.state, "user", None),
+        "Role": Role,
+        "UI": UI,
+        "MY": MY,
+        "flashes": request.session.pop("flash", []),
+        "shop_name": settings.shop_name,
         "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
         "key_words": lambda q: words.priority_words(q, _, fmt, label),
         "promise_words": lambda line, expected: words.promise_words(line, expected, _, fmt),
         "event_words": lambda kind, details: words.event_words(kind, details, _, label, fmt),
-    }  # fmt: skip
+    }
     html = env.get_template(template).render(page | context)
     return HTMLResponse(html, status_code=status)

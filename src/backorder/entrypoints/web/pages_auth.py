@@ -27,8 +27,14 @@ async def login(request: Request, form: FormData = Depends(checked_form)):
     target = local_path(str(form.get("next", "")))
     user = await run_in_threadpool(web_users.authenticate, backend_of(request).uow, name, password)
     if user is None:  # one message for both: it must not tell which names exist
-        return render(request, "login.html", status=401, next=target, name=name,
-                      error=N_("Wrong name or password."))  # fmt: skip
+        return render(
+            request,
+            "login.html",
+            status=401,
+            next=target,
+            name=name,
+            error=N_("Wrong name or password."),
+        )
     request.session.clear()  # a new session at login: nothing carried over from before
     request.session.update(uid=user.id, fp=user.fingerprint, csrf=secrets.token_urlsafe(32))
     return redirect(target)
@@ -45,6 +51,7 @@ def switch_language(code: str, next: str = ""):
     """Remember the reader's language in a cookie (a year) and go back to the page."""
     response = redirect(local_path(next, "/"))
     if code in i18n.LANGUAGES:
-        response.set_cookie("lang", code, max_age=365 * 86400, httponly=True, samesite="lax",
-                            path="/")  # fmt: skip
+        response.set_cookie(
+            "lang", code, max_age=365 * 86400, httponly=True, samesite="lax", path="/"
+        )
     return response

@@ -63,9 +63,17 @@ def my_order(request: Request, token: str, order_id: int):
     timeline = [e for e in notify_admin.timeline(uow, order_id) if e.entry == "event"]
     expected = operator_views.po_expected_dates(uow, [ln.promise_po_line_id for ln in order.lines])
     names = operator_views.product_names(uow, {line.sku for line in order.lines})
-    return render(request, "my_order.html", customer=customer, order=order, token=token,
-                  timeline=timeline, expected=expected, names=names,
-                  feedback=_feedback_request(uow, timeline))  # fmt: skip
+    return render(
+        request,
+        "my_order.html",
+        customer=customer,
+        order=order,
+        token=token,
+        timeline=timeline,
+        expected=expected,
+        names=names,
+        feedback=_feedback_request(uow, timeline),
+    )
 
 
 def _feedback_request(uow, timeline) -> dict | None:
@@ -84,8 +92,13 @@ def _feedback_request(uow, timeline) -> dict | None:
 
 
 @router.post("/{token}/orders/{order_id}/lines/{line_id}/cancel")
-def cancel_waiting_line(request: Request, token: str, order_id: int, line_id: int,
-                        form: FormData = Depends(checked_form)):  # fmt: skip
+def cancel_waiting_line(
+    request: Request,
+    token: str,
+    order_id: int,
+    line_id: int,
+    form: FormData = Depends(checked_form),
+):
     customer = _customer(request, token)
     order = _own_order(request, customer, order_id)
     line = next((ln for ln in order.lines if ln.id == line_id), None)
@@ -95,22 +108,28 @@ def cancel_waiting_line(request: Request, token: str, order_id: int, line_id: in
     if line.backordered == 0:
         flash(request, _("Only a line that is still waiting can be cancelled here."), "error")
     else:
-        orders.cancel_line(backend_of(request).uow, order_id, line_id, now_of(request),
-                           reason="customer")  # fmt: skip
+        orders.cancel_line(
+            backend_of(request).uow, order_id, line_id, now_of(request), reason="customer"
+        )
         flash(request, _("The line is cancelled."))
     return redirect(f"{MY}/{token}/orders/{order_id}")
 
 
 @router.post("/{token}/orders/{order_id}/fulfilment")
-def change_choice(request: Request, token: str, order_id: int,
-                  form: FormData = Depends(checked_form)):  # fmt: skip
+def change_choice(
+    request: Request, token: str, order_id: int, form: FormData = Depends(checked_form)
+):
     customer = _customer(request, token)
     _own_order(request, customer, order_id)
     _ = translator(request)
     try:
-        fulfilment.change_fulfilment(backend_of(request).uow, order_id,
-                                     str(form.get("fulfilment", "")),
-                                     f"customer {customer.id}", now_of(request))  # fmt: skip
+        fulfilment.change_fulfilment(
+            backend_of(request).uow,
+            order_id,
+            str(form.get("fulfilment", "")),
+            f"customer {customer.id}",
+            now_of(request),
+        )
         flash(request, _("Your choice is saved."))
     except DomainError as error:
         reason = error.details.get("reason")
@@ -119,8 +138,9 @@ def change_choice(request: Request, token: str, order_id: int,
 
 
 @router.post("/{token}/orders/{order_id}/feedback")
-def leave_feedback(request: Request, token: str, order_id: int,
-                   form: FormData = Depends(checked_form)):  # fmt: skip
+def leave_feedback(
+    request: Request, token: str, order_id: int, form: FormData = Depends(checked_form)
+):
     """The order's own feedback request is looked up here: the form names no token."""
     customer = _customer(request, token)
     _own_order(request, customer, order_id)
@@ -134,8 +154,13 @@ def leave_feedback(request: Request, token: str, order_id: int,
         flash(request, _("Choose a rating from 1 to 5."), "error")
     else:
         try:
-            feedback.submit(uow, asked["token"], int(rating),
-                            str(form.get("comment", "")) or None, now_of(request))  # fmt: skip
+            feedback.submit(
+                uow,
+                asked["token"],
+                int(rating),
+                str(form.get("comment", "")) or None,
+                now_of(request),
+            )
             flash(request, _("Thank you for your feedback."))
         except DomainError as error:
             reason = error.details.get("reason")

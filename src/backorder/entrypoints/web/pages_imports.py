@@ -43,13 +43,23 @@ def import_page(request: Request, user: WebUser = Depends(requires(Role.OPERATOR
 
 def _form(request: Request, values: dict, errors: dict, status: int = 200):
     warehouses = queries.warehouses(backend_of(request).uow)
-    return render(request, "imports.html", status=status, values=values, errors=errors,
-                  formats=registry.FORMATS, warehouses=warehouses)  # fmt: skip
+    return render(
+        request,
+        "imports.html",
+        status=status,
+        values=values,
+        errors=errors,
+        formats=registry.FORMATS,
+        warehouses=warehouses,
+    )
 
 
 @router.post("/imports")
-async def upload(request: Request, form: FormData = Depends(checked_form),
-                 user: WebUser = Depends(requires(Role.OPERATOR))):  # fmt: skip
+async def upload(
+    request: Request,
+    form: FormData = Depends(checked_form),
+    user: WebUser = Depends(requires(Role.OPERATOR)),
+):
     values, errors = _read_options(form)
     file = form.get("file")
     if not isinstance(file, UploadFile) or not file.filename:
@@ -68,8 +78,12 @@ async def upload(request: Request, form: FormData = Depends(checked_form),
 
 
 @router.post("/imports/{token}/apply")
-async def apply(request: Request, token: str, form: FormData = Depends(checked_form),
-                user: WebUser = Depends(requires(Role.OPERATOR))):  # fmt: skip
+async def apply(
+    request: Request,
+    token: str,
+    form: FormData = Depends(checked_form),
+    user: WebUser = Depends(requires(Role.OPERATOR)),
+):
     meta = _meta(token, user)
     try:
         return await _run(request, token, meta, dry_run=False)
@@ -87,18 +101,29 @@ async def _run(request: Request, token: str, meta: dict, dry_run: bool):
     )
     path = upload_dir() / f"{token}.csv"
     try:
-        result = await run_in_threadpool(import_file, backend_of(request), path, options,
-                                         meta["format"] or None, dry_run=dry_run)  # fmt: skip
+        result = await run_in_threadpool(
+            import_file, backend_of(request), path, options, meta["format"] or None, dry_run=dry_run
+        )
     except UnusableInput as error:
         return _form(request, meta, {"file": str(error)}, status=422)
-    return render(request, "import_result.html", result=asdict(result), ok=result.ok,
-                  dry_run=dry_run, token=token, meta=meta)  # fmt: skip
+    return render(
+        request,
+        "import_result.html",
+        result=asdict(result),
+        ok=result.ok,
+        dry_run=dry_run,
+        token=token,
+        meta=meta,
+    )
 
 
 def _read_options(form: FormData) -> tuple[dict, dict]:
-    values = {"format": str(form.get("format", "")), "warehouse": str(form.get("warehouse", "")),
-              "currency": str(form.get("currency", "")).strip().upper(),
-              "create_products": form.get("create_products") == "yes"}  # fmt: skip
+    values = {
+        "format": str(form.get("format", "")),
+        "warehouse": str(form.get("warehouse", "")),
+        "currency": str(form.get("currency", "")).strip().upper(),
+        "create_products": form.get("create_products") == "yes",
+    }
     errors = {}
     if values["format"] and values["format"] not in registry.NAMES:
         errors["format"] = N_("Choose a format from the list, or let the header tell.")

@@ -30,8 +30,12 @@ from .keys import customer_page_key
 
 router = APIRouter()
 TIERS = ("critical", "priority", "standard")
-AGE_LABELS = {"0-7": N_("0-7 days"), "8-14": N_("8-14 days"), "15-30": N_("15-30 days"),
-              "30+": N_("30+ days")}  # fmt: skip
+AGE_LABELS = {
+    "0-7": N_("0-7 days"),
+    "8-14": N_("8-14 days"),
+    "15-30": N_("15-30 days"),
+    "30+": N_("30+ days"),
+}
 
 
 @router.get("/")
@@ -43,28 +47,57 @@ def dashboard(request: Request, user: WebUser = Depends(requires(Role.VIEWER))):
     chart = charts.bar_chart(
         [(_(AGE_LABELS[label]), value) for label, value in ageing.chart],
         _("Open backorder lines by days waited"),
-        _("{lines} open lines; bars show how many waited 0-7, 8-14, 15-30 and over 30 days.",
-          lines=ageing.summary["lines"]), chart_id="ageing",
-    )  # fmt: skip
+        _(
+            "{lines} open lines; bars show how many waited 0-7, 8-14, 15-30 and over 30 days.",
+            lines=ageing.summary["lines"],
+        ),
+        chart_id="ageing",
+    )
     return render(request, "dashboard.html", data=data, ageing_chart=chart)
 
 
 @router.get("/queue")
-def queue(request: Request, sku: str = "", customer: str = "", tier: str = "",
-          min_age: str = "", max_age: str = "",
-          user: WebUser = Depends(requires(Role.VIEWER))):  # fmt: skip
+def queue(
+    request: Request,
+    sku: str = "",
+    customer: str = "",
+    tier: str = "",
+    min_age: str = "",
+    max_age: str = "",
+    user: WebUser = Depends(requires(Role.VIEWER)),
+):
     errors = {}
-    ages = {name: _whole(value, name, errors) for name, value in
-            (("min_age", min_age), ("max_age", max_age))}  # fmt: skip
+    ages = {
+        name: _whole(value, name, errors)
+        for name, value in (("min_age", min_age), ("max_age", max_age))
+    }
     if tier and tier not in TIERS:
         errors["tier"], tier = N_("Choose a tier from the list."), ""
     backend = backend_of(request)
-    rows = operator_views.queue_rows(backend.uow, backend.clock(), sku=sku.strip() or None,
-                                     customer=customer, tier=tier or None, **ages)  # fmt: skip
-    filters = {"sku": sku, "customer": customer, "tier": tier, "min_age": min_age,
-               "max_age": max_age}  # fmt: skip
-    return render(request, "queue.html", rows=rows[:1000], total=len(rows), filters=filters,
-                  errors=errors, tiers=TIERS)  # fmt: skip
+    rows = operator_views.queue_rows(
+        backend.uow,
+        backend.clock(),
+        sku=sku.strip() or None,
+        customer=customer,
+        tier=tier or None,
+        **ages,
+    )
+    filters = {
+        "sku": sku,
+        "customer": customer,
+        "tier": tier,
+        "min_age": min_age,
+        "max_age": max_age,
+    }
+    return render(
+        request,
+        "queue.html",
+        rows=rows[:1000],
+        total=len(rows),
+        filters=filters,
+        errors=errors,
+        tiers=TIERS,
+    )
 
 
 def _whole(value: str, name: str, errors: dict) -> int | None:
@@ -93,10 +126,16 @@ def order_page(request: Request, order_id: int, user: WebUser = Depends(requires
     link = None
     if user.may(Role.OPERATOR):  # the link opens the customer's page: for those who act
         link = f"{MY}/{customer_token(customer_page_key(request), customer.id)}"
-    return render(request, "order.html", order=order, customer=customer, positions=positions,
-                  timeline=notify_admin.timeline(backend.uow, order_id),
-                  audit=sorted(audit, key=lambda e: e["id"], reverse=True),
-                  customer_link=link)  # fmt: skip
+    return render(
+        request,
+        "order.html",
+        order=order,
+        customer=customer,
+        positions=positions,
+        timeline=notify_admin.timeline(backend.uow, order_id),
+        audit=sorted(audit, key=lambda e: e["id"], reverse=True),
+        customer_link=link,
+    )
 
 
 @router.get("/audit")
@@ -109,29 +148,70 @@ def audit_log(request: Request, user: WebUser = Depends(requires(Role.VIEWER))):
 
 
 @router.post("/lines/{line_id}/priority")
-def change_priority(request: Request, line_id: int, form: FormData = Depends(checked_form),
-                    user: WebUser = Depends(requires(Role.OPERATOR))):  # fmt: skip
+def change_priority(
+    request: Request,
+    line_id: int,
+    form: FormData = Depends(checked_form),
+    user: WebUser = Depends(requires(Role.OPERATOR)),
+):
     direction = str(form.get("direction", ""))
-    return _act(request, form, lambda: overrides.change_priority(
-        backend_of(request).uow, line_id, direction, user.name, str(form.get("reason", "")),
-        now_of(request)), N_("Priority changed."))  # fmt: skip
+    return _act(
+        request,
+        form,
+        lambda: overrides.change_priority(
+            backend_of(request).uow,
+            line_id,
+            direction,
+            user.name,
+            str(form.get("reason", "")),
+            now_of(request),
+        ),
+        N_("Priority changed."),
+    )
 
 
 @router.post("/orders/{order_id}/release")
-def release_hold(request: Request, order_id: int, form: FormData = Depends(checked_form),
-                 user: WebUser = Depends(requires(Role.OPERATOR))):  # fmt: skip
-    return _act(request, form, lambda: overrides.release_hold(
-        backend_of(request).uow, order_id, user.name, str(form.get("reason", "")),
-        now_of(request)), N_("The held units went back to the queue."))  # fmt: skip
+def release_hold(
+    request: Request,
+    order_id: int,
+    form: FormData = Depends(checked_form),
+    user: WebUser = Depends(requires(Role.OPERATOR)),
+):
+    return _act(
+        request,
+        form,
+        lambda: overrides.release_hold(
+            backend_of(request).uow,
+            order_id,
+            user.name,
+            str(form.get("reason", "")),
+            now_of(request),
+        ),
+        N_("The held units went back to the queue."),
+    )
 
 
 @router.post("/orders/{order_id}/lines/{line_id}/cancel")
-def cancel_line(request: Request, order_id: int, line_id: int,
-                form: FormData = Depends(checked_form),
-                user: WebUser = Depends(requires(Role.OPERATOR))):  # fmt: skip
-    return _act(request, form, lambda: overrides.cancel_line(
-        backend_of(request).uow, order_id, line_id, user.name, str(form.get("reason", "")),
-        now_of(request)), N_("Line cancelled."))  # fmt: skip
+def cancel_line(
+    request: Request,
+    order_id: int,
+    line_id: int,
+    form: FormData = Depends(checked_form),
+    user: WebUser = Depends(requires(Role.OPERATOR)),
+):
+    return _act(
+        request,
+        form,
+        lambda: overrides.cancel_line(
+            backend_of(request).uow,
+            order_id,
+            line_id,
+            user.name,
+            str(form.get("reason", "")),
+            now_of(request),
+        ),
+        N_("Line cancelled."),
+    )
 
 
 def _act(request: Request, form: FormData, action, done: str):

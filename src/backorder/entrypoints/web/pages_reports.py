@@ -42,22 +42,34 @@ def chart_of(request: Request, report: reports.Report):
     bars = [(i18n.label(lang, "chart", name), value) for name, value in report.chart]
     described = ", ".join(f"{name}: {value:g}{report.chart_unit}" for name, value in bars)
     percent = report.chart_unit == "%"
-    return charts.bar_chart(bars, _(TITLES[report.name]), described or _("No data in this window."),
-                            unit="%" if percent else "", top=100 if percent else None,
-                            chart_id=f"chart-{report.name}")  # fmt: skip
+    return charts.bar_chart(
+        bars,
+        _(TITLES[report.name]),
+        described or _("No data in this window."),
+        unit="%" if percent else "",
+        top=100 if percent else None,
+        chart_id=f"chart-{report.name}",
+    )
 
 
 @router.get("/reports")
 def report_index(request: Request, days: int = 30, user: WebUser = Depends(requires(Role.VIEWER))):
     days = days if days in WINDOWS else 30
     shown = [_report(request, name, days) for name in reports.REPORTS]
-    return render(request, "reports.html", shown=[(r, chart_of(request, r)) for r in shown],
-                  days=days, windows=WINDOWS, titles=TITLES)  # fmt: skip
+    return render(
+        request,
+        "reports.html",
+        shown=[(r, chart_of(request, r)) for r in shown],
+        days=days,
+        windows=WINDOWS,
+        titles=TITLES,
+    )
 
 
 @router.get("/reports/{name}.csv")
-def report_csv(request: Request, name: str, days: int = 30,
-               user: WebUser = Depends(requires(Role.VIEWER))):  # fmt: skip
+def report_csv(
+    request: Request, name: str, days: int = 30, user: WebUser = Depends(requires(Role.VIEWER))
+):
     report = _report(request, name, days)
     out = io.StringIO()
     writer = SafeWriter(out, report.columns)
@@ -65,16 +77,26 @@ def report_csv(request: Request, name: str, days: int = 30,
         writer.row(csv_cell(value) for value in row)
     filename = f"{name}-{days}d.csv"
     disposition = f'attachment; filename="{filename}"'
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": disposition})  # fmt: skip
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": disposition},
+    )
 
 
 @router.get("/reports/{name}")
-def report_page(request: Request, name: str, days: int = 30,
-                user: WebUser = Depends(requires(Role.VIEWER))):  # fmt: skip
+def report_page(
+    request: Request, name: str, days: int = 30, user: WebUser = Depends(requires(Role.VIEWER))
+):
     report = _report(request, name, days)
-    return render(request, "report.html", report=report, chart=chart_of(request, report),
-                  title=TITLES[name], windows=WINDOWS)  # fmt: skip
+    return render(
+        request,
+        "report.html",
+        report=report,
+        chart=chart_of(request, report),
+        title=TITLES[name],
+        windows=WINDOWS,
+    )
 
 
 def csv_cell(value):

@@ -33,8 +33,7 @@ def sku_page(request: Request, sku: str, user: WebUser = Depends(requires(Role.V
     view = queries.sku_view(backend.uow, sku)
     log = queries.allocation_log(backend.uow, sku=sku, limit=100_000)[-100:][::-1]
     today = local_date(backend.clock(), backend.settings.shop_timezone)
-    return render(request, "sku.html", view=view, log=log,
-                  chart=_timephased(request, view, today))  # fmt: skip
+    return render(request, "sku.html", view=view, log=log, chart=_timephased(request, view, today))
 
 
 def _timephased(request: Request, view: dict, today):
@@ -44,8 +43,9 @@ def _timephased(request: Request, view: dict, today):
     for po in view["incoming"]:
         supply_total += po["open_qty"]
         supply.append((max(today, po["expected_date"]), supply_total))
-    dated = sorted((w["promised_date"], w["backordered"]) for w in view["waiting"]
-                   if w["promised_date"])  # fmt: skip
+    dated = sorted(
+        (w["promised_date"], w["backordered"]) for w in view["waiting"] if w["promised_date"]
+    )
     undated = sum(w["backordered"] for w in view["waiting"] if not w["promised_date"])
     end = max([today + timedelta(days=14)] + [d for d, _ in supply] + [d for d, _ in dated])
     end += timedelta(days=3)
@@ -74,31 +74,54 @@ def _timephased(request: Request, view: dict, today):
 
 
 @router.get("/receive")
-def receive_form(request: Request, sku: str = "", po_line: str = "",
-                 user: WebUser = Depends(requires(Role.OPERATOR))):  # fmt: skip
+def receive_form(
+    request: Request,
+    sku: str = "",
+    po_line: str = "",
+    user: WebUser = Depends(requires(Role.OPERATOR)),
+):
     values = {"sku": sku, "po_line_id": po_line, "qty": "", "reference": "", "warehouse": ""}
     return _form(request, values, {})
 
 
 def _form(request: Request, values: dict, errors: dict, status: int = 200):
     backend = backend_of(request)
-    return render(request, "receive.html", status=status, values=values, errors=errors,
-                  warehouses=queries.warehouses(backend.uow),
-                  po_lines=_open_po_lines(backend))  # fmt: skip
+    return render(
+        request,
+        "receive.html",
+        status=status,
+        values=values,
+        errors=errors,
+        warehouses=queries.warehouses(backend.uow),
+        po_lines=_open_po_lines(backend),
+    )
 
 
 def _open_po_lines(backend) -> list[dict]:
     pos = queries.purchase_orders(backend.uow, limit=500)
     names = {s.id: s.name for s in queries.suppliers(backend.uow)}
-    return [{"id": line.id, "po_id": po.id, "sku": line.sku, "open": line.open_qty,
-             "expected": line.expected_date, "supplier": names.get(po.supplier_id, "")}
-            for po in pos if po.status in ("sent", "partially_received")
-            for line in po.lines if line.open_qty]  # fmt: skip
+    return [
+        {
+            "id": line.id,
+            "po_id": po.id,
+            "sku": line.sku,
+            "open": line.open_qty,
+            "expected": line.expected_date,
+            "supplier": names.get(po.supplier_id, ""),
+        }
+        for po in pos
+        if po.status in ("sent", "partially_received")
+        for line in po.lines
+        if line.open_qty
+    ]
 
 
 @router.post("/receive/preview")
-def receive_preview(request: Request, form: FormData = Depends(checked_form),
-                    user: WebUser = Depends(requires(Role.OPERATOR))):  # fmt: skip
+def receive_preview(
+    request: Request,
+    form: FormData = Depends(checked_form),
+    user: WebUser = Depends(requires(Role.OPERATOR)),
+):
     values, errors = _read_receipt(form)
     if errors:
         return _form(request, values, errors, status=422)
@@ -113,16 +136,21 @@ def receive_preview(request: Request, form: FormData = Depends(checked_form),
 
 def _preview(backend, values: dict, now):
     if values["po_line_id"]:
-        return receipt_preview.preview_po_receipt(backend.uow, int(values["po_line_id"]),
-                                                  values["qty"], now)  # fmt: skip
-    preview = receipt_preview.preview_receipt(backend.uow, values["sku"], values["warehouse"],
-                                              values["qty"], now)  # fmt: skip
+        return receipt_preview.preview_po_receipt(
+            backend.uow, int(values["po_line_id"]), values["qty"], now
+        )
+    preview = receipt_preview.preview_receipt(
+        backend.uow, values["sku"], values["warehouse"], values["qty"], now
+    )
     return preview, None
 
 
 @router.post("/receive")
-def receive(request: Request, form: FormData = Depends(checked_form),
-            user: WebUser = Depends(requires(Role.OPERATOR))):  # fmt: skip
+def receive(
+    request: Request,
+    form: FormData = Depends(checked_form),
+    user: WebUser = Depends(requires(Role.OPERATOR)),
+):
     values, errors = _read_receipt(form)
     if errors or not values["reference"]:
         return _form(
@@ -133,23 +161,30 @@ def receive(request: Request, form: FormData = Depends(checked_form),
         result = _receive(backend, values, now)
     except DomainError as error:
         return _form(request, values, _field_error(error, translator(request)), status=422)
-    log = [e for e in queries.allocation_log(backend.uow, sku=result["sku"], limit=100_000)
-           if e.reference == values["reference"] and e.qty > 0]  # fmt: skip
+    log = [
+        e
+        for e in queries.allocation_log(backend.uow, sku=result["sku"], limit=100_000)
+        if e.reference == values["reference"] and e.qty > 0
+    ]
     return render(request, "receive_done.html", result=result, log=log, values=values)
 
 
 def _receive(backend, values: dict, now) -> dict:
     if values["po_line_id"]:
-        return purchasing.receive_po_line(backend.uow, int(values["po_line_id"]), values["qty"],
-                                          now, values["reference"])  # fmt: skip
-    return stock_service.receive_stock(backend.uow, values["sku"], values["warehouse"],
-                                       values["qty"], now, values["reference"])  # fmt: skip
+        return purchasing.receive_po_line(
+            backend.uow, int(values["po_line_id"]), values["qty"], now, values["reference"]
+        )
+    return stock_service.receive_stock(
+        backend.uow, values["sku"], values["warehouse"], values["qty"], now, values["reference"]
+    )
 
 
 def _read_receipt(form: FormData) -> tuple[dict, dict]:
     """The receipt's fields, and a message per field that is missing or wrong."""
-    values = {k: str(form.get(k, "")).strip() for k in
-              ("sku", "warehouse", "qty", "reference", "po_line_id")}  # fmt: skip
+    values = {
+        k: str(form.get(k, "")).strip()
+        for k in ("sku", "warehouse", "qty", "reference", "po_line_id")
+    }
     errors = {}
     if values["po_line_id"] and not values["po_line_id"].isdigit():
         errors["po_line_id"] = N_("Choose a purchase-order line from the list.")

@@ -25,8 +25,9 @@ MAX_AGE = 12 * 3600  # a working day; then log in again
 
 
 class SignedCookieSession:
-    def __init__(self, app: ASGIApp, key: Callable[[Scope], bytes],
-                 https: Callable[[Scope], bool]) -> None:  # fmt: skip
+    def __init__(
+        self, app: ASGIApp, key: Callable[[Scope], bytes], https: Callable[[Scope], bool]
+    ) -> None:
         self.app, self._key_of, self._https = app, key, https
         self._key: bytes | None = None
 

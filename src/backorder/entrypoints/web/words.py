@@ -12,8 +12,11 @@ def priority_words(q, _: Callable, fmt: Formatter, label: Callable) -> str:
     """The priority key of a waiting line, first part first."""
     parts = []
     if q.override:
-        parts.append(_("raised by an operator ({n:+d})", n=q.override) if q.override < 0
-                     else _("lowered by an operator ({n:+d})", n=q.override))  # fmt: skip
+        parts.append(
+            _("raised by an operator ({n:+d})", n=q.override)
+            if q.override < 0
+            else _("lowered by an operator ({n:+d})", n=q.override)
+        )
     parts += [  # a QueueRow, or a domain WaitingLine (enums, `ordered_at`)
         _("{tier} customer", tier=label("tier", getattr(q.tier, "value", q.tier)).lower()),
         _(
@@ -33,8 +36,11 @@ def promise_words(line, expected: dict, _: Callable, fmt: Formatter) -> str:
     basis = line.promise_basis or "none"
     if basis == "purchase_order":
         when = expected.get(line.promise_po_line_id)
-        return (_("backed by a purchase order expected {date}", date=fmt.date(when)) if when
-                else _("backed by a purchase order"))  # fmt: skip
+        return (
+            _("backed by a purchase order expected {date}", date=fmt.date(when))
+            if when
+            else _("backed by a purchase order")
+        )
     return {
         "lead_time": _("an estimate from the supplier's usual delivery time"),
         "stock": _("the product's release date"),
@@ -45,8 +51,12 @@ def event_words(kind: str, details: dict, _: Callable, label: Callable, fmt: For
     """One timeline entry: the event in words, with its quantities when it has some."""
     text = label("event", kind)
     lines = [line for line in details.get("lines", ()) if isinstance(line, dict)]
-    units = sum(int(line.get(key) or 0) for line in lines
-                for key in ("allocated", "backordered", "cancelled") if key in line)  # fmt: skip
+    units = sum(
+        int(line.get(key) or 0)
+        for line in lines
+        for key in ("allocated", "backordered", "cancelled")
+        if key in line
+    )
     if kind in ("promise_delayed", "promise_improved") and details.get("promised_date"):
         day = date.fromisoformat(str(details["promised_date"])[:10])
         return _("{event}: now {date}", event=text, date=fmt.date(day))
