@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -199,3 +199,42 @@ def test_recompute_all_gives_the_same_promises_as_the_per_sku_path(any_app, cloc
         == ((date(2026, 12, 13), "purchase_order"), (date(2026, 12, 23), "purchase_order"))
     )
     assert recompute_all(uow, clock())["changed"] == 0
+
+
+def test_the_bulk_queue_order_in_sql_is_the_priority_key_order(any_app, clock):
+    """The full recompute reads the queue in SQL order; it must be allocation.priority_key's
+    order: override, tier, paid priority, due (requested date, else order time), order time,
+    line id. Random lines of one SKU, ties on order time included."""
+    import random
+
+    from backorder.domain.allocation import priority_key
+    from backorder.domain.model import PaidPriority
+    from backorder.service import overrides
+
+    uow, rng = any_app.uow, random.Random(5)
+    catalog.save_product(uow, Product("Q", "Quill", 100, "EUR", BackorderPolicy.ALLOW), clock())
+    customers = [
+        catalog.create_customer(uow, catalog.CustomerIn(f"C{tier.value}", tier=tier), clock()).id
+        for tier in Tier
+    ]
+    placed = []
+    for n in range(40):
+        if n % 3:  # every third order shares the previous one's time
+            clock.advance(minutes=rng.choice([1, 30, 600]))
+        requested = clock().replace(hour=0) + timedelta(days=rng.randint(1, 5)) if n % 2 else None
+        cmd = orders.PlaceOrder(
+            rng.choice(customers),
+            [orders.OrderLineIn("Q", rng.randint(1, 3))],
+            paid_priority=rng.choice(list(PaidPriority)),
+            requested_date=requested,
+        )
+        placed.append(orders.place_order(uow, cmd, clock()).lines[0].id)
+    for line_id in rng.sample(placed, 8):
+        overrides.set_priority(uow, line_id, rng.choice([-2, -1, 1, 2]), "test", "why", clock())
+
+    with uow:
+        store = uow.store
+        by_key = [w.line_id for w in sorted(store.waiting_lines("Q"), key=priority_key)]
+        by_sql = [q.line_id for q in store.all_waiting()["Q"]]
+    assert len(by_sql) == 40
+    assert by_sql == by_key

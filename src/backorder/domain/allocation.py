@@ -55,14 +55,16 @@ class Grant:
 
 def priority_key(line: WaitingLine) -> PriorityKey:
     """The operator's override comes first: a manual decision beats every rule after it."""
-    return (
-        line.override,
-        TIER_RANK[line.tier],
-        PAID_RANK[line.paid_priority],
-        line.due,
-        line.ordered_at,
-        line.line_id,
+    return key_of(
+        line.override, line.tier, line.paid_priority, line.due, line.ordered_at, line.line_id
     )
+
+
+def key_of(override: int, tier: str, paid: str, due, ordered_at, line_id: int) -> PriorityKey:
+    """`priority_key` from a line's stored columns (tier and paid priority as their values),
+    for bulk readers that build no WaitingLine; `due` and `ordered_at` need only be
+    comparable among the lines being ordered."""
+    return (override, TIER_RANK[tier], PAID_RANK[paid], due, ordered_at, line_id)
 
 
 def plan_allocation(waiting: Iterable[WaitingLine], supply: Sequence[Supply]) -> list[Grant]:

@@ -9,10 +9,11 @@ than the line before them, so promised dates are monotone along the queue.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import NamedTuple
 
 from .allocation import WaitingLine, priority_key
 
@@ -33,8 +34,7 @@ class IncomingSupply:
     po_line_id: int | None = None
 
 
-@dataclass(frozen=True)
-class Promise:
+class Promise(NamedTuple):  # a tuple: a full recompute makes one per waiting line
     line_id: int
     promised: date | None
     basis: PromiseBasis
@@ -49,24 +49,36 @@ def plan_promises(
     lead_time_date: date | None,
 ) -> list[Promise]:
     """One promise per waiting line, in queue order."""
+    queue = ((line.line_id, line.backordered) for line in sorted(waiting, key=priority_key))
+    return promise_queue(queue, free_now, free_date, incoming, lead_time_date)
+
+
+def promise_queue(
+    queue: Iterable[tuple[int, int]],
+    free_now: int,
+    free_date: date,
+    incoming: Sequence[IncomingSupply],
+    lead_time_date: date | None,
+) -> list[Promise]:
+    """`plan_promises` over (line id, units owed) already in priority-key order."""
     supply = _supply_in_time_order(free_now, free_date, incoming)
     promises: list[Promise] = []
     demand = covered = 0
     cursor = 0
     last: IncomingSupply | None = None
     latest_date: date | None = None
-    for line in sorted(waiting, key=priority_key):
-        demand += line.backordered
+    for line_id, backordered in queue:
+        demand += backordered
         while covered < demand and cursor < len(supply):
             last = supply[cursor]
             covered += last.qty
             cursor += 1
         if covered >= demand and last is not None:
             basis = PromiseBasis.STOCK if last.po_line_id is None else PromiseBasis.PURCHASE_ORDER
-            promises.append(Promise(line.line_id, last.expected, basis, last.po_line_id))
+            promises.append(Promise(line_id, last.expected, basis, last.po_line_id))
             latest_date = last.expected
         else:
-            promises.append(_estimate(line.line_id, lead_time_date, latest_date))
+            promises.append(_estimate(line_id, lead_time_date, latest_date))
     return promises
 
 

@@ -42,43 +42,55 @@ def slipped_past(promised: date | None, reference: date | None) -> bool:
 
 def ask_on_delays(store, events: list[dict], now: datetime) -> list[dict]:
     """Ask about every `promise_delayed` line now later than it was promised or last asked;
-    returns the events to write with the promise events."""
+    returns the events to write with the promise events. One PO slip can delay thousands of
+    lines: the questions are written in bulk and the signing key is read once."""
     delayed = [e["payload"] for e in events if e["kind"] == "promise_delayed"]
     if not delayed:
         return []
     latest = store.latest_consents([p["line_id"] for p in delayed])
-    asked = []
+    slipped = []
     for payload in delayed:
         previous = latest.get(payload["line_id"])
         reference = reference_date(payload["first_promised_date"], previous)
         if slipped_past(payload["promised_date"], reference):
-            asked.append(_ask(store, payload, reference, previous, now))
-    return asked
+            slipped.append((payload, reference, previous))
+    return _ask_all(store, slipped, now)
 
 
-def _ask(
-    store, line: dict, reference: date | None, previous: ConsentView | None, now: datetime
-) -> dict:
-    if previous is not None:  # retire an open question: its links now point to this one
-        store.close_consent(previous.id, "superseded", now)
+def _ask_all(store, slipped: list[tuple], now: datetime) -> list[dict]:
+    """Ask about each (line, reference date, previous request) in one insert; the events."""
+    if not slipped:
+        return []
+    # retire the open questions: their links now point to the new ones
+    store.close_consents([prev.id for _, _, prev in slipped if prev is not None], "superseded", now)
     policy = store.care_policy()
-    nonce = new_nonce()
     deadline = now + timedelta(days=policy.consent_deadline_days)
-    consent_id = store.insert_consent(
-        {
-            "order_id": line["order_id"],
-            "line_id": line["line_id"],
-            "sku": line["sku"],
-            "first_promised_date": line["first_promised_date"],
-            "reference_date": reference,
-            "promised_date": line["promised_date"],
-            "status": "open",
-            "nonce": nonce,
-            "created_at": now,
-            "deadline": deadline,
-        }
-    )
+    requests = [_request(line, reference, deadline, now) for line, reference, _ in slipped]
+    ids = store.insert_consents(requests)
     key = signing_key(store, now)
+    return [
+        _question(line, request, consent_id, key, policy, now)
+        for (line, _, _), request, consent_id in zip(slipped, requests, ids, strict=True)
+    ]
+
+
+def _request(line: dict, reference: date | None, deadline: datetime, now: datetime) -> dict:
+    return {
+        "order_id": line["order_id"],
+        "line_id": line["line_id"],
+        "sku": line["sku"],
+        "first_promised_date": line["first_promised_date"],
+        "reference_date": reference,
+        "promised_date": line["promised_date"],
+        "status": "open",
+        "nonce": new_nonce(),
+        "created_at": now,
+        "deadline": deadline,
+    }
+
+
+def _question(line: dict, request: dict, consent_id: int, key: bytes, policy, now) -> dict:
+    nonce = request["nonce"]
     return _event(
         "delay_consent_requested",
         line,
@@ -89,7 +101,7 @@ def _ask(
             "consent_id": consent_id,
             "keep_url": policy.link(f"consent/{sign(key, KEEP, consent_id, nonce)}"),
             "cancel_url": policy.link(f"consent/{sign(key, CANCEL, consent_id, nonce)}"),
-            "deadline": deadline.isoformat(),
+            "deadline": request["deadline"].isoformat(),
         },
     )
 
@@ -202,9 +214,8 @@ def ask_undated(uow: UnitOfWork, now: datetime) -> int:
         waited = timedelta(days=days)
         rows = store.undated_lines_waiting_since(now - waited)
         store.lock_skus({row.sku for row in rows})
-        events = [
-            _ask(
-                store,
+        slipped = [
+            (
                 {
                     "order_id": row.order_id,
                     "line_id": row.line_id,
@@ -214,10 +225,10 @@ def ask_undated(uow: UnitOfWork, now: datetime) -> int:
                 },
                 local_date(row.placed_at + waited, uow.shop_timezone),
                 None,
-                now,
             )
             for row in rows
         ]
+        events = _ask_all(store, slipped, now)
         store.insert_events(events)
         uow.commit()
         return len(events)

@@ -8,12 +8,12 @@ A date that moves later emits `promise_delayed`; earlier, `promise_improved`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ..domain.intake import SkuPosition, available_now
 from ..domain.model import Product
-from ..domain.promising import IncomingSupply, Promise, plan_promises
+from ..domain.promising import IncomingSupply, Promise, plan_promises, promise_queue
 from .consent import ask_on_delays
 
 
@@ -49,42 +49,71 @@ def recompute_all(uow, now: datetime) -> dict[str, int]:
     (after a bulk import, or to repair). Emits the same events as `repromise`."""
     with uow:
         store = uow.store
-        waiting, current = store.all_waiting()
+        waiting = store.all_waiting()
         store.lock_skus(waiting)
-        products = store.get_products(list(waiting))
+        facts = store.waiting_sku_facts()
         free, supply = store.free_stock_by_sku(), store.all_open_supply()
-        lead_days = store.all_lead_times()
         today = local_date(now, uow.shop_timezone)
-        rows, events = [], []
+        rows, events, lines = [], [], 0
         for sku in sorted(waiting):
-            inputs = _bulk_inputs(
-                products[sku], free.get(sku, 0), lead_days.get(sku), today, now, uow.shop_timezone
+            queue = waiting[sku]
+            lines += len(queue)
+            free_units, free_date, lead_date = _bulk_inputs(
+                facts[sku], free.get(sku, 0), today, now, uow.shop_timezone
             )
-            promises = plan_promises(
-                waiting[sku], inputs[0], inputs[1], supply.get(sku, []), inputs[2]
+            promises = promise_queue(
+                ((q.line_id, q.backordered) for q in queue),
+                free_units,
+                free_date,
+                supply.get(sku, []),
+                lead_date,
             )
-            rows_sku, events_sku = _changes(sku, promises, current, now)
-            rows += rows_sku
-            events += events_sku
-        store.set_promises(rows)
+            for promise, line in zip(promises, queue, strict=True):
+                change = _change(promise, line)
+                if change is not None:
+                    rows.append(change)
+                    if change[3]:
+                        events.append(_promise_event(sku, line, promise, now))
+        store.set_promises_bulk(rows)
         events += ask_on_delays(store, events, now)
         store.insert_events(events)
         uow.commit()
-    return {
-        "skus": len(waiting),
-        "lines": len(current),
-        "changed": len(rows),
-        "events": len(events),
-    }
+    return {"skus": len(waiting), "lines": lines, "changed": len(rows), "events": len(events)}
 
 
-def _bulk_inputs(product: Product, free: int, lead_days, today: date, now: datetime, timezone):
-    """(free units, the date they are free, the lead-time date) for one SKU."""
+def _bulk_inputs(facts, free: int, today: date, now: datetime, timezone: str):
+    """(free units, the date they are free, the lead-time date) for one SKU, as
+    `promises_for` finds them."""
+    release_at = _utc(facts.release_at)
     free_date = today
-    if product.is_preorder(now):
-        free_date = local_date(product.release_at, timezone)
+    if release_at is not None and now < release_at:  # a preorder: free on its release date
+        free_date = local_date(release_at, timezone)
+    lead_days = facts.lead_time_days
     lead_date = today + timedelta(days=lead_days) if lead_days is not None else None
     return free, free_date, lead_date
+
+
+def _utc(value) -> datetime | None:
+    """A stored UTC time as the driver gives it (SQLite: text; PostgreSQL: naive)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC)
+
+
+def _change(promise: Promise, stored) -> tuple | None:
+    """The row to write when the promise differs from the stored one:
+    (promised, basis, po line, 1 if a date moved else 0, line id)."""
+    basis = promise.basis.value
+    if (stored.promised_date, stored.basis, stored.po_line_id) == (
+        promise.promised,
+        basis,
+        promise.po_line_id,
+    ):
+        return None
+    moved = stored.promised_date is not None and stored.promised_date != promise.promised
+    return (promise.promised, basis, promise.po_line_id, int(moved), promise.line_id)
 
 
 def promises_for(store, product: Product, waiting, now: datetime, timezone: str) -> list[Promise]:
@@ -103,7 +132,7 @@ def promises_for(store, product: Product, waiting, now: datetime, timezone: str)
 
 def _apply(store, sku: str, promises: list[Promise], current: dict, now: datetime) -> list[dict]:
     rows, events = _changes(sku, promises, current, now)
-    store.set_promises(rows)
+    store.set_promises_bulk(rows)
     return events
 
 
@@ -114,24 +143,11 @@ def _changes(sku: str, promises: list[Promise], current: dict, now: datetime):
         old = current.get(promise.line_id)
         if old is None:
             continue
-        basis = promise.basis.value
-        if (old.promised_date, old.basis, old.po_line_id) == (
-            promise.promised,
-            basis,
-            promise.po_line_id,
-        ):
+        change = _change(promise, old)
+        if change is None:
             continue
-        moved = old.promised_date is not None and old.promised_date != promise.promised
-        rows.append(
-            {
-                "line_id": promise.line_id,
-                "promised": promise.promised,
-                "basis": basis,
-                "po_line_id": promise.po_line_id,
-                "changed": int(moved),
-            }
-        )
-        if moved:
+        rows.append(change)
+        if change[3]:
             events.append(_promise_event(sku, old, promise, now))
     return rows, events
 
@@ -158,6 +174,6 @@ def _promise_event(sku: str, old, promise: Promise, now: datetime) -> dict:
 
 def start_of_local_day(day: date, timezone: str) -> datetime:
     """The UTC instant a shop-local date begins: a date-only release never shifts by a day."""
-    from datetime import UTC, time
+    from datetime import time
 
     return datetime.combine(day, time(0), ZoneInfo(timezone)).astimezone(UTC)

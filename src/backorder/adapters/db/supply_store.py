@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from ...domain.allocation import WaitingLine
 from ...domain.model import PaidPriority, Tier
@@ -245,12 +245,6 @@ class SupplyQueries:
         ).where(ol.c.sku == sku, ol.c.backordered > 0)
         return {r.id: LinePromise(*r) for r in self.conn.execute(query)}
 
-    def set_promises(self, rows: Iterable[dict]) -> None:
-        """rows: line_id, promised, basis, po_line_id, changed (1 when a date moved)."""
-        rows = list(rows)
-        if rows:
-            self.conn.execute(_SET_PROMISES, rows)
-
     def clear_promises(self, line_ids: Iterable[int]) -> None:
         ids = list(line_ids)
         if ids:
@@ -262,27 +256,5 @@ class SupplyQueries:
             )
 
 
-def _bind(name: str):
-    from sqlalchemy import bindparam
-
-    return bindparam(name)
-
-
 def _supplier(row) -> SupplierView:
     return SupplierView(row.id, row.name, row.contact, row.email, row.lead_time_days, row.currency)
-
-
-_ol = t.order_lines
-# Built once: a full recompute writes it for every line (compiling it per call costs more
-# than running it).
-_SET_PROMISES = (
-    update(_ol)
-    .where(_ol.c.id == _bind("line_id"))
-    .values(
-        promised_date=_bind("promised"),
-        promise_basis=_bind("basis"),
-        promise_po_line_id=_bind("po_line_id"),
-        first_promised_date=func.coalesce(_ol.c.first_promised_date, _bind("promised")),
-        promise_changes=_ol.c.promise_changes + _bind("changed"),
-    )
-)

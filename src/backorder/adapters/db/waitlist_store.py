@@ -242,8 +242,11 @@ class WaitlistQueries:
 
     # -- delay consent ------------------------------------------------------------------------
 
-    def insert_consent(self, values: dict) -> int:
-        return self.conn.execute(insert(t.delay_consents).values(**values)).inserted_primary_key[0]
+    def insert_consents(self, rows: list[dict]) -> list[int]:
+        """Insert the requests in one statement; their ids in the order given."""
+        if not rows:
+            return []
+        return list(self.conn.execute(_INSERT_CONSENTS, rows).scalars())
 
     def get_consent(self, consent_id: int) -> ConsentView | None:
         d = t.delay_consents
@@ -262,6 +265,15 @@ class WaitlistQueries:
         d = t.delay_consents
         rows = self.conn.execute(select(d).where(d.c.order_id == order_id).order_by(d.c.id))
         return [ConsentView(**row._mapping) for row in rows]
+
+    def close_consents(self, consent_ids: list[int], status: str, now: datetime) -> None:
+        if consent_ids:
+            d = t.delay_consents
+            self.conn.execute(
+                update(d)
+                .where(d.c.id.in_(consent_ids), d.c.status == "open")
+                .values(status=status, answered_at=now)
+            )
 
     def close_consent(
         self,
@@ -353,3 +365,9 @@ class WaitlistQueries:
         e = t.events
         query = select(func.count()).where(e.c.order_id == order_id, e.c.kind == kind)
         return int(self.conn.execute(query).scalar_one())
+
+
+# One statement for many rows, ids returned in the order of the rows given.
+_INSERT_CONSENTS = insert(t.delay_consents).returning(
+    t.delay_consents.c.id, sort_by_parameter_order=True
+)
