@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import sys
@@ -19,6 +20,7 @@ from ..config import Settings
 from ..domain.errors import DomainError, InvalidInput
 from ..domain.model import BackorderPolicy, Fulfilment, PaidPriority, Product, Tier
 from ..service import catalog, orders, queries, stock
+from ..service.audit import Audit
 from ..service.promising import start_of_local_day
 from . import serialize
 from .errors import exit_code
@@ -74,6 +76,15 @@ def run(action: Callable[[], T]) -> T:
     for hook in AFTER_COMMAND:
         hook()
     return result
+
+
+def audit(reason: str) -> Audit:
+    """An operator's action from the command line, named by the OS user who ran it."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no login name and no passwd entry (some containers)
+        user = f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
+    return Audit(f"cli:{user}", reason)
 
 
 def show(value: Any, text: Callable[[Any], str] | None = None) -> None:
@@ -326,10 +337,13 @@ def adjust(
     warehouse: str = "main",
     delta: int | None = None,
     count: int | None = None,
-    reason: str = "adjustment",
+    reason: Annotated[str, typer.Option(help="Ledger reason code, e.g. damaged, count")] = (
+        "adjustment"
+    ),
     reference: str | None = None,
 ) -> None:
-    """Correct on_hand by --delta or to a counted --count (never below what is allocated)."""
+    """Correct on_hand by --delta or to a counted --count (never below what is allocated);
+    kept in the audit log with your OS user name."""
     show(
         run(
             lambda: stock.adjust_stock(
@@ -341,6 +355,7 @@ def adjust(
                 count=count,
                 reason=reason,
                 reference=reference,
+                audit=audit(reason),
             )
         )
     )
@@ -416,12 +431,12 @@ def order_cancel(
     line: Annotated[int | None, typer.Option(help="Only this line")] = None,
     reason: str = "requested",
 ) -> None:
-    """Cancel an order (or one line); releases exactly what it still holds."""
+    """Cancel an order (or one line); releases exactly what it still holds (audit-logged)."""
     uow, now = backend().uow, backend().clock()
     if line is None:
-        result = run(lambda: orders.cancel_order(uow, order_id, now, reason))
+        result = run(lambda: orders.cancel_order(uow, order_id, now, reason, audit(reason)))
     else:
-        result = run(lambda: orders.cancel_line(uow, order_id, line, now, reason))
+        result = run(lambda: orders.cancel_line(uow, order_id, line, now, reason, audit(reason)))
     show(result, order_text)
 
 
@@ -501,6 +516,7 @@ def explain(sku: str, first_order: int, second_order: int) -> None:
 def _register_more_commands() -> None:
     from . import (  # noqa: F401  (register commands)
         cli_access,
+        cli_audit,  # noqa: F401  (issue 6: the audit log)
         cli_customer_care,  # noqa: F401  (issue 8: waitlist, jobs, feedback)
         cli_export,
         cli_notify,

@@ -13,7 +13,7 @@ from ..service import payment_commands as commands
 from ..service import payment_executor as executor
 from ..service import payment_records as records
 from ..service.payment_views import PaymentView
-from .cli import AFTER_COMMAND, _parse_pair, app, backend, run, show
+from .cli import AFTER_COMMAND, _parse_pair, app, audit, backend, run, show
 
 payment_cli = typer.Typer(help="An order's payment: history, capture, void, refund, retry.")
 payments_cli = typer.Typer(help="The payment runner: intents, renewals, grace periods.")
@@ -100,12 +100,15 @@ def payment_attach(
 def payment_capture(
     order_id: int,
     line: Annotated[list[str] | None, typer.Option(help="LINE_ID:UNITS; omit for all")] = None,
+    reason: Annotated[str, typer.Option(help="Kept in the audit log")] = "requested",
 ) -> None:
-    """Charge shipped or allocated units now."""
+    """Charge shipped or allocated units now (audit-logged)."""
 
     def action():
         lines = {int(k): q for k, q in (_parse_pair(x, "line") for x in line)} if line else None
-        return commands.capture_now(backend().uow, order_id, backend().clock(), lines)
+        return commands.capture_now(
+            backend().uow, order_id, backend().clock(), lines, audit(reason)
+        )
 
     show(run(action), payment_text)
 
@@ -149,11 +152,16 @@ def payment_retry(
 
 
 @payment_cli.command("mark-paid")
-def payment_mark_paid(order_id: int) -> None:
-    """The money arrived outside the system (the manual gateway)."""
+def payment_mark_paid(
+    order_id: int,
+    reason: Annotated[str, typer.Option(help="Kept in the audit log")] = "requested",
+) -> None:
+    """The money arrived outside the system (the manual gateway; audit-logged)."""
     current = backend()
     done = run(
-        lambda: records.mark_paid(current.uow, order_id, current.clock(), current.payment_settings)
+        lambda: records.mark_paid(
+            current.uow, order_id, current.clock(), current.payment_settings, audit(reason)
+        )
     )
     typer.echo(f"{done} capture(s) confirmed")
 

@@ -13,6 +13,7 @@ from ..domain.model import BackorderPolicy, Fulfilment, PaidPriority, Product
 from . import feedback, payments, waitlist
 from . import validation as v
 from .allocating import allocate_waiting, log_row
+from .audit import Audit, write_audit
 from .payment_views import PaymentIn
 from .ports import Store, UnitOfWork
 from .promising import repromise, repromise_all
@@ -81,9 +82,13 @@ def store_order(store: Store, order_id: int) -> OrderView:
 
 @retried
 def cancel_order(
-    uow: UnitOfWork, order_id: int, now: datetime, reason: str = "requested"
+    uow: UnitOfWork,
+    order_id: int,
+    now: datetime,
+    reason: str = "requested",
+    audit: Audit | None = None,
 ) -> OrderView:
-    """Cancel every open line; repeating it changes nothing."""
+    """Cancel every open line; repeating it changes nothing (and logs nothing)."""
     with uow:
         store = uow.store
         store.lock_skus(store.order_skus(order_id))
@@ -97,9 +102,9 @@ def cancel_order(
         for sku in sorted({line.sku for line in cancelled}):
             allocate_waiting(store, sku, "cancel", f"order {order_id}", now)
         if cancelled:
-            store.insert_events(
-                [_cancel_event("order_cancelled", order_id, cancelled, reason, now)]
-            )
+            event = _cancel_event("order_cancelled", order_id, cancelled, reason, now)
+            _audit_cancel(store, audit, "cancel_order", f"order {order_id}", event, now)
+            store.insert_events([event])  # after the audit: it turns the payload into JSON
             repromise_all(store, {line.sku for line in cancelled}, now, uow.shop_timezone)
             feedback.request_if_closed(store, order_id, now)
         payments.on_order_changed(store, order_id, now)  # refund, void: as intents
@@ -114,10 +119,10 @@ def cancel_line(
     line_id: int,
     now: datetime,
     reason: str = "requested",
-    audit: dict | None = None,
+    audit: Audit | None = None,
 ) -> OrderView:
     """Cancel what one line still holds or waits for; its freed units go to the next in line.
-    `audit` (actor, action, subject, reason): an audit-log row written in the same transaction."""
+    `audit`: an operator's cancel, logged in the same transaction."""
     with uow:
         store = uow.store
         store.lock_skus(store.order_skus(order_id))
@@ -127,11 +132,11 @@ def cancel_line(
         if line.quantities.outstanding > keep:
             line = _cancel_line(store, line, now, keep)
             allocate_waiting(store, line.sku, "cancel", f"order {order_id}", now)
-            store.insert_events([_cancel_event("line_cancelled", order_id, [line], reason, now)])
+            event = _cancel_event("line_cancelled", order_id, [line], reason, now)
+            _audit_cancel(store, audit, "cancel_line", f"line {line_id}", event, now)
+            store.insert_events([event])
             repromise(store, line.sku, now, uow.shop_timezone)
             feedback.request_if_closed(store, order_id, now)
-            if audit:
-                store.insert_audit(dict(audit, created_at=now))
         payments.on_order_changed(store, order_id, now)
         uow.commit()
         return store_order(store, order_id)
@@ -454,6 +459,13 @@ def _cancel_event(kind: str, order_id: int, lines: list[LineView], reason: str, 
             ],
         },
     }
+
+
+def _audit_cancel(store: Store, audit: Audit | None, action, subject, event, now) -> None:
+    """The audit row tells the same units as the cancel event."""
+    facts = event["payload"]
+    detail = {"order_id": facts["order_id"], "lines": facts["lines"]}
+    write_audit(store, audit, action, subject, detail, now)
 
 
 def _reduce_line(store: Store, line: LineView, units: int) -> None:

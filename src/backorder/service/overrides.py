@@ -18,6 +18,7 @@ from ..domain.intake import release_from
 from ..domain.model import Fulfilment
 from . import orders, payments
 from .allocating import allocate_waiting
+from .audit import Audit
 from .ports import UnitOfWork
 from .promising import repromise, repromise_all
 from .runner import retried
@@ -206,14 +207,7 @@ def cancel_line(
     uow: UnitOfWork, order_id: int, line_id: int, actor: str, reason: str, now: datetime
 ) -> OrderView:
     """An operator's cancel: the line's event says `operator`, the audit log says who and why."""
-    reason = check_reason(reason)
-    audit = {
-        "actor": actor,
-        "action": "cancel_line",
-        "subject": f"line {line_id}",
-        "reason": reason,
-        "detail": {"order_id": order_id},
-    }
+    audit = Audit(actor, check_reason(reason))
     return orders.cancel_line(uow, order_id, line_id, now, reason="operator", audit=audit)
 
 

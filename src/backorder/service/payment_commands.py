@@ -10,6 +10,7 @@ from datetime import datetime
 from ..domain import payments as money
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.payments import Policy
+from .audit import Audit, write_audit
 from .payment_views import (
     PaymentIn,
     PaymentSettings,
@@ -53,9 +54,14 @@ def attach_payment(
 
 @retried
 def capture_now(
-    uow: UnitOfWork, order_id: int, now: datetime, lines: Mapping[int, int] | None = None
+    uow: UnitOfWork,
+    order_id: int,
+    now: datetime,
+    lines: Mapping[int, int] | None = None,
+    audit: Audit | None = None,
 ) -> PaymentView:
-    """Charge shipped or allocated units now: all of them, or `lines` {line id: units}."""
+    """Charge shipped or allocated units now: all of them, or `lines` {line id: units}.
+    `audit`: the operator's capture, logged with its amount in the same transaction."""
     with uow:
         store = lock_order(uow.store, order_id)
         snap = require_snapshot(store, order_id)
@@ -68,6 +74,12 @@ def capture_now(
         if not units:
             raise Conflict(f"order {order_id} has nothing allocated or shipped left to charge")
         write_intent(store, snap, "capture", "operator", amount, now, lines=units)
+        detail = {
+            "amount_minor": amount,
+            "currency": snap.payment.currency,
+            "lines": [{"line_id": line_id, "units": n} for line_id, n in units],
+        }
+        write_audit(store, audit, "capture_payment", f"order {order_id}", detail, now)
         view = view_of(load_snapshot(store, order_id), now)
         uow.commit()
         return view

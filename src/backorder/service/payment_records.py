@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from ..domain import payments as money
 from . import payments
+from .audit import Audit, write_audit
 from .payment_views import IntentRow, PaymentSettings, Snapshot, load_snapshot
 from .ports import GatewayEvent, GatewayResult, UnitOfWork
 from .runner import retried
@@ -270,9 +271,14 @@ def record_callback(
 
 @retried
 def mark_paid(
-    uow: UnitOfWork, order_id: int, now: datetime, settings: PaymentSettings | None = None
+    uow: UnitOfWork,
+    order_id: int,
+    now: datetime,
+    settings: PaymentSettings | None = None,
+    audit: Audit | None = None,
 ) -> int:
-    """The operator saw the money arrive (the manual gateway): waiting captures are done."""
+    """The operator saw the money arrive (the manual gateway): waiting captures are done.
+    `audit`: who said so, logged with the amount in the same transaction."""
     settings = settings or PaymentSettings()
     with uow:
         store = payments.lock_order(uow.store, order_id)
@@ -296,8 +302,21 @@ def mark_paid(
                 source="operator",
                 timezone=uow.shop_timezone,
             )
+        if waiting:
+            _audit_mark_paid(store, audit, order_id, waiting, now)
         uow.commit()
         return len(waiting)
+
+
+def _audit_mark_paid(
+    store, audit: Audit | None, order_id: int, intents: list[IntentRow], now: datetime
+) -> None:
+    detail = {
+        "captures": len(intents),
+        "amount_minor": sum(i.amount_minor for i in intents),
+        "currency": intents[0].currency,
+    }
+    write_audit(store, audit, "mark_paid", f"order {order_id}", detail, now)
 
 
 def event(kind: str, snap: Snapshot, now: datetime, **facts) -> dict:

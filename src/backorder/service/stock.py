@@ -7,6 +7,7 @@ from datetime import datetime
 from ..domain.errors import Conflict, NotFound, StockWouldGoNegative
 from . import validation as v
 from .allocating import allocate_waiting
+from .audit import Audit, stock_subject, write_audit
 from .ports import Store, UnitOfWork
 from .promising import repromise
 from .runner import retried
@@ -70,8 +71,10 @@ def adjust_stock(
     count: int | None = None,
     reason: str = "adjustment",
     reference: str | None = None,
+    audit: Audit | None = None,
 ) -> dict:
-    """Change on_hand by `delta`, or set it to a counted `count`; never below what is allocated."""
+    """Change on_hand by `delta`, or set it to a counted `count`; never below what is allocated.
+    `audit`: an operator's adjustment, logged with its numbers in the same transaction."""
     if (delta is None) == (count is None):
         raise v.InvalidInput("delta", "give either delta or count, not both")
     if count is not None:
@@ -99,14 +102,19 @@ def adjust_stock(
             on_hand = _move(store, sku, warehouse, change, reason, reference, now)
         grants = allocate_waiting(store, sku, reason, reference, now) if change > 0 else []
         repromise(store, sku, now, uow.shop_timezone)
-        uow.commit()
-        return {
+        result = {
             "sku": sku,
             "warehouse": warehouse,
             "change": change,
             "on_hand": on_hand,
             "allocated_to_lines": sum(g.qty for g in grants),
         }
+        if change:
+            detail = result | {"on_hand_before": level.on_hand, "count": count}
+            detail |= {"ledger_reason": reason, "reference": reference}
+            write_audit(store, audit, "adjust_stock", stock_subject(sku, warehouse), detail, now)
+        uow.commit()
+        return result
 
 
 @retried

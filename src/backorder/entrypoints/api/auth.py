@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from ...domain.errors import Forbidden, NotFound, Unauthenticated
 from ...domain.roles import Role, allows
+from ...service.audit import Audit
 from ...service.auth import Principal, authenticate
 
 ROLE_KEY = "x-required-role"
@@ -61,6 +62,21 @@ def role(needed: Role, *, customers: bool = False) -> dict[str, Any]:
 
 def principal_of(request: Request) -> Principal:
     return getattr(request.state, "principal", _UNCHECKED)
+
+
+def actor_of(request: Request) -> str:
+    """Who the audit log names: the key's name and id, or that no key was asked for."""
+    principal = principal_of(request)
+    if principal.key_id is None:
+        return "api (auth off)"
+    return f"api:{principal.name} (key {principal.key_id})"
+
+
+def audit_of(request: Request, reason: str) -> Audit | None:
+    """Staff actions are audited; a customer acting on their own order is not an operator."""
+    if principal_of(request).role is Role.CUSTOMER:
+        return None
+    return Audit(actor_of(request), reason)
 
 
 def check_customer_owns(request: Request, customer_id: int, what: str) -> None:

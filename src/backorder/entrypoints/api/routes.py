@@ -8,10 +8,11 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from ...domain.model import Product
 from ...domain.roles import Role
+from ...service import audit as audit_log
 from ...service import auth as auth_service
 from ...service import catalog, orders, queries, stock
 from .. import serialize
-from .auth import check_customer_owns, principal_of, public, role
+from .auth import audit_of, check_customer_owns, principal_of, public, role
 from .deps import BackendDep, Limit, Offset
 from .routes_payments import payment_in
 from .schemas import (
@@ -134,7 +135,8 @@ def receive(body: ReceiptIn, backend: BackendDep, response: Response) -> dict:
 
 
 @router.post("/adjustments", tags=["stock"], status_code=201, **role(Role.OPERATOR))
-def adjust(body: AdjustmentIn, backend: BackendDep) -> dict:
+def adjust(body: AdjustmentIn, request: Request, backend: BackendDep) -> dict:
+    """Correct on_hand by `delta` or to a counted `count`; logged in the audit log."""
     return stock.adjust_stock(
         backend.uow,
         body.sku,
@@ -144,6 +146,7 @@ def adjust(body: AdjustmentIn, backend: BackendDep) -> dict:
         count=body.count,
         reason=body.reason,
         reference=body.reference,
+        audit=audit_of(request, body.reason),
     )
 
 
@@ -219,9 +222,14 @@ def _visible_order(request: Request, backend, order_id: int):
 
 
 @router.post("/orders/{order_id}/cancel", tags=["orders"], **role(Role.OPERATOR))
-def cancel_order(order_id: Id, backend: BackendDep, body: CancelIn | None = None) -> dict:
+def cancel_order(
+    order_id: Id, request: Request, backend: BackendDep, body: CancelIn | None = None
+) -> dict:
     reason = body.reason if body else "requested"
-    return serialize.order(orders.cancel_order(backend.uow, order_id, backend.clock(), reason))
+    audit = audit_of(request, reason)
+    return serialize.order(
+        orders.cancel_order(backend.uow, order_id, backend.clock(), reason, audit)
+    )
 
 
 @router.post(
@@ -234,8 +242,9 @@ def cancel_line(
 ) -> dict:
     reason = body.reason if body else "requested"
     _visible_order(request, backend, order_id)
+    audit = audit_of(request, reason)
     return serialize.order(
-        orders.cancel_line(backend.uow, order_id, line_id, backend.clock(), reason)
+        orders.cancel_line(backend.uow, order_id, line_id, backend.clock(), reason, audit)
     )
 
 
@@ -319,6 +328,17 @@ def check(backend: BackendDep, response: Response) -> dict:
     if breaches:
         response.status_code = 409
     return {"ok": not breaches, "breaches": serialize.plain(breaches)}
+
+
+@router.get("/audit", tags=["access"], **role(Role.VIEWER))
+def audit_entries(
+    backend: BackendDep,
+    subject: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=audit_log.MAX_LIMIT)] = 100,
+) -> list[dict]:
+    """Operator actions, latest first: who, when, what, to which subject (e.g. `order 7`,
+    `line 12`, `sku MUG @ main`), why, and the numbers."""
+    return serialize.plain(audit_log.entries(backend.uow, limit, subject))
 
 
 # -- API keys --------------------------------------------------------------------------------

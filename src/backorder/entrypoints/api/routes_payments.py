@@ -21,10 +21,10 @@ from ...service import queries
 from ...service.payment_views import PaymentIn, PreAuthorization
 from ...service.ports import InvalidCallback
 from .. import serialize
-from .auth import check_customer_owns, public, role
+from .auth import audit_of, check_customer_owns, public, role
 from .deps import BackendDep
 from .schemas import ERRORS, ErrorOut
-from .schemas_payments import CaptureIn, PaymentDetailsIn, RefundIn, RetryIn
+from .schemas_payments import CaptureIn, MarkPaidIn, PaymentDetailsIn, RefundIn, RetryIn
 
 log = logging.getLogger("backorder.payments")
 router = APIRouter(tags=["payments"], responses=ERRORS)
@@ -78,10 +78,15 @@ def attach_payment(order_id: Id, body: PaymentDetailsIn, backend: BackendDep) ->
 
 
 @router.post("/orders/{order_id}/payments/capture", **role(Role.OPERATOR))
-def capture_now(order_id: Id, backend: BackendDep, body: CaptureIn | None = None) -> dict:
-    """Charge shipped or allocated units now: all of them, or `lines` {line id: units}."""
-    lines = body.lines if body else None
-    return serialize.plain(commands.capture_now(backend.uow, order_id, backend.clock(), lines))
+def capture_now(
+    order_id: Id, request: Request, backend: BackendDep, body: CaptureIn | None = None
+) -> dict:
+    """Charge shipped or allocated units now: all of them, or `lines` {line id: units};
+    logged in the audit log with the amount."""
+    body = body or CaptureIn()
+    audit = audit_of(request, body.reason)
+    view = commands.capture_now(backend.uow, order_id, backend.clock(), body.lines, audit)
+    return serialize.plain(view)
 
 
 @router.post("/orders/{order_id}/payments/void", **role(Role.OPERATOR))
@@ -108,10 +113,13 @@ def retry(order_id: Id, request: Request, backend: BackendDep, body: RetryIn | N
 
 
 @router.post("/orders/{order_id}/payments/mark-paid", **role(Role.OPERATOR))
-def mark_paid(order_id: Id, backend: BackendDep) -> dict:
-    """The money arrived outside the system (the manual gateway): waiting captures are done."""
-    now = backend.clock()
-    done = records.mark_paid(backend.uow, order_id, now, backend.payment_settings)
+def mark_paid(
+    order_id: Id, request: Request, backend: BackendDep, body: MarkPaidIn | None = None
+) -> dict:
+    """The money arrived outside the system (the manual gateway): waiting captures are done;
+    logged in the audit log with the amount."""
+    now, audit = backend.clock(), audit_of(request, (body or MarkPaidIn()).reason)
+    done = records.mark_paid(backend.uow, order_id, now, backend.payment_settings, audit)
     view = commands.payment_history(backend.uow, order_id, now)
     return {"confirmed": done} | serialize.plain(view)
 

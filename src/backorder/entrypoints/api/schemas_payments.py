@@ -11,6 +11,7 @@ from ...service.validation import MAX_QTY
 
 Units = Annotated[int, Field(gt=0, le=MAX_QTY)]
 Token = Annotated[str, Field(min_length=1, max_length=200)]
+Reason = Annotated[str, Field(min_length=1, max_length=500)]
 
 
 class _Strict(BaseModel):
@@ -37,6 +38,11 @@ class PaymentDetailsIn(_Strict):
 
 class CaptureIn(_Strict):
     lines: dict[int, Units] | None = None  # {line id: units}; none: all shipped or allocated
+    reason: Reason = "requested"  # kept in the audit log
+
+
+class MarkPaidIn(_Strict):
+    reason: Reason = "requested"  # kept in the audit log
 
 
 class RefundIn(_Strict):
