@@ -12,8 +12,9 @@ Our side, on SQLite with the service's durability (WAL, synchronous=FULL, BEGIN 
   intake   every order, in list order, one transaction each, through
            `service.orders.place_order` (allocation happens at placement: there is no
            separate assign pass to run);
-  restock  each product's restock quantity through `service.stock.receive_stock`, which
-           hands the units to waiting lines in the same transaction.
+  restock  the whole restock as one delivery through `service.deliveries.receive_delivery`
+           (one transaction, as Tryton receives one supplier shipment), which hands the
+           units to the waiting lines of every product in the same transaction.
 
 Figures: intake orders/s (Tryton: T1, intake plus its assign cron), restock backorder lines
 allocated/s and units/s (Tryton: T2, receive plus its assign cron), and the ratios.
@@ -35,7 +36,7 @@ from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
 
-from backorder.service import orders, queries, stock
+from backorder.service import deliveries, orders, queries
 
 from .common import REPO, START, build_app, raw_connect, scratch_dir, sql_time
 from .seed import add_products, add_stock
@@ -60,7 +61,9 @@ def run_ours(workload_path: str | Path, workdir: Path | None = None) -> dict:
             return run_ours(workload_path, scratch)
     path = workdir / "peer-service.db"
     intake_at = START
-    restock_at = START + timedelta(days=1)
+    # the same day, as Tryton runs both phases: a later day would also re-date every line
+    # left on a lead-time estimate (and ask those customers), work Tryton has no part of
+    restock_at = START + timedelta(hours=1)
     now = [intake_at]
     app = build_app(path, clock=lambda: now[0])
     customer_ids = _seed(path, work)
@@ -81,11 +84,9 @@ def run_ours(workload_path: str | Path, workdir: Path | None = None) -> dict:
 
     now[0] = restock_at
     receipts = list(work["restock"].items())
+    delivery = [deliveries.DeliveryLine(sku, WAREHOUSE, qty) for sku, qty in receipts]
     started = time.perf_counter()
-    results = [
-        stock.receive_stock(app.uow, sku, WAREHOUSE, qty, restock_at, reference=f"PO-{sku}")
-        for sku, qty in receipts
-    ]
+    result = deliveries.receive_delivery(app.uow, delivery, restock_at, reference="restock")
     restock_s = time.perf_counter() - started
     after_restock = _positions(app)
     breaches = queries.check(app.uow)
@@ -113,8 +114,7 @@ def run_ours(workload_path: str | Path, workdir: Path | None = None) -> dict:
         ),
         "invariants": breaches == [],
     }
-    lines_served = sum(r["lines_served"] for r in results)
-    units = sum(r["allocated_to_lines"] for r in results)
+    lines_served, units = result["lines_served"], result["allocated_to_lines"]
     return {
         "orders": len(commands),
         "lines": sum(len(o["lines"]) for o in work["orders"]),

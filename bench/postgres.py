@@ -396,35 +396,42 @@ def units_by_sku(url: str) -> dict:
         }
 
 
+def counting(counts: Counter) -> type[psycopg.Cursor]:
+    """A cursor class that counts what goes to the server, by first keyword."""
+
+    class Cursor(psycopg.Cursor):
+        def execute(self, sql, *args, **kw):
+            counts.update([str(sql).split(None, 1)[0].upper()])
+            return super().execute(sql, *args, **kw)
+
+        def executemany(self, sql, *args, **kw):
+            counts.update([str(sql).split(None, 1)[0].upper()])
+            return super().executemany(sql, *args, **kw)
+
+    return Cursor
+
+
 def assert_same_statements(admin_url: str) -> None:
     """A single-client run of TRACED_ORDERS orders: the same statements of each kind."""
     numbered = list(enumerate(order_specs(TRACED_ORDERS)))
     with fresh_database(admin_url) as service_url, fresh_database(admin_url) as raw_url:
         prepare(service_url)
         prepare(raw_url)
+        service_counts, raw_counts = Counter(), Counter()
         app = service_app(service_url, 1)
-        service_counts: Counter = Counter()
+        # on the driver's connections: the service also runs statements on the raw cursor
         event.listen(
             app.engine,
-            "before_cursor_execute",
-            lambda _c, _cur, sql, *_: service_counts.update([sql.split(None, 1)[0].upper()]),
+            "connect",
+            lambda dbapi, _record: setattr(dbapi, "cursor_factory", counting(service_counts)),
         )
+        app.engine.dispose()
         place = service_worker(app)
         for item in numbered:
             place(item)
         app.close()
         raw = RawClient(raw_url)
-        raw_counts: Counter = Counter()
-
-        class Cursor(psycopg.Cursor):  # counts what goes to the server, by first keyword
-            def execute(self, sql, *args, **kw):
-                raw_counts.update([sql.split(None, 1)[0].upper()])
-                return super().execute(sql, *args, **kw)
-
-            def executemany(self, sql, *args, **kw):
-                raw_counts.update([sql.split(None, 1)[0].upper()])
-                return super().executemany(sql, *args, **kw)
-
+        Cursor = counting(raw_counts)
         raw.conn.cursor_factory = Cursor
         for item in numbered:
             raw(item)

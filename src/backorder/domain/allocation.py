@@ -7,7 +7,7 @@ the order of service change the key, never the loop in `plan_allocation`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from .model import PaidPriority, Tier
@@ -71,7 +71,7 @@ def plan_allocation(waiting: Iterable[WaitingLine], supply: Sequence[Supply]) ->
     """Hand `supply` to `waiting` lines in priority-key order, warehouses in the given order."""
     queue = sorted(waiting, key=priority_key)
     stock = [[s.warehouse, s.qty] for s in supply if s.qty > 0]
-    grants: list[Grant] = []
+    takes: list[tuple[WaitingLine, str, int]] = []
     unmet: list[int] = []  # line ids left waiting, in queue order
     cursor = 0
     for line in queue:
@@ -79,7 +79,7 @@ def plan_allocation(waiting: Iterable[WaitingLine], supply: Sequence[Supply]) ->
         while need and cursor < len(stock):
             warehouse, free = stock[cursor]
             take = min(need, free)
-            grants.append(Grant(line.line_id, line.order_id, warehouse, take, priority_key(line)))
+            takes.append((line, warehouse, take))
             need -= take
             stock[cursor][1] -= take
             if stock[cursor][1] == 0:
@@ -88,7 +88,25 @@ def plan_allocation(waiting: Iterable[WaitingLine], supply: Sequence[Supply]) ->
             unmet.append(line.line_id)
             if cursor >= len(stock) and len(unmet) > 1:  # a part-served line needs one more
                 break
-    return [replace(g, ahead_of=next((u for u in unmet if u != g.line_id), None)) for g in grants]
+    return [
+        Grant(
+            line.line_id,
+            line.order_id,
+            warehouse,
+            take,
+            priority_key(line),
+            _first_other(unmet, line.line_id),
+        )
+        for line, warehouse, take in takes
+    ]
+
+
+def _first_other(unmet: list[int], line_id: int) -> int | None:
+    """The first line left waiting other than this one: whom this grant went ahead of."""
+    for other in unmet[:2]:
+        if other != line_id:
+            return other
+    return None
 
 
 def describe_key(line: WaitingLine) -> str:

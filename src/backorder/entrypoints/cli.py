@@ -518,6 +518,7 @@ def _register_more_commands() -> None:
         cli_access,
         cli_audit,  # noqa: F401  (issue 6: the audit log)
         cli_customer_care,  # noqa: F401  (issue 8: waitlist, jobs, feedback)
+        cli_deliveries,  # noqa: F401  (a supplier delivery of many SKUs)
         cli_export,
         cli_notify,
         cli_payments,  # noqa: F401  (issue 4: payment, payments run)

@@ -86,23 +86,64 @@ def log_row(
 
 def allocation_events(store: Store, sku: str, grants: Sequence[Grant], now: datetime) -> list[dict]:
     """One event per order that got units: ready to ship if nothing of it still waits."""
-    units: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for grant in grants:
-        units[grant.order_id][grant.line_id] += grant.qty
+    return grant_events(store, [(sku, g) for g in grants], now)
+
+
+def grant_events(store: Store, grants: Sequence[tuple[str, Grant]], now: datetime) -> list[dict]:
+    """`allocation_events` over (sku, grant) pairs of one or many SKUs: still one event per
+    order, naming its SKU when all its units are of one."""
+    units: dict[int, dict[tuple[int, str], int]] = defaultdict(lambda: defaultdict(int))
+    for sku, grant in grants:
+        units[grant.order_id][(grant.line_id, sku)] += grant.qty
     ready = store.fully_allocated_orders(units)
-    return [
-        {
-            "kind": "order_ready_to_ship" if order_id in ready else "units_allocated",
-            "order_id": order_id,
-            "sku": sku,
-            "created_at": now,
-            "payload": {
+    events = []
+    for order_id, lines in sorted(units.items()):
+        skus = {sku for _, sku in lines}
+        events.append(
+            {
+                "kind": "order_ready_to_ship" if order_id in ready else "units_allocated",
                 "order_id": order_id,
-                "lines": [{"line_id": lid, "sku": sku, "allocated": q} for lid, q in lines.items()],
-            },
-        }
-        for order_id, lines in sorted(units.items())
-    ]
+                "sku": next(iter(skus)) if len(skus) == 1 else None,
+                "created_at": now,
+                "payload": {
+                    "order_id": order_id,
+                    "lines": [
+                        {"line_id": lid, "sku": sku, "allocated": q}
+                        for (lid, sku), q in lines.items()
+                    ],
+                },
+            }
+        )
+    return events
+
+
+def allocate_many(
+    store: Store, products: dict[str, Product], cause: str, reference: str | None, now: datetime
+) -> list[tuple[str, Grant]]:
+    """`allocate_waiting` for many SKUs at once (a delivery): the same plan per SKU, read and
+    written in a few statements for all of them. The caller holds the SKUs' locks."""
+    skus = sorted(sku for sku, product in products.items() if not product.is_preorder(now))
+    levels = store.stock_levels_many(skus)
+    supply = {
+        sku: [Supply(s.warehouse, s.available) for s in levels.get(sku, ()) if s.available > 0]
+        for sku in skus
+    }
+    waiting = store.waiting_lines_many([sku for sku in skus if supply[sku]])
+    every_line = [line for lines in waiting.values() for line in lines]
+    servable = {line.line_id for line in payments.servable(store, every_line)}
+    grants: list[tuple[str, Grant]] = []
+    log = []
+    for sku in sorted(waiting):
+        lines = [line for line in waiting[sku] if line.line_id in servable]
+        by_line = {line.line_id: line for line in lines}
+        for grant in plan_allocation(lines, supply[sku]) if lines else []:
+            grants.append((sku, grant))
+            log.append(log_row(sku, grant, by_line[grant.line_id], cause, reference, now))
+    store.apply_grants_many(grants)
+    store.insert_allocation_log(log)
+    store.insert_events(grant_events(store, grants, now))
+    payments.on_units_allocated(store, [g for _, g in grants], now)
+    return grants
 
 
 def _iso(value: datetime) -> str:

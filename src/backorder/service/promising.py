@@ -51,34 +51,49 @@ def recompute_all(uow, now: datetime) -> dict[str, int]:
         store = uow.store
         waiting = store.all_waiting()
         store.lock_skus(waiting)
-        facts = store.waiting_sku_facts()
-        free, supply = store.free_stock_by_sku(), store.all_open_supply()
-        today = local_date(now, uow.shop_timezone)
-        rows, events, lines = [], [], 0
-        for sku in sorted(waiting):
-            queue = waiting[sku]
-            lines += len(queue)
-            free_units, free_date, lead_date = _bulk_inputs(
-                facts[sku], free.get(sku, 0), today, now, uow.shop_timezone
-            )
-            promises = promise_queue(
-                ((q.line_id, q.backordered) for q in queue),
-                free_units,
-                free_date,
-                supply.get(sku, []),
-                lead_date,
-            )
-            for promise, line in zip(promises, queue, strict=True):
-                change = _change(promise, line)
-                if change is not None:
-                    rows.append(change)
-                    if change[3]:
-                        events.append(_promise_event(sku, line, promise, now))
-        store.set_promises_bulk(rows)
-        events += ask_on_delays(store, events, now)
-        store.insert_events(events)
+        changed, events = _repromise_queues(store, waiting, None, now, uow.shop_timezone)
         uow.commit()
-    return {"skus": len(waiting), "lines": lines, "changed": len(rows), "events": len(events)}
+    lines = sum(len(queue) for queue in waiting.values())
+    return {"skus": len(waiting), "lines": lines, "changed": changed, "events": len(events)}
+
+
+def repromise_many(store, skus: Iterable[str], now: datetime, timezone: str) -> list[dict]:
+    """`repromise` for many SKUs at once (a delivery): each table read once for all of them.
+    The caller holds the SKUs' locks."""
+    wanted = sorted(set(skus))
+    waiting = store.all_waiting(wanted)
+    return _repromise_queues(store, waiting, sorted(waiting), now, timezone)[1]
+
+
+def _repromise_queues(store, waiting: dict, skus, now: datetime, timezone: str):
+    """Promise every queue in `waiting` (read for `skus`, None: all); write what changed and
+    the events. Returns (lines changed, events)."""
+    facts = store.waiting_sku_facts(skus)
+    free, supply = store.free_stock_by_sku(skus), store.all_open_supply(skus)
+    today = local_date(now, timezone)
+    rows, events = [], []
+    for sku in sorted(waiting):
+        queue = waiting[sku]
+        free_units, free_date, lead_date = _bulk_inputs(
+            facts[sku], free.get(sku, 0), today, now, timezone
+        )
+        promises = promise_queue(
+            ((q.line_id, q.backordered) for q in queue),
+            free_units,
+            free_date,
+            supply.get(sku, []),
+            lead_date,
+        )
+        for promise, line in zip(promises, queue, strict=True):
+            change = _change(promise, line)
+            if change is not None:
+                rows.append(change)
+                if change[3]:
+                    events.append(_promise_event(sku, line, promise, now))
+    store.set_promises_bulk(rows)
+    events += ask_on_delays(store, events, now)
+    store.insert_events(events)
+    return len(rows), events
 
 
 def _bulk_inputs(facts, free: int, today: date, now: datetime, timezone: str):

@@ -18,6 +18,22 @@ from sqlalchemy import Connection
 
 from ...domain.allocation import PAID_RANK, TIER_RANK
 from ...domain.promising import IncomingSupply
+from . import raw
+
+
+class _Query(NamedTuple):
+    """A whole-catalog query, or one narrowed to some SKUs through `{filter}`."""
+
+    sql: str
+    sku_column: str
+
+    def narrowed(self, skus: list[str] | None) -> tuple[str, list[str]]:
+        if skus is None:
+            return self.sql.format(filter=""), []
+        if not skus:
+            return self.sql.format(filter="AND 1 = 0"), []
+        marks = ", ".join("?" * len(skus))
+        return self.sql.format(filter=f"AND {self.sku_column} IN ({marks})"), skus
 
 
 def _rank(column: str, ranks: dict) -> str:
@@ -38,31 +54,36 @@ _QUEUE_ORDER = ", ".join(
         "l.id",
     ]
 )
-_WAITING = (
+_WAITING = _Query(
     "SELECT l.sku, l.id, l.backordered, l.order_id, l.promised_date, l.promise_basis, "
     "l.promise_po_line_id, l.first_promised_date "
     "FROM order_lines l JOIN orders o ON o.id = l.order_id "
-    "JOIN customers c ON c.id = o.customer_id WHERE l.backordered > 0 "
-    f"ORDER BY l.sku, {_QUEUE_ORDER}"
+    "JOIN customers c ON c.id = o.customer_id WHERE l.backordered > 0 {filter} "
+    f"ORDER BY l.sku, {_QUEUE_ORDER}",
+    "l.sku",
 )
-_FREE = (
+_FREE = _Query(
     "SELECT sku, SUM(CASE WHEN on_hand > allocated THEN on_hand - allocated ELSE 0 END) "
-    "FROM stock GROUP BY sku"
+    "FROM stock WHERE 1 = 1 {filter} GROUP BY sku",
+    "sku",
 )
-_SUPPLY = (
+_SUPPLY = _Query(
     "SELECT pl.sku, pl.id, pl.expected_date, pl.qty - pl.received - pl.cancelled "
     "FROM po_lines pl JOIN purchase_orders po ON po.id = pl.po_id "
     "WHERE po.status IN ('sent', 'partially_received') "
-    "AND pl.qty - pl.received - pl.cancelled > 0"
+    "AND pl.qty - pl.received - pl.cancelled > 0 {filter}",
+    "pl.sku",
 )
 # The lead time as SupplyQueries.lead_time_days picks it: the SKU's own, its preferred
 # supplier's, else its fastest supplier's.
-_SKU_FACTS = (
+_SKU_FACTS = _Query(
     "SELECT p.sku, p.release_at, COALESCE(p.lead_time_days, ps.lead_time_days, "
     "(SELECT MIN(s.lead_time_days) FROM supplier_products sp JOIN suppliers s "
     "ON s.id = sp.supplier_id WHERE sp.sku = p.sku)) FROM products p "
     "LEFT JOIN suppliers ps ON ps.id = p.preferred_supplier_id "
-    "WHERE EXISTS (SELECT 1 FROM order_lines l WHERE l.sku = p.sku AND l.backordered > 0)"
+    "WHERE EXISTS (SELECT 1 FROM order_lines l WHERE l.sku = p.sku AND l.backordered > 0) "
+    "{filter}",
+    "p.sku",
 )
 _SET_PROMISE = (
     "UPDATE order_lines SET promised_date = ?, promise_basis = ?, promise_po_line_id = ?, "
@@ -92,62 +113,41 @@ class SkuFacts(NamedTuple):
 class PromiseBulkQueries:
     conn: Connection
 
-    def all_waiting(self) -> dict[str, list[QueuedLine]]:
-        """Every waiting line by SKU, in priority-key order, with its stored promise."""
+    def all_waiting(self, skus: list[str] | None = None) -> dict[str, list[QueuedLine]]:
+        """Every waiting line (of `skus`) by SKU, in priority-key order, with its promise."""
         waiting: dict[str, list[QueuedLine]] = defaultdict(list)
-        for sku, line_id, owed, order_id, promised, basis, po_line, first in self._raw(_WAITING):
+        rows = self._raw(_WAITING, skus)
+        for sku, line_id, owed, order_id, promised, basis, po_line, first in rows:
             waiting[sku].append(
                 QueuedLine(line_id, owed, order_id, _day(promised), basis, po_line, _day(first))
             )
         return waiting
 
-    def free_stock_by_sku(self) -> dict[str, int]:
-        return {sku: int(free or 0) for sku, free in self._raw(_FREE)}
+    def free_stock_by_sku(self, skus: list[str] | None = None) -> dict[str, int]:
+        return {sku: int(free or 0) for sku, free in self._raw(_FREE, skus)}
 
-    def all_open_supply(self) -> dict[str, list[IncomingSupply]]:
+    def all_open_supply(self, skus: list[str] | None = None) -> dict[str, list[IncomingSupply]]:
         supply: dict[str, list[IncomingSupply]] = defaultdict(list)
-        for sku, line_id, expected, remaining in self._raw(_SUPPLY):
+        for sku, line_id, expected, remaining in self._raw(_SUPPLY, skus):
             supply[sku].append(IncomingSupply(_day(expected), int(remaining), line_id))
         return supply
 
-    def waiting_sku_facts(self) -> dict[str, SkuFacts]:
-        """Release time and lead time of every SKU with a waiting line."""
-        return {sku: SkuFacts(release, lead) for sku, release, lead in self._raw(_SKU_FACTS)}
+    def waiting_sku_facts(self, skus: list[str] | None = None) -> dict[str, SkuFacts]:
+        """Release time and lead time of every SKU (of `skus`) with a waiting line."""
+        rows = self._raw(_SKU_FACTS, skus)
+        return {sku: SkuFacts(release, lead) for sku, release, lead in rows}
 
     def set_promises_bulk(self, rows: list[tuple]) -> None:
         """rows: (promised, basis, po_line_id, changed, line_id), `changed` 1 when a date moved."""
-        if not rows:
-            return
-        if (
-            self.conn.dialect.name == "sqlite"
-        ):  # dates as ISO text: the driver's adapter is deprecated
-            rows = [(_iso(day), *rest) for day, *rest in rows]
+        day = raw.date_param(self.conn)
         params = [
-            (day, basis, po_line, day, changed, line_id)
-            for day, basis, po_line, changed, line_id in rows
+            (day(promised), basis, po_line, day(promised), changed, line_id)
+            for promised, basis, po_line, changed, line_id in rows
         ]
-        cursor = self.conn.connection.cursor()
-        try:
-            cursor.executemany(_placeholders(_SET_PROMISE, self.conn.dialect.name), params)
-        finally:
-            cursor.close()
+        raw.executemany(self.conn, _SET_PROMISE, params)
 
-    def _raw(self, sql: str) -> list[tuple]:
-        """Run a parameterless query on the driver's cursor, in the open transaction."""
-        cursor = self.conn.connection.cursor()
-        try:
-            cursor.execute(sql)
-            return cursor.fetchall()
-        finally:
-            cursor.close()
-
-
-def _placeholders(sql: str, dialect: str) -> str:
-    return sql.replace("?", "%s") if dialect == "postgresql" else sql
-
-
-def _iso(day: date | None) -> str | None:
-    return None if day is None else day.isoformat()
+    def _raw(self, query: _Query, skus: list[str] | None) -> list[tuple]:
+        return raw.fetchall(self.conn, *query.narrowed(skus))
 
 
 @lru_cache(maxsize=8192)  # a few hundred distinct dates among 100,000 lines

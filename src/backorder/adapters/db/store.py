@@ -23,9 +23,11 @@ from ...service.views import (
     OrderView,
     StockView,
 )
+from . import raw
 from . import tables as t
 from .auth_store import AuthQueries
 from .bulk_store import BulkQueries
+from .delivery_store import DeliveryQueries
 from .notify_store import NotifyQueries
 from .payment_store import PAYMENT_CHECKS, PaymentQueries
 from .promise_bulk_store import PromiseBulkQueries
@@ -42,6 +44,7 @@ class SqlStore(
     SnapshotQueries,
     NotifyQueries,
     BulkQueries,
+    DeliveryQueries,
     WaitlistQueries,
     PaymentQueries,
     WebQueries,
@@ -346,7 +349,12 @@ class SqlStore(
 
     def insert_allocation_log(self, rows: list[dict]) -> None:
         if rows:
-            self.conn.execute(_INSERT_ALLOCATION_LOG, rows)
+            utc = raw.utc_param(self.conn)
+            params = [
+                (*(row.get(c) for c in _ALLOCATION_LOG_COLUMNS[:-1]), utc(row["created_at"]))
+                for row in rows
+            ]
+            raw.executemany(self.conn, _INSERT_ALLOCATION_LOG, params)
 
     def allocation_log(
         self, sku: str | None, order_id: int | None, limit: int
@@ -359,10 +367,23 @@ class SqlStore(
         return [AllocationLogEntry(**row._mapping) for row in self.conn.execute(query)]
 
     def insert_events(self, rows: list[dict]) -> None:
+        """Write the events; a delivery or a PO slip can bring thousands, so on the driver's
+        cursor. Leaves each row's payload as the JSON text written."""
         if rows:
+            utc = raw.utc_param(self.conn)
+            params = []
             for row in rows:
                 row["payload"] = json.dumps(row["payload"], sort_keys=True, default=str)
-            self.conn.execute(_INSERT_EVENT, rows)
+                params.append(
+                    (
+                        row["kind"],
+                        row["order_id"],
+                        row["sku"],
+                        row["payload"],
+                        utc(row["created_at"]),
+                    )
+                )
+            raw.executemany(self.conn, _INSERT_EVENT, params)
 
     def events(
         self, kind: str | None = None, order_id: int | None = None, limit: int = 1000
@@ -510,8 +531,26 @@ _FULLY_ALLOCATED = (
     .group_by(t.order_lines.c.order_id)
     .having(func.sum(t.order_lines.c.backordered) == 0, func.sum(t.order_lines.c.allocated) > 0)
 )
-_INSERT_ALLOCATION_LOG = insert(t.allocation_log)
-_INSERT_EVENT = insert(t.events)
+_ALLOCATION_LOG_COLUMNS = (
+    "sku",
+    "warehouse",
+    "line_id",
+    "order_id",
+    "qty",
+    "cause",
+    "reference",
+    "priority_key",
+    "reason",
+    "ahead_of_line_id",
+    "created_at",
+)
+_INSERT_ALLOCATION_LOG = (
+    f"INSERT INTO allocation_log ({', '.join(_ALLOCATION_LOG_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_ALLOCATION_LOG_COLUMNS))})"
+)
+_INSERT_EVENT = (
+    "INSERT INTO events (kind, order_id, sku, payload, created_at) VALUES (?, ?, ?, ?, ?)"
+)
 _COMMAND_RESULT = select(t.command_keys.c.result).where(t.command_keys.c.key == bindparam("key"))
 _INSERT_COMMAND_KEY = insert(t.command_keys)
 

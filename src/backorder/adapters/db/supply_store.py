@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from ...domain.allocation import WaitingLine
 from ...domain.model import PaidPriority, Tier
@@ -58,12 +58,7 @@ class SupplyQueries:
 
     def lead_time_days(self, sku: str) -> int | None:
         """The SKU's own lead time, else its preferred supplier's, else its fastest supplier's."""
-        p, s = t.products, t.suppliers
-        row = self.conn.execute(
-            select(p.c.lead_time_days, s.c.lead_time_days.label("preferred"))
-            .outerjoin(s, s.c.id == p.c.preferred_supplier_id)
-            .where(p.c.sku == sku)
-        ).first()
+        row = self.conn.execute(_LEAD_TIMES, {"sku": sku}).first()
         if row is None:
             return None
         if row.lead_time_days is not None:
@@ -138,14 +133,8 @@ class SupplyQueries:
 
     def open_supply(self, sku: str) -> list[IncomingSupply]:
         """Open PO lines of a SKU (sent, not fully received or cancelled), as supply."""
-        pl, po = t.po_lines, t.purchase_orders
-        remaining = pl.c.qty - pl.c.received - pl.c.cancelled
-        query = (
-            select(pl.c.id, pl.c.expected_date, remaining.label("open"))
-            .join(po, po.c.id == pl.c.po_id)
-            .where(pl.c.sku == sku, po.c.status.in_(SUPPLYING), remaining > 0)
-        )
-        return [IncomingSupply(r.expected_date, r.open, r.id) for r in self.conn.execute(query)]
+        rows = self.conn.execute(_OPEN_SUPPLY, {"sku": sku})
+        return [IncomingSupply(r.expected_date, r.open, r.id) for r in rows]
 
     def open_po_lines(self, sku: str) -> list[dict]:
         """Open PO lines of a SKU with their supplier, by expected date."""
@@ -234,16 +223,7 @@ class SupplyQueries:
     # -- promises --------------------------------------------------------------------------
 
     def line_promises(self, sku: str) -> dict[int, LinePromise]:
-        ol = t.order_lines
-        query = select(
-            ol.c.id,
-            ol.c.order_id,
-            ol.c.promised_date,
-            ol.c.promise_basis,
-            ol.c.promise_po_line_id,
-            ol.c.first_promised_date,
-        ).where(ol.c.sku == sku, ol.c.backordered > 0)
-        return {r.id: LinePromise(*r) for r in self.conn.execute(query)}
+        return {r.id: LinePromise(*r) for r in self.conn.execute(_LINE_PROMISES, {"sku": sku})}
 
     def clear_promises(self, line_ids: Iterable[int]) -> None:
         ids = list(line_ids)
@@ -258,3 +238,31 @@ class SupplyQueries:
 
 def _supplier(row) -> SupplierView:
     return SupplierView(row.id, row.name, row.contact, row.email, row.lead_time_days, row.currency)
+
+
+# Built once: asked on every order that goes on backorder (building them per call cost more
+# than running them).
+def _open_supply():
+    pl, po = t.po_lines, t.purchase_orders
+    remaining = pl.c.qty - pl.c.received - pl.c.cancelled
+    return (
+        select(pl.c.id, pl.c.expected_date, remaining.label("open"))
+        .join(po, po.c.id == pl.c.po_id)
+        .where(pl.c.sku == bindparam("sku"), po.c.status.in_(SUPPLYING), remaining > 0)
+    )
+
+
+_OPEN_SUPPLY = _open_supply()
+_LEAD_TIMES = (
+    select(t.products.c.lead_time_days, t.suppliers.c.lead_time_days.label("preferred"))
+    .outerjoin(t.suppliers, t.suppliers.c.id == t.products.c.preferred_supplier_id)
+    .where(t.products.c.sku == bindparam("sku"))
+)
+_LINE_PROMISES = select(
+    t.order_lines.c.id,
+    t.order_lines.c.order_id,
+    t.order_lines.c.promised_date,
+    t.order_lines.c.promise_basis,
+    t.order_lines.c.promise_po_line_id,
+    t.order_lines.c.first_promised_date,
+).where(t.order_lines.c.sku == bindparam("sku"), t.order_lines.c.backordered > 0)

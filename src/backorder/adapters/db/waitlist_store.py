@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, exists, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ...domain.waitlist import HoldPlan, Subscriber
 from ...service.care import CarePolicy, ConsentView, FeedbackView, HoldView, SubscriptionView
+from . import raw
 from . import tables as t
 
 # The care policy rides on the engine's execution options: every connection (and so every
@@ -121,19 +122,10 @@ class WaitlistQueries:
         self, customer_id: int, skus: Iterable[str]
     ) -> tuple[list[HoldView], list[int]]:
         """A customer's active holds, and ids of their subscriptions still waiting, for SKUs."""
-        w, h = t.waitlist_subscriptions, t.stock_holds
-        query = (
-            select(w.c.id.label("sid"), w.c.status.label("subscription_status"), h)
-            .outerjoin(h, (h.c.subscription_id == w.c.id) & (h.c.status == "active"))
-            .where(
-                w.c.customer_id == customer_id,
-                w.c.sku.in_(list(skus)),
-                w.c.status.in_(OPEN_SUBSCRIPTION),
-            )
-            .order_by(w.c.id)
-        )
+        h = t.stock_holds
         holds, waiting = [], []
-        for row in self.conn.execute(query):
+        params = {"customer_id": customer_id, "skus": list(skus)}
+        for row in self.conn.execute(_OPEN_SUBSCRIPTIONS_OF, params):
             if row.subscription_status == "waiting":
                 waiting.append(row.sid)
             elif row.id is not None:
@@ -243,10 +235,37 @@ class WaitlistQueries:
     # -- delay consent ------------------------------------------------------------------------
 
     def insert_consents(self, rows: list[dict]) -> list[int]:
-        """Insert the requests in one statement; their ids in the order given."""
+        """Insert the requests (a PO slip can ask thousands); their ids in the order given,
+        found again by each request's random nonce among its line's requests."""
         if not rows:
             return []
-        return list(self.conn.execute(_INSERT_CONSENTS, rows).scalars())
+        utc, day = raw.utc_param(self.conn), raw.date_param(self.conn)
+        params = [
+            (
+                r["order_id"],
+                r["line_id"],
+                r["sku"],
+                day(r["first_promised_date"]),
+                day(r["reference_date"]),
+                day(r["promised_date"]),
+                r["status"],
+                r["nonce"],
+                utc(r["created_at"]),
+                utc(r["deadline"]),
+            )
+            for r in rows
+        ]
+        raw.executemany(self.conn, _INSERT_CONSENT, params)
+        line_ids = sorted({r["line_id"] for r in rows})
+        marks = ", ".join("?" * len(line_ids))
+        ids = dict(
+            raw.fetchall(
+                self.conn,
+                f"SELECT nonce, id FROM delay_consents WHERE line_id IN ({marks})",
+                line_ids,
+            )
+        )
+        return [ids[r["nonce"]] for r in rows]
 
     def get_consent(self, consent_id: int) -> ConsentView | None:
         d = t.delay_consents
@@ -367,7 +386,25 @@ class WaitlistQueries:
         return int(self.conn.execute(query).scalar_one())
 
 
-# One statement for many rows, ids returned in the order of the rows given.
-_INSERT_CONSENTS = insert(t.delay_consents).returning(
-    t.delay_consents.c.id, sort_by_parameter_order=True
+_INSERT_CONSENT = (
+    "INSERT INTO delay_consents (order_id, line_id, sku, first_promised_date, reference_date, "
+    "promised_date, status, nonce, created_at, deadline) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+
+
+def _open_subscriptions_of():
+    w, h = t.waitlist_subscriptions, t.stock_holds
+    return (
+        select(w.c.id.label("sid"), w.c.status.label("subscription_status"), h)
+        .outerjoin(h, (h.c.subscription_id == w.c.id) & (h.c.status == "active"))
+        .where(
+            w.c.customer_id == bindparam("customer_id"),
+            w.c.sku.in_(bindparam("skus", expanding=True)),
+            w.c.status.in_(OPEN_SUBSCRIPTION),
+        )
+        .order_by(w.c.id)
+    )
+
+
+# Built once: every order placed asks it (building it per call cost more than running it).
+_OPEN_SUBSCRIPTIONS_OF = _open_subscriptions_of()

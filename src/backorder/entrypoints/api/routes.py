@@ -10,7 +10,7 @@ from ...domain.model import Product
 from ...domain.roles import Role
 from ...service import audit as audit_log
 from ...service import auth as auth_service
-from ...service import catalog, orders, queries, stock
+from ...service import catalog, deliveries, orders, queries, stock
 from .. import serialize
 from .auth import audit_of, check_customer_owns, principal_of, public, role
 from .deps import BackendDep, Limit, Offset
@@ -22,6 +22,7 @@ from .schemas import (
     ApiKeyIn,
     CancelIn,
     CustomerIn,
+    DeliveryIn,
     LineQtyIn,
     OrderIn,
     ProductIn,
@@ -128,6 +129,22 @@ def receive(body: ReceiptIn, backend: BackendDep, response: Response) -> dict:
     """Add units and hand them to waiting lines by priority; a repeated reference is a no-op."""
     result = stock.receive_stock(
         backend.uow, body.sku, body.warehouse, body.qty, backend.clock(), reference=body.reference
+    )
+    if result["repeated"]:
+        response.status_code = 200
+    return result
+
+
+@router.post(
+    "/deliveries", tags=["stock"], status_code=201, responses=REPEATED, **role(Role.INTEGRATION)
+)
+def receive_delivery(body: DeliveryIn, backend: BackendDep, response: Response) -> dict:
+    """Receive a whole delivery in one transaction: every line goes through the ledger and
+    to its SKU's waiting lines by priority; each order served hears of it once. A repeated
+    reference with the same lines is a no-op (200); with other lines, 409."""
+    lines = [deliveries.DeliveryLine(line.sku, line.warehouse, line.qty) for line in body.lines]
+    result = deliveries.receive_delivery(
+        backend.uow, lines, backend.clock(), reference=body.reference
     )
     if result["repeated"]:
         response.status_code = 200

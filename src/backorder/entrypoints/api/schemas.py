@@ -56,6 +56,19 @@ class ReceiptIn(StrictModel):
     reference: Annotated[str | None, Field(max_length=200)] = None
 
 
+class DeliveryLineIn(StrictModel):
+    sku: Sku
+    warehouse: Annotated[str, Field(min_length=1, max_length=50)] = "main"
+    qty: Qty
+
+
+class DeliveryIn(StrictModel):
+    """A supplier delivery note: lines of one SKU and warehouse each (repeats are summed)."""
+
+    reference: Annotated[str | None, Field(max_length=200)] = None
+    lines: Annotated[list[DeliveryLineIn], Field(min_length=1, max_length=10_000)]
+
+
 class AdjustmentIn(StrictModel):
     sku: Sku
     warehouse: Annotated[str, Field(min_length=1, max_length=50)] = "main"

@@ -1,0 +1,133 @@
+"""Set-at-a-time reads and writes for a delivery of many SKUs (service/deliveries.py).
+
+What a receipt of one SKU does in a few statements, these do for every SKU of a delivery in
+the same few statements, inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, bindparam, select, text
+
+from ...domain.allocation import Grant, WaitingLine
+from ...domain.model import PaidPriority, StockLevel, Tier
+from . import raw
+from . import tables as t
+
+
+class DeliveryQueries:
+    conn: Connection
+
+    def add_on_hand_many(
+        self, moves: Sequence[tuple[str, str, int]], reason: str, reference, now: datetime
+    ) -> dict[tuple[str, str], int]:
+        """Add (sku, warehouse, units) to on_hand, one ledger row each; the new on_hand."""
+        from .store import _ENSURE_STOCK_ROW  # the statements receipts of one SKU use
+
+        rows = [{"s": sku, "w": wh, "d": units} for sku, wh, units in moves]
+        self.conn.execute(_ENSURE_STOCK_ROW, rows)
+        self.conn.execute(_ADD_ON_HAND, rows)
+        on_hand = {
+            (r.sku, r.warehouse): r.on_hand
+            for r in self.conn.execute(_ON_HAND, {"skus": sorted({m[0] for m in moves})})
+        }
+        ledger = [
+            {
+                "sku": sku,
+                "warehouse": wh,
+                "delta": units,
+                "on_hand_after": on_hand[(sku, wh)],
+                "reason": reason,
+                "reference": reference,
+                "created_at": now,
+            }
+            for sku, wh, units in moves
+        ]
+        self.conn.execute(t.ledger.insert(), ledger)
+        return on_hand
+
+    def stock_levels_many(self, skus: Iterable[str]) -> dict[str, tuple[StockLevel, ...]]:
+        """Each SKU's stock rows in allocation order (warehouse rank, then code)."""
+        levels: dict[str, list[StockLevel]] = defaultdict(list)
+        for r in self.conn.execute(_STOCK_LEVELS_MANY, {"skus": list(skus)}):
+            levels[r.sku].append(StockLevel(r.sku, r.warehouse, r.on_hand, r.allocated, r.rank))
+        return {sku: tuple(rows) for sku, rows in levels.items()}
+
+    def waiting_lines_many(self, skus: Iterable[str]) -> dict[str, list[WaitingLine]]:
+        """The waiting lines of each SKU (a delivery's thousands: on the driver's cursor)."""
+        skus = sorted(set(skus))
+        if not skus:
+            return {}
+        utc = raw.utc_value(self.conn)
+        sql = _WAITING_LINES_MANY.format(marks=", ".join("?" * len(skus)))
+        waiting: dict[str, list[WaitingLine]] = defaultdict(list)
+        for line_id, sku, order_id, owed, tier, paid, requested, placed, override in raw.fetchall(
+            self.conn, sql, skus
+        ):
+            placed = utc(placed)
+            waiting[sku].append(
+                WaitingLine(
+                    line_id,
+                    order_id,
+                    sku,
+                    owed,
+                    _TIERS[tier],
+                    _PAID[paid],
+                    utc(requested) or placed,
+                    placed,
+                    override,
+                )
+            )
+        return waiting
+
+    def apply_grants_many(self, grants: Sequence[tuple[str, Grant]]) -> None:
+        """Move granted units of many SKUs from waiting to allocated: three statements."""
+        if not grants:
+            return
+        raw.executemany(self.conn, _GRANT_TO_LINE, [(g.qty, g.qty, g.line_id) for _, g in grants])
+        raw.executemany(
+            self.conn, _ADD_HOLDING, [(g.line_id, g.warehouse, sku, g.qty) for sku, g in grants]
+        )
+        per_stock_row: dict[tuple[str, str], int] = defaultdict(int)
+        for sku, g in grants:
+            per_stock_row[(sku, g.warehouse)] += g.qty
+        raw.executemany(
+            self.conn, _ADD_ALLOCATED, [(q, s, w) for (s, w), q in sorted(per_stock_row.items())]
+        )
+
+    def skus_with_waiting_subscribers(self, skus: Iterable[str]) -> set[str]:
+        w = t.waitlist_subscriptions
+        query = select(w.c.sku).where(w.c.sku.in_(list(skus)), w.c.status == "waiting").distinct()
+        return set(self.conn.execute(query).scalars())
+
+
+_ADD_ON_HAND = text("UPDATE stock SET on_hand = on_hand + :d WHERE sku = :s AND warehouse = :w")
+_ON_HAND = select(t.stock.c.sku, t.stock.c.warehouse, t.stock.c.on_hand).where(
+    t.stock.c.sku.in_(bindparam("skus", expanding=True))
+)
+_STOCK_LEVELS_MANY = (
+    select(t.stock, t.warehouses.c.rank)
+    .join(t.warehouses, t.warehouses.c.code == t.stock.c.warehouse)
+    .where(t.stock.c.sku.in_(bindparam("skus", expanding=True)))
+    .order_by(t.stock.c.sku, t.warehouses.c.rank, t.warehouses.c.code)
+)
+_WAITING_LINES_MANY = (
+    "SELECT l.id, l.sku, l.order_id, l.backordered, c.tier, o.paid_priority, o.requested_date, "
+    "o.placed_at, l.priority_override FROM order_lines l JOIN orders o ON o.id = l.order_id "
+    "JOIN customers c ON c.id = o.customer_id "
+    "WHERE l.sku IN ({marks}) AND l.backordered > 0"
+)
+_TIERS = {tier.value: tier for tier in Tier}
+_PAID = {paid.value: paid for paid in PaidPriority}
+# As store.py's statements for the grants of one SKU, in the driver's placeholders.
+_GRANT_TO_LINE = (
+    "UPDATE order_lines SET allocated = allocated + ?, backordered = backordered - ? WHERE id = ?"
+)
+_ADD_HOLDING = (
+    "INSERT INTO line_allocations (line_id, warehouse, sku, qty) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (line_id, warehouse) DO UPDATE SET qty = line_allocations.qty + excluded.qty"
+)
+_ADD_ALLOCATED = "UPDATE stock SET allocated = allocated + ? WHERE sku = ? AND warehouse = ?"

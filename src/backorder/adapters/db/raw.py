@@ -1,0 +1,80 @@
+"""Statements run straight on the driver's cursor, for the few that carry thousands of rows.
+
+SQLAlchemy builds and type-processes every parameter row in Python; for a delivery or a full
+promise recompute that costs more than running the statements. These run in the caller's
+transaction (the same connection), and convert values as the columns' SQLAlchemy types would
+store them, so rows written here read back the same as any other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Connection
+
+
+def placeholders(sql: str, conn: Connection) -> str:
+    """Statements are written with `?`; psycopg wants `%s`."""
+    return sql.replace("?", "%s") if conn.dialect.name == "postgresql" else sql
+
+
+def executemany(conn: Connection, sql: str, rows: Sequence[Sequence]) -> None:
+    if not rows:
+        return
+    cursor = conn.connection.cursor()
+    try:
+        cursor.executemany(placeholders(sql, conn), rows)
+    finally:
+        cursor.close()
+
+
+def fetchall(conn: Connection, sql: str, params: Sequence = ()) -> list[tuple]:
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(placeholders(sql, conn), params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def utc_param(conn: Connection) -> Callable[[datetime | None], object]:
+    """An aware time as the UTCDateTime column stores it: naive UTC (text in SQLite)."""
+    sqlite = conn.dialect.name == "sqlite"
+    last: list = [None, None]  # most rows of one command carry its one `now`
+
+    def convert(value: datetime | None):
+        if value is None:
+            return None
+        if value is last[0]:
+            return last[1]
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; pass an aware UTC datetime")
+        naive = value.astimezone(UTC).replace(tzinfo=None)
+        # SQLAlchemy's text form: microseconds always written, so text order is time order
+        stored = naive.isoformat(" ", "microseconds") if sqlite else naive
+        last[:] = value, stored
+        return stored
+
+    return convert
+
+
+def date_param(conn: Connection) -> Callable[[date | None], object]:
+    """A date as its column stores it (ISO text in SQLite: its driver's adapter is deprecated)."""
+    if conn.dialect.name == "postgresql":
+        return lambda day: day
+    return lambda day: None if day is None else day.isoformat()
+
+
+def utc_value(conn: Connection) -> Callable[[object], datetime | None]:
+    """A UTCDateTime column's value as the driver returns it, as an aware UTC time."""
+    sqlite = conn.dialect.name == "sqlite"
+
+    def convert(value) -> datetime | None:
+        if value is None:
+            return None
+        if sqlite:
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC)
+
+    return convert

@@ -1,0 +1,95 @@
+"""A delivery through the HTTP API and the command line."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from backorder.entrypoints import cli
+from backorder.entrypoints.api.app import create_app
+
+
+@pytest.fixture
+def client(app):
+    with TestClient(create_app(app, release_loop=False)) as client:
+        yield client
+
+
+def _shop(client) -> dict[str, int]:
+    """A and B out of stock; Ann waits for 3 A and 2 B, Bob for 1 B. Order ids by name."""
+    for sku in "AB":
+        product = {"sku": sku, "name": sku, "price_minor": 500, "backorder_policy": "allow"}
+        assert client.post("/products", json=product).status_code == 201
+    ann = client.post("/customers", json={"name": "Ann"}).json()["id"]
+    bob = client.post("/customers", json={"name": "Bob"}).json()["id"]
+    lines = [{"sku": "A", "qty": 3}, {"sku": "B", "qty": 2}]
+    first = client.post("/orders", json={"customer_id": ann, "lines": lines}).json()
+    second = client.post("/orders", json={"customer_id": bob, "lines": [{"sku": "B", "qty": 1}]})
+    return {"ann": first["id"], "bob": second.json()["id"]}
+
+
+def _on_hand(client) -> dict[str, int]:
+    return {row["sku"]: row["on_hand"] for row in client.get("/stock").json()}
+
+
+def test_post_deliveries_serves_every_sku_and_a_repeat_is_a_no_op(client):
+    ids = _shop(client)
+    note = {"reference": "DN-100", "lines": [{"sku": "A", "qty": 3}, {"sku": "B", "qty": 2}]}
+
+    first = client.post("/deliveries", json=note)
+    again = client.post("/deliveries", json=note)
+    other = client.post("/deliveries", json=note | {"lines": [{"sku": "A", "qty": 1}]})
+
+    assert first.status_code == 201, first.text
+    assert (first.json()["allocated_to_lines"], first.json()["lines_served"]) == (5, 2)
+    assert again.status_code == 200 and again.json()["repeated"] is True
+    assert other.status_code == 409
+    assert _on_hand(client) == {"A": 3, "B": 2}
+    assert client.get(f"/orders/{ids['ann']}").json()["status"] == "ready_to_ship"
+    bob = client.get(f"/orders/{ids['bob']}").json()
+    assert bob["lines"][0]["backordered"] == 1  # Ann ordered first; B's 2 units were hers
+
+
+@pytest.mark.parametrize(
+    ("lines", "status", "field"),
+    [
+        ([{"sku": "A", "qty": 0}], 422, "qty"),
+        ([], 422, "lines"),
+        ([{"sku": "A", "qty": 1}, {"sku": "ZZ", "qty": 1}], 404, "sku"),
+        ([{"sku": "A", "qty": 1, "warehouse": "attic"}], 404, "warehouse"),
+    ],
+)
+def test_a_bad_delivery_is_refused_whole_with_the_field_named(client, lines, status, field):
+    _shop(client)
+
+    answer = client.post("/deliveries", json={"lines": lines})
+
+    assert answer.status_code == status, answer.text
+    assert field in answer.text
+    assert _on_hand(client) == {}
+
+
+def _cli(app, *args):
+    cli.backend.cache_clear()
+    try:
+        return CliRunner().invoke(cli.app, ["--database-url", app.settings.database_url, *args])
+    finally:
+        cli.backend.cache_clear()
+
+
+def test_cli_receives_a_delivery_note_and_refuses_one_with_bad_rows(app, client, tmp_path):
+    _shop(client)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sku,qty,warehouse\nA,3,\nB,two,main\n,1,main\n")
+    good = tmp_path / "note.csv"
+    good.write_text("sku,qty\nA,2\nB,3\nA,1\n")
+
+    refused = _cli(app, "receive-delivery", str(bad), "--reference", "DN-1")
+    received = _cli(app, "receive-delivery", str(good), "--reference", "DN-1")
+
+    assert refused.exit_code != 0
+    assert "row 3: qty: 'two'" in refused.output and "row 4: sku: empty" in refused.output
+    assert received.exit_code == 0, received.output
+    assert "received 6 unit(s) of 2 line(s): 6 unit(s) to 3 waiting line(s)" in received.output
+    assert _on_hand(client) == {"A": 3, "B": 3}

@@ -1,0 +1,58 @@
+"""Rows written on the driver's cursor must read back as SQLAlchemy's own: same text form of
+times in SQLite (its text order is time order), same values on the way back."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.dialects import sqlite
+
+from backorder.adapters.db import raw
+
+TIMES = [
+    datetime(2026, 12, 3, 9, 0, tzinfo=UTC),  # no microseconds: still written with them
+    datetime(2026, 12, 3, 9, 0, 0, 1, tzinfo=UTC),
+    datetime(2026, 12, 3, 23, 30, tzinfo=timezone(timedelta(hours=-5))),  # next day in UTC
+]
+
+
+@pytest.fixture
+def conn():
+    engine = create_engine("sqlite://")
+    with engine.connect() as conn:
+        yield conn
+
+
+def test_times_are_written_as_sqlalchemy_writes_them_in_sqlite(conn):
+    ours = raw.utc_param(conn)
+    theirs = sqlite.DATETIME().bind_processor(sqlite.dialect())
+    for moment in TIMES:
+        naive = moment.astimezone(UTC).replace(tzinfo=None)
+        assert ours(moment) == theirs(naive)
+    assert ours(TIMES[2]) == "2026-12-04 04:30:00.000000"
+    assert sorted(map(ours, TIMES)) == [ours(t) for t in sorted(TIMES)]
+
+
+def test_times_and_dates_read_back_as_they_went_in(conn):
+    write, read, day = raw.utc_param(conn), raw.utc_value(conn), raw.date_param(conn)
+    for moment in TIMES:
+        assert read(write(moment)) == moment
+    assert (write(None), read(None), day(None)) == (None, None, None)
+    assert day(date(2026, 1, 2)) == "2026-01-02"
+
+
+def test_a_naive_time_is_refused(conn):
+    with pytest.raises(ValueError, match="naive"):
+        raw.utc_param(conn)(datetime(2026, 12, 3, 9, 0))
+
+
+def test_statements_run_in_the_callers_transaction(conn):
+    conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    conn.commit()
+    transaction = conn.begin()
+    raw.executemany(conn, "INSERT INTO t (x) VALUES (?)", [(1,), (2,)])
+    assert raw.fetchall(conn, "SELECT sum(x) FROM t WHERE x > ?", (0,)) == [(3,)]
+    transaction.rollback()
+    assert raw.fetchall(conn, "SELECT count(*) FROM t") == [(0,)]
