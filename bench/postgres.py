@@ -397,15 +397,20 @@ def units_by_sku(url: str) -> dict:
 
 
 def counting(counts: Counter) -> type[psycopg.Cursor]:
-    """A cursor class that counts what goes to the server, by first keyword."""
+    """A cursor class that counts what goes to the server, by first keyword (not the pool's
+    liveness ping, `;`, on checkout)."""
+
+    def count(sql) -> None:
+        if str(sql).strip() != ";":
+            counts.update([str(sql).split(None, 1)[0].upper()])
 
     class Cursor(psycopg.Cursor):
         def execute(self, sql, *args, **kw):
-            counts.update([str(sql).split(None, 1)[0].upper()])
+            count(sql)
             return super().execute(sql, *args, **kw)
 
         def executemany(self, sql, *args, **kw):
-            counts.update([str(sql).split(None, 1)[0].upper()])
+            count(sql)
             return super().executemany(sql, *args, **kw)
 
     return Cursor
