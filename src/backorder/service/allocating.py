@@ -123,7 +123,7 @@ def allocate_many(
     """`allocate_waiting` for many SKUs at once (a delivery): the same plan per SKU, read and
     written in a few statements for all of them. The caller holds the SKUs' locks."""
     skus = sorted(sku for sku, product in products.items() if not product.is_preorder(now))
-    levels = store.stock_levels_many(skus)
+    levels = store.stock_for(skus)
     supply = {
         sku: [Supply(s.warehouse, s.available) for s in levels.get(sku, ()) if s.available > 0]
         for sku in skus

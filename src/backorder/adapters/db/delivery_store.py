@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, select, text
 
 from ...domain.allocation import Grant, WaitingLine
-from ...domain.model import PaidPriority, StockLevel, Tier
+from ...domain.model import PaidPriority, Tier
 from . import raw
 from . import tables as t
 
@@ -48,13 +48,6 @@ class DeliveryQueries:
         ]
         self.conn.execute(t.ledger.insert(), ledger)
         return on_hand
-
-    def stock_levels_many(self, skus: Iterable[str]) -> dict[str, tuple[StockLevel, ...]]:
-        """Each SKU's stock rows in allocation order (warehouse rank, then code)."""
-        levels: dict[str, list[StockLevel]] = defaultdict(list)
-        for r in self.conn.execute(_STOCK_LEVELS_MANY, {"skus": list(skus)}):
-            levels[r.sku].append(StockLevel(r.sku, r.warehouse, r.on_hand, r.allocated, r.rank))
-        return {sku: tuple(rows) for sku, rows in levels.items()}
 
     def waiting_lines_many(self, skus: Iterable[str]) -> dict[str, list[WaitingLine]]:
         """The waiting lines of each SKU (a delivery's thousands: on the driver's cursor)."""
@@ -107,12 +100,6 @@ class DeliveryQueries:
 _ADD_ON_HAND = text("UPDATE stock SET on_hand = on_hand + :d WHERE sku = :s AND warehouse = :w")
 _ON_HAND = select(t.stock.c.sku, t.stock.c.warehouse, t.stock.c.on_hand).where(
     t.stock.c.sku.in_(bindparam("skus", expanding=True))
-)
-_STOCK_LEVELS_MANY = (
-    select(t.stock, t.warehouses.c.rank)
-    .join(t.warehouses, t.warehouses.c.code == t.stock.c.warehouse)
-    .where(t.stock.c.sku.in_(bindparam("skus", expanding=True)))
-    .order_by(t.stock.c.sku, t.warehouses.c.rank, t.warehouses.c.code)
 )
 _WAITING_LINES_MANY = (
     "SELECT l.id, l.sku, l.order_id, l.backordered, c.tier, o.paid_priority, o.requested_date, "
