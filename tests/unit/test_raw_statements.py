@@ -3,6 +3,7 @@ times in SQLite (its text order is time order), same values on the way back."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
@@ -56,3 +57,16 @@ def test_statements_run_in_the_callers_transaction(conn):
     assert raw.fetchall(conn, "SELECT sum(x) FROM t WHERE x > ?", (0,)) == [(3,)]
     transaction.rollback()
     assert raw.fetchall(conn, "SELECT count(*) FROM t") == [(0,)]
+
+
+def test_the_logged_priority_key_is_what_json_dumps_writes():
+    from backorder.service.allocating import _iso, key_json
+
+    keys = [
+        (0, 2, 1, TIMES[0], TIMES[1], 7),
+        (-3, 0, 0, TIMES[2], TIMES[2], 123456789),
+        (4, 1, 1, TIMES[1].replace(microsecond=999999), TIMES[0], 1),
+    ]
+    for key in keys:
+        assert key_json(key) == json.dumps(key, default=_iso)
+    assert key_json([1, "x"]) == '[1, "x"]'  # any other key: json.dumps itself

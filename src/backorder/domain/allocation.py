@@ -111,10 +111,11 @@ def _first_other(unmet: list[int], line_id: int) -> int | None:
 
 def describe_key(line: WaitingLine) -> str:
     """The key in words, for operators and customers."""
+    ordered = line.ordered_at  # isoformat and plain fields: strftime costs more than the rest
     words = (
         f"{line.tier.value} customer, {line.paid_priority.value} shipping, "
-        f"due {line.due:%Y-%m-%d}, ordered {line.ordered_at:%Y-%m-%d %H:%M} UTC, "
-        f"line {line.line_id}"
+        f"due {line.due.date().isoformat()}, ordered {ordered.date().isoformat()} "
+        f"{ordered.hour:02d}:{ordered.minute:02d} UTC, line {line.line_id}"
     )
     return f"{_override_words(line.override)}, {words}" if line.override else words
 

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, select, text
+from sqlalchemy import Connection, bindparam, select
 
 from ...domain.allocation import Grant, WaitingLine
 from ...domain.model import PaidPriority, Tier
@@ -25,28 +25,17 @@ class DeliveryQueries:
         self, moves: Sequence[tuple[str, str, int]], reason: str, reference, now: datetime
     ) -> dict[tuple[str, str], int]:
         """Add (sku, warehouse, units) to on_hand, one ledger row each; the new on_hand."""
-        from .store import _ENSURE_STOCK_ROW  # the statements receipts of one SKU use
-
-        rows = [{"s": sku, "w": wh, "d": units} for sku, wh, units in moves]
-        self.conn.execute(_ENSURE_STOCK_ROW, rows)
-        self.conn.execute(_ADD_ON_HAND, rows)
+        raw.executemany(self.conn, _ENSURE_STOCK_ROW, [(sku, wh) for sku, wh, _ in moves])
+        raw.executemany(self.conn, _ADD_ON_HAND, [(units, sku, wh) for sku, wh, units in moves])
         on_hand = {
             (r.sku, r.warehouse): r.on_hand
             for r in self.conn.execute(_ON_HAND, {"skus": sorted({m[0] for m in moves})})
         }
+        at = raw.utc_param(self.conn)(now)
         ledger = [
-            {
-                "sku": sku,
-                "warehouse": wh,
-                "delta": units,
-                "on_hand_after": on_hand[(sku, wh)],
-                "reason": reason,
-                "reference": reference,
-                "created_at": now,
-            }
-            for sku, wh, units in moves
+            (sku, wh, units, on_hand[(sku, wh)], reason, reference, at) for sku, wh, units in moves
         ]
-        self.conn.execute(t.ledger.insert(), ledger)
+        raw.executemany(self.conn, _INSERT_LEDGER, ledger)
         return on_hand
 
     def waiting_lines_many(self, skus: Iterable[str]) -> dict[str, list[WaitingLine]]:
@@ -97,7 +86,16 @@ class DeliveryQueries:
         return set(self.conn.execute(query).scalars())
 
 
-_ADD_ON_HAND = text("UPDATE stock SET on_hand = on_hand + :d WHERE sku = :s AND warehouse = :w")
+# As store.py's statements for one SKU, in the driver's placeholders.
+_ENSURE_STOCK_ROW = (
+    "INSERT INTO stock (sku, warehouse, on_hand, allocated) VALUES (?, ?, 0, 0) "
+    "ON CONFLICT (sku, warehouse) DO NOTHING"
+)
+_ADD_ON_HAND = "UPDATE stock SET on_hand = on_hand + ? WHERE sku = ? AND warehouse = ?"
+_INSERT_LEDGER = (
+    "INSERT INTO ledger (sku, warehouse, delta, on_hand_after, reason, reference, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 _ON_HAND = select(t.stock.c.sku, t.stock.c.warehouse, t.stock.c.on_hand).where(
     t.stock.c.sku.in_(bindparam("skus", expanding=True))
 )
@@ -109,7 +107,6 @@ _WAITING_LINES_MANY = (
 )
 _TIERS = {tier.value: tier for tier in Tier}
 _PAID = {paid.value: paid for paid in PaidPriority}
-# As store.py's statements for the grants of one SKU, in the driver's placeholders.
 _GRANT_TO_LINE = (
     "UPDATE order_lines SET allocated = allocated + ?, backordered = backordered - ? WHERE id = ?"
 )

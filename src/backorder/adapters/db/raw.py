@@ -69,12 +69,16 @@ def date_param(conn: Connection) -> Callable[[date | None], object]:
 def utc_value(conn: Connection) -> Callable[[object], datetime | None]:
     """A UTCDateTime column's value as the driver returns it, as an aware UTC time."""
     sqlite = conn.dialect.name == "sqlite"
+    seen: dict = {}  # the lines of one order share its times
 
     def convert(value) -> datetime | None:
         if value is None:
             return None
-        if sqlite:
-            value = datetime.fromisoformat(value)
-        return value.replace(tzinfo=UTC)
+        known = seen.get(value)
+        if known is None:
+            known = seen[value] = (datetime.fromisoformat(value) if sqlite else value).replace(
+                tzinfo=UTC
+            )
+        return known
 
     return convert
