@@ -73,6 +73,24 @@ def test_a_retried_order_with_the_same_external_ref_returns_the_first_order(clie
     assert client.get("/stock", params={"sku": "A"}).json()[0]["allocated"] == 1
 
 
+def test_another_order_under_a_known_external_ref_is_refused_not_taken_for_the_first(client):
+    ann, vip = _setup(client)
+    body = {"customer_id": ann, "lines": [{"sku": "A", "qty": 1}], "external_ref": "shop-1002"}
+    first = client.post("/orders", json=body)
+    split = body | {"lines": [{"sku": "A", "qty": 1}]}  # the same order, written again
+    more = body | {"lines": [{"sku": "A", "qty": 2}]}
+    other_customer = body | {"customer_id": vip}
+
+    assert client.post("/orders", json=split).json()["id"] == first.json()["id"]
+    for changed in (more, other_customer):
+        refused = client.post("/orders", json=changed)
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["details"]["order_id"] == first.json()["id"]
+        assert "external_ref" in refused.json()["message"]
+    assert len(client.get("/orders").json()) == 1
+    assert client.get("/stock", params={"sku": "A"}).json()[0]["allocated"] == 1
+
+
 def test_a_denied_order_lists_every_short_sku_and_changes_nothing(client):
     ann, _ = _setup(client, on_hand=1, policy="deny")
     client.post("/products", json={"sku": "B", "name": "Bolt", "price_minor": 10})

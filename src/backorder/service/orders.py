@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from ..domain.allocation import Grant
-from ..domain.errors import InsufficientStock, InvalidInput, NotFound, ShipmentNotAllowed
+from ..domain.errors import (
+    Conflict,
+    InsufficientStock,
+    InvalidInput,
+    NotFound,
+    ShipmentNotAllowed,
+)
 from ..domain.intake import LinePlan, LineRequest, SkuPosition, plan_order, release_from, take_from
 from ..domain.model import BackorderPolicy, Fulfilment, PaidPriority, Product
 from . import feedback, payments, waitlist
@@ -48,7 +55,7 @@ def place_order(uow: UnitOfWork, cmd: PlaceOrder, now: datetime) -> OrderView:
     with uow:
         store = uow.store
         if cmd.external_ref and (existing := store.find_order_id(cmd.external_ref)):
-            return store.get_order(existing)
+            return _same_order_again(store_order(store, existing), cmd, requests)
         customer = store.get_customer(cmd.customer_id)
         if customer is None:
             raise NotFound(f"unknown customer {cmd.customer_id}", field="customer_id")
@@ -71,6 +78,26 @@ def place_order(uow: UnitOfWork, cmd: PlaceOrder, now: datetime) -> OrderView:
         placed = store_order(store, order_id)  # read before commit: no second transaction
         uow.commit()
         return placed
+
+
+def _same_order_again(first: OrderView, cmd: PlaceOrder, requests: list[LineRequest]):
+    """A retry of an order already placed under its external_ref gets that order; another
+    order under the same ref is refused, not silently taken for the first."""
+    asked: dict[str, int] = defaultdict(int)
+    for request in requests:
+        asked[request.sku] += request.qty
+    placed: dict[str, int] = defaultdict(int)
+    for line in first.lines:
+        placed[line.sku] += line.qty
+    if first.customer_id != cmd.customer_id or asked != placed:
+        raise Conflict(
+            f"external_ref {cmd.external_ref!r} already names order {first.id} with other "
+            "lines or another customer; give this order its own external_ref",
+            field="external_ref",
+            external_ref=cmd.external_ref,
+            order_id=first.id,
+        )
+    return first
 
 
 def store_order(store: Store, order_id: int) -> OrderView:
