@@ -203,3 +203,16 @@ def test_an_order_mixing_currencies_is_refused_on_the_line_that_differs(client):
         "reason": "'T' is priced in TRY, the order in USD",
     }
     assert client.get("/orders").json() == []
+
+
+def test_the_openapi_bounds_of_prices_are_the_services(client):
+    """A price the schema lets through must not be one the service then refuses."""
+    from backorder.service.validation import MAX_QTY
+
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    assert schemas["ProductIn"]["properties"]["price_minor"]["maximum"] == MAX_QTY
+    line = schemas["OrderLineIn"]["properties"]["unit_price_minor"]["anyOf"][0]
+    assert line["maximum"] == MAX_QTY
+    too_dear = {"sku": "P", "name": "P", "price_minor": MAX_QTY + 1}
+    answer = client.post("/products", json=too_dear)
+    assert answer.status_code == 422 and "price_minor" in answer.text

@@ -22,7 +22,7 @@ class StrictModel(BaseModel):
 class ProductIn(StrictModel):
     sku: Sku
     name: Annotated[str, Field(min_length=1, max_length=300)]
-    price_minor: Annotated[int, Field(ge=0, le=10**12)]
+    price_minor: Annotated[int, Field(ge=0, le=MAX_QTY)]
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
     backorder_policy: BackorderPolicy = BackorderPolicy.DENY
     backorder_limit: Annotated[int | None, Field(ge=0, le=MAX_QTY)] = None
@@ -96,7 +96,7 @@ class CustomerIn(StrictModel):
 class OrderLineIn(StrictModel):
     sku: Sku
     qty: Qty
-    unit_price_minor: Annotated[int | None, Field(ge=0, le=10**12)] = None
+    unit_price_minor: Annotated[int | None, Field(ge=0, le=MAX_QTY)] = None
 
 
 class OrderIn(StrictModel):
