@@ -42,9 +42,9 @@ def test_order_goes_on_backorder_and_a_receipt_serves_the_critical_customer_firs
         "/orders", json={"customer_id": vip, "lines": [{"sku": "A", "qty": 2}]}
     ).json()
     queue = client.get("/skus/A/queue").json()
-    assert [(q["position"], q["order_id"]) for q in queue] == [
-        (1, second["id"]),
-        (2, first.json()["id"]),
+    assert [(q["position"], q["order_id"], q["allocated"], q["backordered"]) for q in queue] == [
+        (1, second["id"], 0, 2),
+        (2, first.json()["id"], 2, 1),  # part-served: 2 allocated at order, 1 waits
     ]
 
     receipt = client.post("/receipts", json={"sku": "A", "qty": 2, "reference": "PO-7"}).json()

@@ -77,7 +77,7 @@ def queue(uow: UnitOfWork, sku: str) -> list[QueueEntry]:
         if r.store.get_product(sku) is None:
             raise NotFound(f"unknown SKU {sku!r}", field="sku")
         waiting = sorted(r.store.waiting_lines(sku), key=priority_key)
-        allocated = _allocated_by_line(r.store, [w.order_id for w in waiting])
+        allocated = r.store.allocated_of_waiting_lines(sku)
     return [
         QueueEntry(
             position,
@@ -90,15 +90,6 @@ def queue(uow: UnitOfWork, sku: str) -> list[QueueEntry]:
         )
         for position, w in enumerate(waiting, start=1)
     ]
-
-
-def _allocated_by_line(store, order_ids: list[int]) -> dict[int, int]:
-    result = {}
-    for order_id in sorted(set(order_ids)):
-        found = store.get_order(order_id)
-        for line in found.lines if found else ():
-            result[line.id] = line.allocated
-    return result
 
 
 def allocation_log(

@@ -308,6 +308,10 @@ class SqlStore(
             for r in self.conn.execute(_WAITING_LINES, {"sku": sku})
         ]
 
+    def allocated_of_waiting_lines(self, sku: str) -> dict[int, int]:
+        """Units already allocated to each waiting line of a SKU (part-served lines)."""
+        return dict(self.conn.execute(_WAITING_ALLOCATED, {"sku": sku}).all())
+
     def skus_waiting_for_release(self, now: datetime) -> list[str]:
         """Released SKUs (release time passed) that still have waiting lines."""
         lines, products = t.order_lines, t.products
@@ -520,6 +524,9 @@ _WAITING_LINES = (
     .join(t.orders, t.orders.c.id == t.order_lines.c.order_id)
     .join(t.customers, t.customers.c.id == t.orders.c.customer_id)
     .where(t.order_lines.c.sku == bindparam("sku"), t.order_lines.c.backordered > 0)
+)
+_WAITING_ALLOCATED = select(t.order_lines.c.id, t.order_lines.c.allocated).where(
+    t.order_lines.c.sku == bindparam("sku"), t.order_lines.c.backordered > 0
 )
 _GRANT_TO_LINE = text(
     "UPDATE order_lines SET allocated = allocated + :q, backordered = backordered - :q "
