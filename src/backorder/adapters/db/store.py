@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 
 from ...domain.allocation import Grant, WaitingLine
-from ...domain.model import BackorderPolicy, PaidPriority, Product, StockLevel, Tier
+from ...domain.model import BackorderPolicy, Product, StockLevel
 from ...service.views import (
     AllocationLogEntry,
     CustomerView,
@@ -143,9 +143,6 @@ class SqlStore(
         if row is None:
             raise LookupError(f"no stock row for {sku} at {warehouse}")
         return row.on_hand
-
-    def add_allocations_bulk(self, sku: str, warehouse: str, units: int) -> None:
-        self.conn.execute(_ADD_ALLOCATED, {"k_sku": sku, "k_wh": warehouse, "d_alloc": units})
 
     def append_ledger(
         self,
@@ -293,20 +290,7 @@ class SqlStore(
         self.conn.execute(_ADD_HOLDING, {"l": line_id, "w": warehouse, "s": sku, "q": delta})
 
     def waiting_lines(self, sku: str) -> list[WaitingLine]:
-        return [
-            WaitingLine(
-                line_id=r.id,
-                order_id=r.order_id,
-                sku=sku,
-                backordered=r.backordered,
-                tier=Tier(r.tier),
-                paid_priority=PaidPriority(r.paid_priority),
-                due=r.requested_date or r.placed_at,
-                ordered_at=r.placed_at,
-                override=r.priority_override,
-            )
-            for r in self.conn.execute(_WAITING_LINES, {"sku": sku})
-        ]
+        return self.waiting_lines_many([sku]).get(sku, [])
 
     def allocated_of_waiting_lines(self, sku: str) -> dict[int, int]:
         """Units already allocated to each waiting line of a SKU (part-served lines)."""
@@ -330,17 +314,7 @@ class SqlStore(
 
     def apply_grants(self, sku: str, grants: Sequence[Grant]) -> None:
         """Move granted units from waiting to allocated, in a few bulk statements."""
-        if not grants:
-            return
-        self.conn.execute(_GRANT_TO_LINE, [{"q": g.qty, "l": g.line_id} for g in grants])
-        self.conn.execute(
-            _ADD_HOLDING, [{"l": g.line_id, "w": g.warehouse, "s": sku, "q": g.qty} for g in grants]
-        )
-        per_warehouse: dict[str, int] = {}
-        for g in grants:
-            per_warehouse[g.warehouse] = per_warehouse.get(g.warehouse, 0) + g.qty
-        for warehouse, units in sorted(per_warehouse.items()):
-            self.add_allocations_bulk(sku, warehouse, units)
+        self.apply_grants_many([(sku, g) for g in grants])
 
     def fully_allocated_orders(self, order_ids: Iterable[int]) -> set[int]:
         """Of these orders, those with nothing left waiting and something to ship."""
@@ -476,9 +450,6 @@ _CHANGE_STOCK = (
     )
     .returning(t.stock.c.on_hand)
 )
-_ADD_ALLOCATED = (
-    update(t.stock).where(*_STOCK_KEY).values(allocated=t.stock.c.allocated + bindparam("d_alloc"))
-)
 _ENSURE_STOCK_ROW = text(
     "INSERT INTO stock (sku, warehouse, on_hand, allocated) VALUES (:s, :w, 0, 0) "
     "ON CONFLICT (sku, warehouse) DO NOTHING"
@@ -510,27 +481,8 @@ _ADD_HOLDING = text(
     "VALUES (:l, :w, :s, :q) ON CONFLICT (line_id, warehouse) "
     "DO UPDATE SET qty = line_allocations.qty + excluded.qty"
 )
-_WAITING_LINES = (
-    select(
-        t.order_lines.c.id,
-        t.order_lines.c.order_id,
-        t.order_lines.c.backordered,
-        t.customers.c.tier,
-        t.orders.c.paid_priority,
-        t.orders.c.requested_date,
-        t.orders.c.placed_at,
-        t.order_lines.c.priority_override,
-    )
-    .join(t.orders, t.orders.c.id == t.order_lines.c.order_id)
-    .join(t.customers, t.customers.c.id == t.orders.c.customer_id)
-    .where(t.order_lines.c.sku == bindparam("sku"), t.order_lines.c.backordered > 0)
-)
 _WAITING_ALLOCATED = select(t.order_lines.c.id, t.order_lines.c.allocated).where(
     t.order_lines.c.sku == bindparam("sku"), t.order_lines.c.backordered > 0
-)
-_GRANT_TO_LINE = text(
-    "UPDATE order_lines SET allocated = allocated + :q, backordered = backordered - :q "
-    "WHERE id = :l"
 )
 _FULLY_ALLOCATED = (
     select(t.order_lines.c.order_id)
