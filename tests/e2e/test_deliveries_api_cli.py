@@ -93,3 +93,35 @@ def test_cli_receives_a_delivery_note_and_refuses_one_with_bad_rows(app, client,
     assert received.exit_code == 0, received.output
     assert "received 6 unit(s) of 2 line(s): 6 unit(s) to 3 waiting line(s)" in received.output
     assert _on_hand(client) == {"A": 3, "B": 3}
+
+
+@pytest.mark.parametrize(
+    ("content", "refusal"),
+    [
+        (b"sku,qty,Warehouse \nA,1,east\n", None),  # any case and spacing: east, not main
+        (b"sku,qty,location\nA,1,east\n", "unknown column(s) 'location'"),
+        (b"sku,qty,sku\nA,1,B\n", "repeated column(s) sku"),
+        (b"sku,qty\nA,1,east,extra\n", "row 2: 4 fields, the header has 2"),
+        ("sku,qty\nA,\u00b2\nB,\u0663\n".encode(), "row 2: qty: '\u00b2' is not a positive"),
+        (b"sku,qty\nA\xe9,1\n", "must be UTF-8 text"),
+    ],
+)
+def test_cli_refuses_a_note_it_cannot_read_exactly(app, client, tmp_path, content, refusal):
+    """A note is taken exactly or refused whole: a misread column must never send units to
+    the default warehouse, and a file of another encoding is refused, not a traceback."""
+    _shop(client)
+    client.post("/warehouses", json={"code": "east", "name": "East", "rank": 1})
+    note = tmp_path / "note.csv"
+    note.write_bytes(content)
+
+    result = _cli(app, "receive-delivery", str(note))
+
+    if refusal is None:
+        assert result.exit_code == 0, result.output
+        assert [(r["sku"], r["warehouse"]) for r in client.get("/stock").json()] == [("A", "east")]
+    else:
+        # refused with a message (SystemExit), not a traceback
+        assert isinstance(result.exception, SystemExit), result.exception
+        assert result.exit_code != 0
+        assert refusal in result.output, result.output
+        assert client.get("/stock").json() == []

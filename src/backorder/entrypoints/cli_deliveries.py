@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 from typing import Annotated
 
@@ -17,25 +18,48 @@ COLUMNS = ("sku", "qty", "warehouse")
 
 def read_note(path: Path, default_warehouse: str) -> list[deliveries.DeliveryLine]:
     """The delivery note's lines; every bad row is reported and nothing is received."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"sku", "qty"} - set(reader.fieldnames or ())
-        if missing:
-            raise InvalidInput(
-                "note",
-                f"{path}: the header needs the column(s) {', '.join(sorted(missing))} "
-                f"(columns: {', '.join(COLUMNS)}; warehouse is optional)",
-            )
-        lines, problems = [], []
-        for number, row in enumerate(reader, start=2):  # line 1 is the header
-            line, problem = _line(row, default_warehouse)
-            if problem:
-                problems.append(f"row {number}: {problem}")
-            else:
-                lines.append(line)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput("note", f"{path}: must be UTF-8 text (save it as CSV UTF-8)") from None
+    rows = csv.reader(io.StringIO(text, newline=""))
+    header = _header(path, next(rows, []))
+    lines, problems = [], []
+    for number, cells in enumerate(rows, start=2):  # line 1 is the header
+        if not any(cell.strip() for cell in cells):
+            continue  # a blank line
+        if len(cells) > len(header):
+            problems.append(f"row {number}: {len(cells)} fields, the header has {len(header)}")
+            continue
+        line, problem = _line(dict(zip(header, cells, strict=False)), default_warehouse)
+        if problem:
+            problems.append(f"row {number}: {problem}")
+        else:
+            lines.append(line)
     if problems:
         raise InvalidInput("note", f"{path}: nothing received; " + "; ".join(problems))
     return lines
+
+
+def _header(path: Path, cells: list[str]) -> list[str]:
+    """Column names, matched whatever their case and spacing; unknown or repeated columns
+    refuse the note (a misspelt warehouse column must not send units to the default)."""
+    names = [cell.strip().lower() for cell in cells]
+    unknown = [name for name in names if name not in COLUMNS]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    missing = [name for name in ("sku", "qty") if name not in names]
+    problems = []
+    if missing:
+        problems.append(f"the header needs the column(s) {', '.join(missing)}")
+    if unknown:
+        problems.append(f"unknown column(s) {', '.join(map(repr, unknown))}")
+    if repeated:
+        problems.append(f"repeated column(s) {', '.join(repeated)}")
+    if problems:
+        raise InvalidInput(
+            "note", f"{path}: {'; '.join(problems)} (columns: sku, qty and optionally warehouse)"
+        )
+    return names
 
 
 def _line(row: dict, default_warehouse: str):
@@ -44,7 +68,7 @@ def _line(row: dict, default_warehouse: str):
     warehouse = (row.get("warehouse") or "").strip() or default_warehouse
     if not sku:
         return None, "sku: empty"
-    if not qty.isdigit() or int(qty) <= 0:
+    if not (qty.isascii() and qty.isdigit()) or int(qty) <= 0:
         return None, f"qty: {qty!r} is not a positive whole number"
     return deliveries.DeliveryLine(sku, warehouse, int(qty)), None
 
