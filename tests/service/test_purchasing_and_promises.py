@@ -10,7 +10,7 @@ from backorder.bootstrap import build
 from backorder.config import Settings
 from backorder.domain.errors import StockWouldGoNegative
 from backorder.domain.model import BackorderPolicy, Product, Tier
-from backorder.service import catalog, orders, purchasing, queries, stock
+from backorder.service import catalog, orders, purchasing, queries, quotes, stock
 from backorder.service.promising import start_of_local_day
 
 TODAY = date(2026, 12, 3)
@@ -238,3 +238,27 @@ def test_the_bulk_queue_order_in_sql_is_the_priority_key_order(any_app, clock):
         by_sql = [q.line_id for q in store.all_waiting()["Q"]]
     assert len(by_sql) == 40
     assert by_sql == by_key
+
+
+def test_an_overdue_purchase_order_promises_today_never_a_past_date(any_app, clock):
+    """A PO line whose expected date has passed is due any day: its lines are promised today
+    (by the full recompute too), not on the past date."""
+    from backorder.service.promising import recompute_all
+
+    uow = any_app.uow
+    standard, critical, supplier = _setup_queue(uow, clock)
+    po = purchasing.create_purchase_order(
+        uow, supplier.id, [purchasing.PoLineIn("A", 9, _day(5))], clock()
+    )
+    clock.advance(days=10)  # five days overdue
+    purchasing.change_expected_date(uow, po.lines[0].id, _day(-30), clock())
+    today = _day(10)
+
+    assert _promise(uow, critical) == (today, "purchase_order")
+    assert _promise(uow, standard) == (today, "purchase_order")
+    with any_app.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE order_lines SET promised_date = NULL, promise_basis = NULL")
+    recompute_all(uow, clock())
+    assert _promise(uow, critical) == (today, "purchase_order")
+    quote = quotes.quote(uow, [("A", 1)], clock())[0]
+    assert quote["promised_date"] == today

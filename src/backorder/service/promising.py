@@ -8,6 +8,7 @@ A date that moves later emits `promise_delayed`; earlier, `promise_improved`.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -81,7 +82,7 @@ def _repromise_queues(store, waiting: dict, skus, now: datetime, timezone: str):
             ((q.line_id, q.backordered) for q in queue),
             free_units,
             free_date,
-            supply.get(sku, []),
+            not_before(supply.get(sku, []), today),
             lead_date,
         )
         for promise, line in zip(promises, queue, strict=True):
@@ -141,8 +142,14 @@ def promises_for(store, product: Product, waiting, now: datetime, timezone: str)
         free, free_date = available_now(position, now), today
     lead_days = store.lead_time_days(product.sku)
     lead_date = today + timedelta(days=lead_days) if lead_days is not None else None
-    incoming: list[IncomingSupply] = store.open_supply(product.sku)
+    incoming = not_before(store.open_supply(product.sku), today)
     return plan_promises(waiting, free, free_date, incoming, lead_date)
+
+
+def not_before(incoming: list[IncomingSupply], today: date) -> list[IncomingSupply]:
+    """An overdue PO line is expected any day now, not in the past: no promise is dated
+    before today."""
+    return [s if s.expected >= today else replace(s, expected=today) for s in incoming]
 
 
 def _apply(store, sku: str, promises: list[Promise], current: dict, now: datetime) -> list[dict]:
