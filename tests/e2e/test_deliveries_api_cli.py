@@ -33,13 +33,13 @@ def _on_hand(client) -> dict[str, int]:
     return {row["sku"]: row["on_hand"] for row in client.get("/stock").json()}
 
 
-def test_post_deliveries_serves_every_sku_and_a_repeat_is_a_no_op(client):
+def test_post_delivery_notes_serves_every_sku_and_a_repeat_is_a_no_op(client):
     ids = _shop(client)
     note = {"reference": "DN-100", "lines": [{"sku": "A", "qty": 3}, {"sku": "B", "qty": 2}]}
 
-    first = client.post("/deliveries", json=note)
-    again = client.post("/deliveries", json=note)
-    other = client.post("/deliveries", json=note | {"lines": [{"sku": "A", "qty": 1}]})
+    first = client.post("/delivery-notes", json=note)
+    again = client.post("/delivery-notes", json=note)
+    other = client.post("/delivery-notes", json=note | {"lines": [{"sku": "A", "qty": 1}]})
 
     assert first.status_code == 201, first.text
     assert (first.json()["allocated_to_lines"], first.json()["lines_served"]) == (5, 2)
@@ -63,7 +63,7 @@ def test_post_deliveries_serves_every_sku_and_a_repeat_is_a_no_op(client):
 def test_a_bad_delivery_is_refused_whole_with_the_field_named(client, lines, status, field):
     _shop(client)
 
-    answer = client.post("/deliveries", json={"lines": lines})
+    answer = client.post("/delivery-notes", json={"lines": lines})
 
     assert answer.status_code == status, answer.text
     assert field in answer.text
@@ -125,3 +125,45 @@ def test_cli_refuses_a_note_it_cannot_read_exactly(app, client, tmp_path, conten
         assert result.exit_code != 0
         assert refusal in result.output, result.output
         assert client.get("/stock").json() == []
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/delivery-notes", {"lines": [{"sku": "A", "qty": True}]}),
+        ("/delivery-notes", {"lines": [{"sku": "A", "qty": "3"}]}),
+        ("/delivery-notes", {"lines": [{"sku": "A", "qty": 2.0}]}),
+        ("/receipts", {"sku": "A", "qty": True}),
+        ("/adjustments", {"sku": "A", "delta": True}),
+        ("/delivery-notes", {"reference": "", "lines": [{"sku": "A", "qty": 1}]}),
+        ("/delivery-notes", {"reference": "   ", "lines": [{"sku": "A", "qty": 1}]}),
+        ("/receipts", {"sku": "A", "qty": 1, "reference": " "}),
+    ],
+)
+def test_numbers_are_not_converted_and_references_not_blank(client, path, body):
+    """`true` is not 1 and "3" is not 3; a blank reference would make every repeat look new."""
+    _shop(client)
+
+    answer = client.post(path, json=body)
+
+    assert answer.status_code == 422, answer.text
+    assert _on_hand(client) == {}
+
+
+def test_the_command_line_keeps_the_apis_rules(app, client, tmp_path):
+    """A reason code the API refuses, and a blank reference, are refused by the CLI too."""
+    _shop(client)
+    client.post("/receipts", json={"sku": "A", "qty": 5})
+    note = tmp_path / "note.csv"
+    note.write_text("sku,qty\nA,1\n")
+
+    refused = _cli(app, "adjust", "A", "--delta", "-1", "--reason", "Bad Reason")
+    blank = _cli(app, "receive-delivery", str(note), "--reference", "  ")
+
+    assert refused.exit_code != 0 and "reason: must be 1-30 lowercase" in refused.output
+    assert blank.exit_code != 0 and "reference: must not be blank" in blank.output
+    assert _on_hand(client) == {"A": 5}
+    assert (
+        client.post("/adjustments", json={"sku": "A", "delta": -1, "reason": "damaged"}).status_code
+        == 201
+    )

@@ -37,6 +37,7 @@ def receive_delivery(
 ) -> dict:
     """Receive every line; a repeated reference with the same lines is a no-op."""
     merged = merge_lines(lines)
+    reference = v.reference(reference)
     key = f"delivery:{reference}" if reference else None
     with uow:
         store = uow.store

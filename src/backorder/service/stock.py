@@ -25,6 +25,7 @@ def receive_stock(
 ) -> dict:
     """Add units to on_hand and hand them to waiting lines; a repeated reference is a no-op."""
     v.quantity(qty, "qty")
+    reference = v.reference(reference)
     key = f"receipt:{reference}" if reference else None
     with uow:
         store = uow.store
@@ -77,6 +78,7 @@ def adjust_stock(
     `audit`: an operator's adjustment, logged with its numbers in the same transaction."""
     if (delta is None) == (count is None):
         raise v.InvalidInput("delta", "give either delta or count, not both")
+    v.reason_code(reason)
     if count is not None:
         v.quantity(count, "count", allow_zero=True)
     elif delta == 0 or not isinstance(delta, int) or abs(delta) > v.MAX_QTY:

@@ -44,3 +44,25 @@ def choice(value: object, field_name: str, enum_type):
     except ValueError:
         allowed = ", ".join(member.value for member in enum_type)
         raise InvalidInput(field_name, f"must be one of: {allowed}") from None
+
+
+def reference(value: str | None, field_name: str = "reference") -> str | None:
+    """An idempotency reference: None, or text that is not blank (a blank one would make
+    every repeat look new)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(field_name, "must not be blank (leave it out instead)")
+    text(value, field_name, 200)
+    return value
+
+
+REASON_CODE = re.compile(r"[a-z_]{1,30}")
+
+
+def reason_code(value: object, field_name: str = "reason") -> str:
+    """A ledger reason: a short code such as `damaged` or `count`, the same from every entry
+    point (the API's schema says the same)."""
+    if not isinstance(value, str) or not REASON_CODE.fullmatch(value):
+        raise InvalidInput(field_name, "must be 1-30 lowercase letters or underscores")
+    return value

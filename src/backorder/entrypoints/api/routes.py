@@ -136,7 +136,7 @@ def receive(body: ReceiptIn, backend: BackendDep, response: Response) -> dict:
 
 
 @router.post(
-    "/deliveries", tags=["stock"], status_code=201, responses=REPEATED, **role(Role.INTEGRATION)
+    "/delivery-notes", tags=["stock"], status_code=201, responses=REPEATED, **role(Role.INTEGRATION)
 )
 def receive_delivery(body: DeliveryIn, backend: BackendDep, response: Response) -> dict:
     """Receive a whole delivery in one transaction: every line goes through the ledger and

@@ -11,7 +11,8 @@ from ...domain.model import BackorderPolicy, Fulfilment, PaidPriority, Tier
 from ...service.validation import MAX_LINES, MAX_QTY
 from .schemas_payments import PaymentDetailsIn
 
-Qty = Annotated[int, Field(gt=0, le=MAX_QTY)]
+# Quantities and money are whole JSON numbers: `true`, "3" or 2.0 are refused, not converted.
+Qty = Annotated[int, Field(gt=0, le=MAX_QTY, strict=True)]
 Sku = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
@@ -22,13 +23,13 @@ class StrictModel(BaseModel):
 class ProductIn(StrictModel):
     sku: Sku
     name: Annotated[str, Field(min_length=1, max_length=300)]
-    price_minor: Annotated[int, Field(ge=0, le=MAX_QTY)]
+    price_minor: Annotated[int, Field(ge=0, le=MAX_QTY, strict=True)]
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
     backorder_policy: BackorderPolicy = BackorderPolicy.DENY
-    backorder_limit: Annotated[int | None, Field(ge=0, le=MAX_QTY)] = None
+    backorder_limit: Annotated[int | None, Field(ge=0, le=MAX_QTY, strict=True)] = None
     release_at: datetime | None = None
     lead_time_days: Annotated[int | None, Field(ge=0, le=3650)] = None
-    safety_stock: Annotated[int, Field(ge=0, le=MAX_QTY)] = 0
+    safety_stock: Annotated[int, Field(ge=0, le=MAX_QTY, strict=True)] = 0
 
 
 class ProductOut(BaseModel):
@@ -49,11 +50,15 @@ class WarehouseIn(StrictModel):
     rank: Annotated[int, Field(ge=-1_000_000, le=1_000_000)] = 0
 
 
+# An idempotency reference: blank would silently turn the repeat protection off.
+Reference = Annotated[str | None, Field(min_length=1, max_length=200, pattern=r"\S")]
+
+
 class ReceiptIn(StrictModel):
     sku: Sku
     warehouse: Annotated[str, Field(min_length=1, max_length=50)] = "main"
     qty: Qty
-    reference: Annotated[str | None, Field(max_length=200)] = None
+    reference: Reference = None
 
 
 class DeliveryLineIn(StrictModel):
@@ -65,15 +70,15 @@ class DeliveryLineIn(StrictModel):
 class DeliveryIn(StrictModel):
     """A supplier delivery note: lines of one SKU and warehouse each (repeats are summed)."""
 
-    reference: Annotated[str | None, Field(max_length=200)] = None
+    reference: Reference = None
     lines: Annotated[list[DeliveryLineIn], Field(min_length=1, max_length=10_000)]
 
 
 class AdjustmentIn(StrictModel):
     sku: Sku
     warehouse: Annotated[str, Field(min_length=1, max_length=50)] = "main"
-    delta: Annotated[int | None, Field(ge=-MAX_QTY, le=MAX_QTY)] = None
-    count: Annotated[int | None, Field(ge=0, le=MAX_QTY)] = None
+    delta: Annotated[int | None, Field(ge=-MAX_QTY, le=MAX_QTY, strict=True)] = None
+    count: Annotated[int | None, Field(ge=0, le=MAX_QTY, strict=True)] = None
     reason: Annotated[str, Field(pattern=r"^[a-z_]{1,30}$")] = "adjustment"
     reference: Annotated[str | None, Field(max_length=200)] = None
 
@@ -96,7 +101,7 @@ class CustomerIn(StrictModel):
 class OrderLineIn(StrictModel):
     sku: Sku
     qty: Qty
-    unit_price_minor: Annotated[int | None, Field(ge=0, le=MAX_QTY)] = None
+    unit_price_minor: Annotated[int | None, Field(ge=0, le=MAX_QTY, strict=True)] = None
 
 
 class OrderIn(StrictModel):
