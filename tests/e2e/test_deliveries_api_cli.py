@@ -167,3 +167,22 @@ def test_the_command_line_keeps_the_apis_rules(app, client, tmp_path):
         client.post("/adjustments", json={"sku": "A", "delta": -1, "reason": "damaged"}).status_code
         == 201
     )
+
+
+def test_events_page_forward_from_the_last_id_seen(client):
+    _shop(client)  # 2 orders placed: events of their placement
+    client.post("/delivery-notes", json={"lines": [{"sku": "A", "qty": 3}]})
+    every = [e["id"] for e in client.get("/events").json()]
+    assert len(every) >= 4
+
+    pages, after = [], None
+    while True:
+        params = {"limit": 2} | ({"after_id": after} if after is not None else {})
+        page = [e["id"] for e in client.get("/events", params=params).json()]
+        if not page:
+            break
+        pages.append(page)
+        after = page[-1]
+
+    assert [i for page in pages for i in page] == every
+    assert all(len(page) <= 2 for page in pages)

@@ -148,10 +148,14 @@ def ledger(uow: UnitOfWork, sku: str | None = None, limit: int = 1000) -> list[L
 
 
 def events(
-    uow: UnitOfWork, kind: str | None = None, order_id: int | None = None, limit: int = 1000
+    uow: UnitOfWork,
+    kind: str | None = None,
+    order_id: int | None = None,
+    limit: int = 1000,
+    after_id: int | None = None,
 ) -> list[EventView]:
     with uow.reader() as r:
-        return r.store.events(kind, order_id, limit)
+        return r.store.events(kind, order_id, limit, after_id)
 
 
 def check(uow: UnitOfWork) -> list[Breach]:

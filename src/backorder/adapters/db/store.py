@@ -364,9 +364,16 @@ class SqlStore(
             raw.executemany(self.conn, _INSERT_EVENT, params)
 
     def events(
-        self, kind: str | None = None, order_id: int | None = None, limit: int = 1000
+        self,
+        kind: str | None = None,
+        order_id: int | None = None,
+        limit: int = 1000,
+        after_id: int | None = None,
     ) -> list[EventView]:
+        """Oldest first; `after_id` pages forward from the last event a reader has seen."""
         query = select(t.events).order_by(t.events.c.id).limit(limit)
+        if after_id is not None:
+            query = query.where(t.events.c.id > after_id)
         if kind:
             query = query.where(t.events.c.kind == kind)
         if order_id is not None:

@@ -334,8 +334,11 @@ def list_events(
     backend: BackendDep,
     kind: Annotated[str | None, Query(max_length=50)] = None,
     limit: Limit = 1000,
+    after_id: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
 ) -> list[dict]:
-    return serialize.plain(queries.events(backend.uow, kind=kind, limit=limit))
+    """Events oldest first; pass the last id seen as `after_id` for the next page."""
+    events = queries.events(backend.uow, kind=kind, limit=limit, after_id=after_id)
+    return serialize.plain(events)
 
 
 @router.get("/check", tags=["meta"], **role(Role.VIEWER))
