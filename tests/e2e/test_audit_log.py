@@ -147,6 +147,13 @@ def test_operator_cancels_are_audited_once_and_a_customers_own_cancel_is_not(api
     ]
     assert _row(order_row) == (ops, "cancel_order", f"order {second['id']}", "fraud")
     assert order_row["detail"]["lines"][0]["cancelled"] == 2
+    # an order's history holds its lines' rows too, and no other order's
+    history = client.get(
+        "/audit", params={"subject": f"order {first['id']}"}, headers=headers["ops"]
+    )
+    assert [(r["action"], r["subject"]) for r in history.json()] == [
+        ("cancel_line", f"line {line}")
+    ]
 
 
 # -- payments ---------------------------------------------------------------------------------

@@ -47,8 +47,18 @@ class WebQueries:
         a = t.audit_log
         query = select(a).order_by(a.c.id.desc()).limit(limit)
         if subject:
-            query = query.where(a.c.subject == subject)
+            query = query.where(a.c.subject.in_(self._with_lines(subject)))
         return [_audit(row) for row in self.conn.execute(query)]
+
+    def _with_lines(self, subject: str) -> list[str]:
+        """"order 7" also means its lines ("line 12"): their cancels and overrides are part
+        of the order's history."""
+        number = subject.removeprefix("order ")
+        if number == subject or not number.isascii() or not number.isdigit():
+            return [subject]
+        ol = t.order_lines
+        ids = self.conn.execute(select(ol.c.id).where(ol.c.order_id == int(number))).scalars()
+        return [subject, *(f"line {line_id}" for line_id in ids)]
 
     # -- operator actions ----------------------------------------------------------------------
 
