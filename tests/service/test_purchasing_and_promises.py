@@ -262,3 +262,18 @@ def test_an_overdue_purchase_order_promises_today_never_a_past_date(any_app, clo
     assert _promise(uow, critical) == (today, "purchase_order")
     quote = quotes.quote(uow, [("A", 1)], clock())[0]
     assert quote["promised_date"] == today
+
+
+def test_a_po_line_without_a_cost_takes_what_its_supplier_charges(app, clock):
+    uow = app.uow
+    catalog.save_product(uow, Product("K", "Kettle", 900, "EUR", BackorderPolicy.ALLOW), clock())
+    acme = purchasing.create_supplier(uow, purchasing.SupplierIn("Acme", 7, "EUR"), clock())
+    other = purchasing.create_supplier(uow, purchasing.SupplierIn("Other", 7, "EUR"), clock())
+    purchasing.set_supplier_product(uow, acme.id, "K", clock(), unit_cost_minor=500)
+
+    lines = [purchasing.PoLineIn("K", 1, _day(9)), purchasing.PoLineIn("K", 2, _day(9), 450)]
+    from_acme = purchasing.create_purchase_order(uow, acme.id, lines, clock())
+    from_other = purchasing.create_purchase_order(uow, other.id, lines[:1], clock())
+
+    assert [line.unit_cost_minor for line in from_acme.lines] == [500, 450]  # its own wins
+    assert [line.unit_cost_minor for line in from_other.lines] == [0]  # no price known

@@ -31,7 +31,7 @@ class PoLineIn:
     sku: str
     qty: int
     expected_date: date
-    unit_cost_minor: int = 0
+    unit_cost_minor: int | None = None  # None: the supplier's cost for the SKU, else 0
 
 
 @retried
@@ -133,7 +133,7 @@ def create_purchase_order(
                     "po_id": po_id,
                     "sku": line.sku,
                     "qty": line.qty,
-                    "unit_cost_minor": line.unit_cost_minor,
+                    "unit_cost_minor": _unit_cost(store, supplier.id, line),
                     "expected_date": line.expected_date,
                     "first_expected_date": line.expected_date,
                 }
@@ -352,13 +352,24 @@ def _refresh_po_status(store, po_id: int) -> None:
         store.set_po_status(po_id, status=status)
 
 
+def _unit_cost(store, supplier_id: int, line: PoLineIn) -> int:
+    """The line's own cost, else what the supplier charges for the SKU, else 0."""
+    if line.unit_cost_minor is not None:
+        return line.unit_cost_minor
+    for offer in store.supplier_products(line.sku):
+        if offer["supplier_id"] == supplier_id and offer["unit_cost_minor"] is not None:
+            return offer["unit_cost_minor"]
+    return 0
+
+
 def _validate_po_lines(lines: Sequence[PoLineIn]) -> None:
     if not lines:
         raise InvalidInput("lines", "a purchase order needs at least one line")
     for index, line in enumerate(lines):
         v.sku(line.sku, f"lines[{index}].sku")
         v.quantity(line.qty, f"lines[{index}].qty")
-        v.quantity(line.unit_cost_minor, f"lines[{index}].unit_cost_minor", allow_zero=True)
+        if line.unit_cost_minor is not None:
+            v.quantity(line.unit_cost_minor, f"lines[{index}].unit_cost_minor", allow_zero=True)
         if not isinstance(line.expected_date, date) or isinstance(line.expected_date, datetime):
             raise InvalidInput(f"lines[{index}].expected_date", "must be a date (YYYY-MM-DD)")
 

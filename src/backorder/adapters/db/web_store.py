@@ -51,7 +51,7 @@ class WebQueries:
         return [_audit(row) for row in self.conn.execute(query)]
 
     def _with_lines(self, subject: str) -> list[str]:
-        """"order 7" also means its lines ("line 12"): their cancels and overrides are part
+        """ "order 7" also means its lines ("line 12"): their cancels and overrides are part
         of the order's history."""
         number = subject.removeprefix("order ")
         if number == subject or not number.isascii() or not number.isdigit():

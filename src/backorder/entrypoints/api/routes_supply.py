@@ -41,7 +41,8 @@ class PoLineIn(StrictModel):
     sku: Sku
     qty: Qty
     expected_date: date
-    unit_cost_minor: Annotated[int, Field(ge=0, le=10**12)] = 0
+    # left out: the supplier's cost for the SKU (`POST /suppliers/{id}/products`), else 0
+    unit_cost_minor: Annotated[int | None, Field(ge=0, le=10**12)] = None
 
 
 class PurchaseOrderIn(StrictModel):
