@@ -190,6 +190,7 @@ def test_a_repeated_delivery_counts_once_and_another_under_its_reference_is_refu
     [
         ([DeliveryLine("A", "main", 1), DeliveryLine("NOPE", "main", 1)], NotFound, "sku"),
         ([DeliveryLine("A", "main", 1), DeliveryLine("C", "attic", 1)], NotFound, "warehouse"),
+        ([DeliveryLine("NOPE", "attic", 1)], NotFound, "lines"),  # both named at once
         ([DeliveryLine("A", "main", 1), DeliveryLine("C", "main", 0)], DomainError, "lines[1].qty"),
         ([], DomainError, "lines"),
     ],

@@ -81,15 +81,15 @@ def merge_lines(lines: Iterable[DeliveryLine]) -> list[DeliveryLine]:
 
 
 def _require_known(store, lines: list[DeliveryLine], products: dict) -> None:
+    """Every unknown SKU and warehouse of the note in one answer: one round to fix it."""
     unknown = sorted({line.sku for line in lines} - set(products))
-    if unknown:
-        raise NotFound(f"unknown SKU(s): {', '.join(unknown)}", field="sku", skus=unknown)
     known = {w["code"] for w in store.list_warehouses()}
     missing = sorted({line.warehouse for line in lines} - known)
-    if missing:
-        raise NotFound(
-            f"unknown warehouse(s): {', '.join(missing)}", field="warehouse", warehouses=missing
-        )
+    problems = [f"unknown SKU(s): {', '.join(unknown)}"] * bool(unknown)
+    problems += [f"unknown warehouse(s): {', '.join(missing)}"] * bool(missing)
+    if problems:
+        field = "lines" if unknown and missing else "sku" if unknown else "warehouse"
+        raise NotFound("; ".join(problems), field=field, skus=unknown, warehouses=missing)
 
 
 def _require_same_delivery(first: dict, lines: list[DeliveryLine], reference: str) -> None:
