@@ -258,3 +258,4 @@ def test_cli_audit_lists_the_log_latest_first(shop, run_cli):
     assert '"reason": "count"' in listed.output and '"found"' not in listed.output
     text = run_cli("audit", as_json=False).output
     assert "cli:kim: adjust_stock sku A @ main (found)" in text
+    assert '"change": 2' in text and "None" not in text  # the numbers as JSON, not a repr

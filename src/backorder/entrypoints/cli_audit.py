@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 import typer
@@ -15,9 +16,14 @@ def _text(rows: list[dict]) -> str:
         return "no audited actions"
     return "\n".join(
         f"{r['created_at']:%Y-%m-%d %H:%M} {r['actor']}: {r['action']} {r['subject']}"
-        f" ({r['reason']}) {r['detail'] or ''}".rstrip()
+        f" ({r['reason']}) {_detail(r['detail'])}".rstrip()
         for r in rows
     )
+
+
+def _detail(detail) -> str:
+    """The numbers as JSON, as the API shows them (not Python's repr)."""
+    return json.dumps(detail, default=str, ensure_ascii=False, sort_keys=True) if detail else ""
 
 
 @app.command("audit")
