@@ -75,7 +75,13 @@ def test_an_api_adjustment_is_audited_with_the_key_that_made_it_and_its_numbers(
     client, headers, ops = api
     taken = client.post(
         "/adjustments",
-        json={"sku": "A", "delta": -3, "reason": "damaged", "reference": "RMA-4"},
+        json={
+            "sku": "A",
+            "delta": -3,
+            "reason": "damaged",
+            "reference": "RMA-4",
+            "note": " dropped by the forklift ",
+        },
         headers=headers["ops"],
     )
     assert taken.status_code == 201, taken.text
@@ -85,7 +91,7 @@ def test_an_api_adjustment_is_audited_with_the_key_that_made_it_and_its_numbers(
     assert counted.status_code == 201, counted.text
 
     second, first = _rows(shop)
-    assert _row(first) == (ops, "adjust_stock", "sku A @ main", "damaged")
+    assert _row(first) == (ops, "adjust_stock", "sku A @ main", "damaged: dropped by the forklift")
     assert {k: first["detail"][k] for k in ("change", "on_hand_before", "on_hand")} == {
         "change": -3,
         "on_hand_before": 10,
@@ -249,7 +255,7 @@ def test_cli_adjustments_cancels_and_captures_are_audited_as_the_os_user(api, sh
 
 
 def test_cli_audit_lists_the_log_latest_first(shop, run_cli):
-    run_cli("adjust", "A", "--delta", "2", "--reason", "found")
+    run_cli("adjust", "A", "--delta", "2", "--reason", "found", "--note", "under the shelf")
     run_cli("adjust", "A", "--count", "5", "--reason", "count")
 
     listed = run_cli("audit", "--subject", "sku A @ main", "--limit", "1")
@@ -257,5 +263,5 @@ def test_cli_audit_lists_the_log_latest_first(shop, run_cli):
     assert listed.exit_code == 0, listed.output
     assert '"reason": "count"' in listed.output and '"found"' not in listed.output
     text = run_cli("audit", as_json=False).output
-    assert "cli:kim: adjust_stock sku A @ main (found)" in text
+    assert "cli:kim: adjust_stock sku A @ main (found: under the shelf)" in text
     assert '"change": 2' in text and "None" not in text  # the numbers as JSON, not a repr

@@ -19,6 +19,7 @@ from ..bootstrap import App, build
 from ..config import Settings
 from ..domain.errors import DomainError, InvalidInput
 from ..domain.model import BackorderPolicy, Fulfilment, PaidPriority, Product, Tier
+from ..service import audit as audit_log
 from ..service import catalog, orders, queries, stock
 from ..service.audit import Audit
 from ..service.promising import start_of_local_day
@@ -341,6 +342,7 @@ def adjust(
         "adjustment"
     ),
     reference: str | None = None,
+    note: Annotated[str | None, typer.Option(help="Why, in your words (audit log)")] = None,
 ) -> None:
     """Correct on_hand by --delta or to a counted --count (never below what is allocated);
     kept in the audit log with your OS user name."""
@@ -355,7 +357,7 @@ def adjust(
                 count=count,
                 reason=reason,
                 reference=reference,
-                audit=audit(reason),
+                audit=audit(audit_log.why(reason, note)),
             )
         )
     )

@@ -54,3 +54,8 @@ def entries(uow: UnitOfWork, limit: int = 100, subject: str | None = None) -> li
 
 def stock_subject(sku: str, warehouse: str) -> str:
     return f"sku {sku} @ {warehouse}"
+
+
+def why(reason_code: str, note: str | None) -> str:
+    """An adjustment's reason for the audit log: its ledger code, then the operator's note."""
+    return f"{reason_code}: {note.strip()}" if note and note.strip() else reason_code

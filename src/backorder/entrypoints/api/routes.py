@@ -163,7 +163,7 @@ def adjust(body: AdjustmentIn, request: Request, backend: BackendDep) -> dict:
         count=body.count,
         reason=body.reason,
         reference=body.reference,
-        audit=audit_of(request, body.reason),
+        audit=audit_of(request, audit_log.why(body.reason, body.note)),
     )
 
 

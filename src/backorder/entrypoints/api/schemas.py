@@ -81,6 +81,8 @@ class AdjustmentIn(StrictModel):
     count: Annotated[int | None, Field(ge=0, le=MAX_QTY, strict=True)] = None
     reason: Annotated[str, Field(pattern=r"^[a-z_]{1,30}$")] = "adjustment"
     reference: Annotated[str | None, Field(max_length=200)] = None
+    # why, in the operator's words: kept in the audit log after the reason code
+    note: Annotated[str | None, Field(min_length=1, max_length=500)] = None
 
     @model_validator(mode="after")
     def _one_of(self):
