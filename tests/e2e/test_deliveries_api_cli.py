@@ -186,3 +186,36 @@ def test_events_page_forward_from_the_last_id_seen(client):
 
     assert [i for page in pages for i in page] == every
     assert all(len(page) <= 2 for page in pages)
+
+
+def test_a_purchase_order_is_received_whole_over_http_and_from_the_command_line(app, client):
+    ids = _shop(client)
+    supplier = client.post(
+        "/suppliers", json={"name": "Acme", "lead_time_days": 7, "currency": "USD"}
+    ).json()
+    po = client.post(
+        "/purchase-orders",
+        json={
+            "supplier_id": supplier["id"],
+            "lines": [{"sku": "A", "qty": 3, "expected_date": "2026-12-20"}],
+        },
+    ).json()
+    other = client.post(
+        "/purchase-orders",
+        json={
+            "supplier_id": supplier["id"],
+            "lines": [{"sku": "B", "qty": 3, "expected_date": "2026-12-20"}],
+        },
+    ).json()
+
+    first = client.post(f"/purchase-orders/{po['id']}/receive")
+    again = client.post(f"/purchase-orders/{po['id']}/receive")
+    by_cli = _cli(app, "--json", "po", "receive-all", str(other["id"]))
+
+    assert (first.status_code, again.status_code) == (201, 200), first.text
+    assert first.json()["lines"][0]["po_line_id"] == po["lines"][0]["id"]
+    assert by_cli.exit_code == 0, by_cli.output
+    statuses = [client.get(f"/purchase-orders/{p['id']}").json()["status"] for p in (po, other)]
+    assert statuses == ["received", "received"]
+    assert client.get(f"/orders/{ids['ann']}").json()["status"] == "ready_to_ship"
+    assert _on_hand(client) == {"A": 3, "B": 3}

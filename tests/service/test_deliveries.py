@@ -207,3 +207,80 @@ def test_a_bad_line_refuses_the_whole_delivery(app, clock, lines, error, field):
     # the reference stays free for the corrected delivery
     fixed = [DeliveryLine("A", "main", 1)]
     assert not deliveries.receive_delivery(app.uow, fixed, clock(), reference="DN-bad")["repeated"]
+
+
+# -- against purchase orders -------------------------------------------------------------------
+
+
+def _po(app, clock, lines, **kw):
+    supplier = purchasing.create_supplier(
+        app.uow, purchasing.SupplierIn("Bolt Co", 7, "EUR"), clock()
+    )
+    return purchasing.create_purchase_order(app.uow, supplier.id, lines, clock(), **kw)
+
+
+def test_a_delivery_line_against_a_po_line_receives_it_and_no_longer_counts_it_as_supply(
+    any_app, clock
+):
+    ids = _scenario(any_app, clock)
+    [b_line] = queries.purchase_orders(any_app.uow)[0].lines  # B: 6 due 2026-12-20
+    note = [DeliveryLine("B", "main", 4, b_line.id), DeliveryLine("B", "main", 1)]
+
+    result = deliveries.receive_delivery(any_app.uow, note, clock(), reference="DN-PO")
+
+    po = queries.purchase_orders(any_app.uow)[0]
+    assert (po.status, po.lines[0].received, po.lines[0].open_qty) == ("partially_received", 4, 2)
+    receipt = next(r for r in result["lines"] if r["po_line_id"] == b_line.id)
+    assert receipt["receipt_id"] is not None
+    # B: 5 received (vip 3, pat 2 of 4); pat's last 2 wait on the 2 still open on the PO;
+    # ann's 2 wait with no date: nothing more is on order and B has no lead time
+    pat = queries.order(any_app.uow, ids["pat_bc"]).lines[0]
+    ann = queries.order(any_app.uow, ids["ann_ab"]).lines[1]
+    assert (pat.allocated, pat.backordered) == (2, 2)
+    assert (pat.promised_date, pat.promise_basis) == (date(2026, 12, 20), "purchase_order")
+    assert (ann.promised_date, ann.promise_basis) == (None, "none")
+    ledger = [(e.delta, e.reference) for e in queries.ledger(any_app.uow, "B", 10)]
+    assert sorted(ledger) == [(1, "DN-PO"), (4, "DN-PO")]
+    assert queries.check(any_app.uow) == []
+
+
+def test_receiving_a_whole_purchase_order_takes_its_open_lines_once(app, clock):
+    catalog.save_product(app.uow, Product("K", "K", 100, "EUR", BackorderPolicy.ALLOW), clock())
+    catalog.save_product(app.uow, Product("L", "L", 100, "EUR", BackorderPolicy.ALLOW), clock())
+    lines = [
+        purchasing.PoLineIn("K", 5, date(2026, 12, 9)),
+        purchasing.PoLineIn("L", 3, date(2026, 12, 9)),
+    ]
+    po = _po(app, clock, lines, reference="PO-77")
+    purchasing.receive_po_line(app.uow, po.lines[0].id, 2, clock(), reference="part")
+
+    whole = deliveries.receive_purchase_order(app.uow, po.id, clock())
+    again = deliveries.receive_purchase_order(app.uow, po.id, clock())
+
+    assert [(r["sku"], r["qty"]) for r in whole["lines"]] == [("K", 3), ("L", 3)]
+    assert (whole["reference"], again["repeated"]) == ("PO-77", True)
+    received = queries.purchase_order(app.uow, po.id)
+    assert received.status == "received" and [line.open_qty for line in received.lines] == [0, 0]
+    assert {s.sku: s.on_hand for s in queries.stock(app.uow)} == {"K": 5, "L": 3}
+
+
+@pytest.mark.parametrize(
+    ("line", "error", "field"),
+    [
+        (DeliveryLine("A", "main", 1, 9999), NotFound, "lines[A@main].po_line_id"),
+        (DeliveryLine("C", "main", 1, "B-line"), DomainError, "lines[C@main].po_line_id"),
+        (DeliveryLine("B", "east", 1, "B-line"), DomainError, "lines[B@east].po_line_id"),
+    ],
+)
+def test_a_delivery_line_must_match_its_po_line(app, clock, line, error, field):
+    _scenario(app, clock)
+    b_line = queries.purchase_orders(app.uow)[0].lines[0].id
+    if line.po_line_id == "B-line":
+        line = DeliveryLine(line.sku, line.warehouse, line.qty, b_line)
+    before = _state(app)
+
+    with pytest.raises(error) as refused:
+        deliveries.receive_delivery(app.uow, [line], clock())
+
+    assert refused.value.details.get("field") == field
+    assert _state(app) == before

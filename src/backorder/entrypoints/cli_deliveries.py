@@ -13,7 +13,7 @@ from ..domain.errors import InvalidInput
 from ..service import deliveries
 from .cli import app, backend, run, show
 
-COLUMNS = ("sku", "qty", "warehouse")
+COLUMNS = ("sku", "qty", "warehouse", "po_line")
 
 
 def read_note(path: Path, default_warehouse: str) -> list[deliveries.DeliveryLine]:
@@ -57,7 +57,8 @@ def _header(path: Path, cells: list[str]) -> list[str]:
         problems.append(f"repeated column(s) {', '.join(repeated)}")
     if problems:
         raise InvalidInput(
-            "note", f"{path}: {'; '.join(problems)} (columns: sku, qty and optionally warehouse)"
+            "note",
+            f"{path}: {'; '.join(problems)} (columns: sku, qty, optionally warehouse, po_line)",
         )
     return names
 
@@ -68,9 +69,17 @@ def _line(row: dict, default_warehouse: str):
     warehouse = (row.get("warehouse") or "").strip() or default_warehouse
     if not sku:
         return None, "sku: empty"
-    if not (qty.isascii() and qty.isdigit()) or int(qty) <= 0:
+    po_line = (row.get("po_line") or "").strip()
+    if not _positive(qty):
         return None, f"qty: {qty!r} is not a positive whole number"
-    return deliveries.DeliveryLine(sku, warehouse, int(qty)), None
+    if po_line and not _positive(po_line):
+        return None, f"po_line: {po_line!r} is not a PO line id"
+    po_line_id = int(po_line) if po_line else None
+    return deliveries.DeliveryLine(sku, warehouse, int(qty), po_line_id), None
+
+
+def _positive(text: str) -> bool:
+    return text.isascii() and text.isdigit() and int(text) > 0
 
 
 def _text(result: dict) -> str:
@@ -84,7 +93,7 @@ def _text(result: dict) -> str:
 @app.command("receive-delivery")
 def receive_delivery(
     note: Annotated[
-        Path, typer.Argument(exists=True, dir_okay=False, help="CSV: sku,qty[,warehouse]")
+        Path, typer.Argument(exists=True, dir_okay=False, help="CSV: sku,qty[,warehouse][,po_line]")
     ],
     reference: Annotated[str | None, typer.Option(help="The delivery note's number")] = None,
     warehouse: Annotated[str, typer.Option(help="For rows without a warehouse")] = "main",

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ..domain.errors import InvalidInput
-from ..service import purchasing, queries, quotes, replenishment
+from ..service import deliveries, purchasing, queries, quotes, replenishment
 from .cli import _parse_pair, app, backend, run, show
 
 supplier_cli = typer.Typer(help="Suppliers, what they sell, and how reliable they are.")
@@ -158,6 +158,18 @@ def po_receive(po_line_id: int, qty: int, reference: str | None = None) -> None:
         run(
             lambda: purchasing.receive_po_line(
                 backend().uow, po_line_id, qty, backend().clock(), reference
+            )
+        )
+    )
+
+
+@po_cli.command("receive-all")
+def po_receive_all(po_id: int, reference: str | None = None) -> None:
+    """Everything still open on the PO arrived: one delivery, a receipt per open line."""
+    show(
+        run(
+            lambda: deliveries.receive_purchase_order(
+                backend().uow, po_id, backend().clock(), reference
             )
         )
     )

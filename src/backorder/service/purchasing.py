@@ -189,7 +189,7 @@ def cancel_po_line(uow: UnitOfWork, po_line_id: int, now: datetime) -> PurchaseO
         store.lock_skus([line.sku])
         if line.open_qty:
             store.update_po_line(po_line_id, cancelled=line.cancelled + line.open_qty)
-            _refresh_po_status(store, line.po_id)
+            refresh_po_status(store, line.po_id)
             repromise(store, line.sku, now, uow.shop_timezone)
         uow.commit()
         return store.get_po(line.po_id)
@@ -239,7 +239,7 @@ def _receive(store, line, warehouse: str, qty: int, reference, now, timezone) ->
     store.update_po_line(
         line.id, received=line.received + qty, last_received_date=local_date(now, timezone)
     )
-    _refresh_po_status(store, line.po_id)
+    refresh_po_status(store, line.po_id)
     grants = allocate_waiting(store, line.sku, "receipt", reference or f"PO line {line.id}", now)
     offer_holds(store, line.sku, now)  # issue 8: what the queue left goes to the waitlist
     repromise(store, line.sku, now, timezone)
@@ -290,7 +290,7 @@ def reverse_receipt(uow: UnitOfWork, receipt_id: int, now: datetime) -> dict:
         if receipt["po_line_id"]:
             line = store.get_po_line(receipt["po_line_id"])
             store.update_po_line(line.id, received=line.received - qty)
-            _refresh_po_status(store, line.po_id)
+            refresh_po_status(store, line.po_id)
         repromise(store, sku, now, uow.shop_timezone)
         uow.commit()
         return {
@@ -337,7 +337,7 @@ def _unallocate(store, sku: str, warehouse: str, units: int, receipt_id: int, no
     return moved
 
 
-def _refresh_po_status(store, po_id: int) -> None:
+def refresh_po_status(store, po_id: int) -> None:
     po = store.get_po(po_id)
     if po.status == "draft":
         return

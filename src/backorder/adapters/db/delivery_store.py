@@ -22,19 +22,22 @@ class DeliveryQueries:
     conn: Connection
 
     def add_on_hand_many(
-        self, moves: Sequence[tuple[str, str, int]], reason: str, reference, now: datetime
+        self, moves: Sequence[tuple[str, str, int, str | None]], reason: str, now: datetime
     ) -> dict[tuple[str, str], int]:
-        """Add (sku, warehouse, units) to on_hand, one ledger row each; the new on_hand."""
-        raw.executemany(self.conn, _ENSURE_STOCK_ROW, [(sku, wh) for sku, wh, _ in moves])
-        raw.executemany(self.conn, _ADD_ON_HAND, [(units, sku, wh) for sku, wh, units in moves])
+        """Add (sku, warehouse, units, reference) to on_hand, one ledger row each with the
+        balance after it (two moves of one stock row count up); the new on_hand."""
+        pairs = sorted({(sku, wh) for sku, wh, _, _ in moves})
+        raw.executemany(self.conn, _ENSURE_STOCK_ROW, pairs)
+        skus = sorted({sku for sku, _ in pairs})
         on_hand = {
-            (r.sku, r.warehouse): r.on_hand
-            for r in self.conn.execute(_ON_HAND, {"skus": sorted({m[0] for m in moves})})
+            (r.sku, r.warehouse): r.on_hand for r in self.conn.execute(_ON_HAND, {"skus": skus})
         }
-        at = raw.utc_param(self.conn)(now)
-        ledger = [
-            (sku, wh, units, on_hand[(sku, wh)], reason, reference, at) for sku, wh, units in moves
-        ]
+        at, ledger, added = raw.utc_param(self.conn)(now), [], defaultdict(int)
+        for sku, wh, units, reference in moves:
+            on_hand[(sku, wh)] += units
+            added[(sku, wh)] += units
+            ledger.append((sku, wh, units, on_hand[(sku, wh)], reason, reference, at))
+        raw.executemany(self.conn, _ADD_ON_HAND, [(q, s, w) for (s, w), q in sorted(added.items())])
         raw.executemany(self.conn, _INSERT_LEDGER, ledger)
         return on_hand
 

@@ -142,7 +142,7 @@ def receive_delivery(body: DeliveryIn, backend: BackendDep, response: Response) 
     """Receive a whole delivery in one transaction: every line goes through the ledger and
     to its SKU's waiting lines by priority; each order served hears of it once. A repeated
     reference with the same lines is a no-op (200); with other lines, 409."""
-    lines = [deliveries.DeliveryLine(line.sku, line.warehouse, line.qty) for line in body.lines]
+    lines = [deliveries.DeliveryLine(**line.model_dump()) for line in body.lines]
     result = deliveries.receive_delivery(
         backend.uow, lines, backend.clock(), reference=body.reference
     )

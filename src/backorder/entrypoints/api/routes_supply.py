@@ -11,7 +11,7 @@ from pydantic import Field
 from ...domain.errors import InvalidInput
 from ...domain.model import PaidPriority
 from ...domain.roles import Role
-from ...service import purchasing, queries, quotes, replenishment
+from ...service import deliveries, purchasing, queries, quotes, replenishment
 from .. import serialize
 from .auth import role
 from .deps import BackendDep, Limit
@@ -123,6 +123,29 @@ def get_purchase_order(po_id: Id, backend: BackendDep) -> dict:
 @router.post("/purchase-orders/{po_id}/send", tags=["supply"], **role(Role.OPERATOR))
 def send_purchase_order(po_id: Id, backend: BackendDep) -> dict:
     return serialize.plain(purchasing.send_purchase_order(backend.uow, po_id, backend.clock()))
+
+
+class PoDeliveryIn(StrictModel):
+    reference: Annotated[str | None, Field(min_length=1, max_length=200, pattern=r"\S")] = None
+
+
+@router.post(
+    "/purchase-orders/{po_id}/receive",
+    tags=["supply"],
+    status_code=201,
+    responses=REPEATED,
+    **role(Role.INTEGRATION),
+)
+def receive_purchase_order(
+    po_id: Id, backend: BackendDep, response: Response, body: PoDeliveryIn | None = None
+) -> dict:
+    """Everything still open on the PO arrived: one delivery of its open lines, each a receipt
+    against its line. Without a reference the PO's own stands in (a repeat answers 200)."""
+    reference = body.reference if body else None
+    result = deliveries.receive_purchase_order(backend.uow, po_id, backend.clock(), reference)
+    if result["repeated"]:
+        response.status_code = 200
+    return result
 
 
 @router.patch("/po-lines/{po_line_id}", tags=["supply"], **role(Role.OPERATOR))

@@ -65,6 +65,8 @@ class DeliveryLineIn(StrictModel):
     sku: Sku
     warehouse: Annotated[str, Field(min_length=1, max_length=50)] = "main"
     qty: Qty
+    # received against this purchase-order line (its SKU, its PO's warehouse)
+    po_line_id: Annotated[int | None, Field(gt=0, le=2**31 - 1, strict=True)] = None
 
 
 class DeliveryIn(StrictModel):
