@@ -265,3 +265,25 @@ def test_cli_audit_lists_the_log_latest_first(shop, run_cli):
     text = run_cli("audit", as_json=False).output
     assert "cli:kim: adjust_stock sku A @ main (found: under the shelf)" in text
     assert '"change": 2' in text and "None" not in text  # the numbers as JSON, not a repr
+
+
+def test_get_audit_pages_back_from_the_last_id_seen(api, shop):
+    client, headers, _ = api
+    for delta in (1, 2, 3, 4, 5):
+        body = {"sku": "A", "delta": delta, "reason": "found"}
+        assert client.post("/adjustments", json=body, headers=headers["ops"]).status_code == 201
+    every = [r["id"] for r in client.get("/audit", headers=headers["ops"]).json()]
+
+    pages, before = [], None
+    while page := [
+        r["id"]
+        for r in client.get(
+            "/audit",
+            params={"limit": 2} | ({"before_id": before} if before else {}),
+            headers=headers["ops"],
+        ).json()
+    ]:
+        pages.append(page)
+        before = page[-1]
+
+    assert len(every) == 5 and [i for page in pages for i in page] == every

@@ -201,6 +201,8 @@ def test_an_operator_cancels_a_line_with_a_reason_in_the_audit_log(shop, client)
     [event] = queries.events(app.uow, kind="line_cancelled")
     assert event.payload["reason"] == "operator"
     assert web_users.audit_entries(app.uow)[0]["reason"] == "customer phoned"
+    page = client.get(f"/ui/orders/{order.id}").text  # the order's history shows it once
+    assert page.count("customer phoned") == 1
 
 
 # -- receiving -------------------------------------------------------------------------------------

@@ -46,10 +46,13 @@ def write_audit(
     )
 
 
-def entries(uow: UnitOfWork, limit: int = 100, subject: str | None = None) -> list[dict]:
-    """The latest rows first; `subject` as written, e.g. "order 7" or "sku MUG @ main"."""
+def entries(
+    uow: UnitOfWork, limit: int = 100, subject: str | None = None, before_id: int | None = None
+) -> list[dict]:
+    """The latest rows first (older than `before_id` when given); `subject` as written,
+    e.g. "order 7" (its lines' rows too) or "sku MUG @ main"."""
     with uow.reader() as r:
-        return r.store.audit_entries(min(limit, MAX_LIMIT), subject)
+        return r.store.audit_entries(min(limit, MAX_LIMIT), subject, before_id)
 
 
 def stock_subject(sku: str, warehouse: str) -> str:

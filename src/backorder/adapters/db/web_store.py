@@ -43,9 +43,13 @@ class WebQueries:
         row = dict(values, detail=json.dumps(detail, default=str) if detail is not None else None)
         self.conn.execute(insert(t.audit_log).values(**row))
 
-    def audit_entries(self, limit: int, subject: str | None = None) -> list[dict]:
+    def audit_entries(
+        self, limit: int, subject: str | None = None, before_id: int | None = None
+    ) -> list[dict]:
         a = t.audit_log
         query = select(a).order_by(a.c.id.desc()).limit(limit)
+        if before_id is not None:
+            query = query.where(a.c.id < before_id)
         if subject:
             query = query.where(a.c.subject.in_(self._with_lines(subject)))
         return [_audit(row) for row in self.conn.execute(query)]

@@ -355,10 +355,12 @@ def audit_entries(
     backend: BackendDep,
     subject: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=audit_log.MAX_LIMIT)] = 100,
+    before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ) -> list[dict]:
     """Operator actions, latest first: who, when, what, to which subject (e.g. `order 7`,
-    `line 12`, `sku MUG @ main`), why, and the numbers."""
-    return serialize.plain(audit_log.entries(backend.uow, limit, subject))
+    `line 12`, `sku MUG @ main`), why, and the numbers. For the next page pass the last id
+    seen as `before_id`."""
+    return serialize.plain(audit_log.entries(backend.uow, limit, subject, before_id))
 
 
 # -- API keys --------------------------------------------------------------------------------
