@@ -219,3 +219,19 @@ def test_a_purchase_order_is_received_whole_over_http_and_from_the_command_line(
     assert statuses == ["received", "received"]
     assert client.get(f"/orders/{ids['ann']}").json()["status"] == "ready_to_ship"
     assert _on_hand(client) == {"A": 3, "B": 3}
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/adjustments", {"sku": "A", "delta": 1, "reference": " "}),
+        ("/orders/{ann}/shipments", {"reference": "  "}),
+    ],
+)
+def test_blank_references_are_refused_on_every_path(client, path, body):
+    ids = _shop(client)
+
+    answer = client.post(path.format(**ids), json=body)
+
+    assert answer.status_code == 422, answer.text
+    assert "reference" in answer.text

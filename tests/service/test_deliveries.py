@@ -284,3 +284,56 @@ def test_a_delivery_line_must_match_its_po_line(app, clock, line, error, field):
 
     assert refused.value.details.get("field") == field
     assert _state(app) == before
+
+
+def test_a_po_reference_names_one_purchase_order(app, clock):
+    catalog.save_product(app.uow, Product("K", "K", 100, "EUR", BackorderPolicy.ALLOW), clock())
+    catalog.save_product(app.uow, Product("L", "L", 100, "EUR", BackorderPolicy.ALLOW), clock())
+    lines = [purchasing.PoLineIn("K", 5, date(2026, 12, 9))]
+    first = _po(app, clock, lines, reference="PO-1")
+    supplier_id = first.supplier_id
+
+    again = purchasing.create_purchase_order(app.uow, supplier_id, lines, clock(), reference="PO-1")
+    with pytest.raises(Conflict) as refused:
+        other = [purchasing.PoLineIn("L", 9, date(2026, 12, 9))]
+        purchasing.create_purchase_order(app.uow, supplier_id, other, clock(), reference="PO-1")
+
+    assert again.id == first.id
+    assert refused.value.details["po_id"] == first.id
+    assert len(queries.purchase_orders(app.uow)) == 1
+
+
+def test_po_line_receipts_are_refused_where_units_would_be_lost_or_misbooked(app, clock):
+    """A repeat of a receipt reference with another quantity, a cancelled PO line and blank
+    references are refused (each had been accepted); over-receipts are allowed on every path."""
+    catalog.save_product(app.uow, Product("K", "K", 100, "EUR", BackorderPolicy.ALLOW), clock())
+    lines = [
+        purchasing.PoLineIn("K", 2, date(2026, 12, 9)),
+        purchasing.PoLineIn("K", 2, date(2026, 12, 9)),
+    ]
+    po = _po(app, clock, lines)
+    first_line, second_line = (line.id for line in po.lines)
+    purchasing.receive_po_line(app.uow, first_line, 1, clock(), reference="R-1")
+    purchasing.cancel_po_line(app.uow, second_line, clock())
+
+    with pytest.raises(Conflict):
+        purchasing.receive_po_line(app.uow, first_line, 3, clock(), reference="R-1")
+    for receive in (
+        lambda: purchasing.receive_po_line(app.uow, second_line, 1, clock()),
+        lambda: deliveries.receive_delivery(
+            app.uow, [DeliveryLine("K", "main", 1, second_line)], clock()
+        ),
+    ):
+        with pytest.raises(Conflict, match="was cancelled"):
+            receive()
+    with pytest.raises(DomainError, match="must not be blank"):
+        purchasing.receive_po_line(app.uow, first_line, 1, clock(), reference=" ")
+
+    purchasing.receive_po_line(app.uow, first_line, 1, clock(), reference="R-2")  # in full
+    over = deliveries.receive_delivery(app.uow, [DeliveryLine("K", "main", 1, first_line)], clock())
+
+    assert over["lines"][0]["receipt_id"] is not None
+    [k] = queries.stock(app.uow, "K")
+    assert k.on_hand == 3
+    line = queries.purchase_order(app.uow, po.id).lines[0]
+    assert (line.received, line.open_qty) == (3, 0)

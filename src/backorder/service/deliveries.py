@@ -18,7 +18,7 @@ from . import validation as v
 from .allocating import allocate_many
 from .ports import UnitOfWork
 from .promising import local_date, repromise_many
-from .purchasing import refresh_po_status
+from .purchasing import refresh_po_status, require_receivable
 from .runner import retried
 from .waitlist import offer_holds
 
@@ -114,11 +114,7 @@ def _require_po_lines(store, lines: list[DeliveryLine]) -> dict[int, tuple]:
                 f"PO line {po_line.id} is for {po_line.sku} into {po.warehouse}, "
                 f"not {line.sku} into {line.warehouse}",
             )
-        if po.status not in ("sent", "partially_received"):
-            raise Conflict(
-                f"purchase order {po.id} is {po.status}; only a sent one can be received",
-                field=field,
-            )
+        require_receivable(po, po_line, field)
         found[po_line.id] = (po_line, po)
     return found
 
@@ -220,6 +216,7 @@ def receive_purchase_order(
         po = r.store.get_po(po_id)
         if po is None:
             raise NotFound(f"unknown purchase order {po_id}", field="po_id")
+        require_receivable(po, None, "po_id")
         reference = reference or po.reference or f"PO {po_id}"
         first = r.store.get_command_result(_key(reference))
     lines = [

@@ -209,6 +209,7 @@ def ship_order(
     reference: str | None = None,
 ) -> dict:
     """Ship allocated units (all of them, or `quantities` per line id); on_hand falls only here."""
+    reference = v.reference(reference)
     key = f"shipment:{order_id}:{reference}" if reference else None
     with uow:
         store = uow.store

@@ -105,10 +105,11 @@ def create_purchase_order(
 ) -> PurchaseOrderView:
     """A PO; sent at once unless `send=False` (a draft is not supply yet)."""
     _validate_po_lines(lines)
+    reference = v.reference(reference)
     with uow:
         store = uow.store
         if reference and (existing := store.find_po_id(reference)):
-            return store.get_po(existing)
+            return _same_po_again(store.get_po(existing), supplier_id, lines, warehouse)
         supplier = _require(
             store.get_supplier(supplier_id), f"unknown supplier {supplier_id}", "supplier_id"
         )
@@ -201,6 +202,7 @@ def receive_po_line(
 ) -> dict:
     """Receive units of a PO line (partial and over-receipts allowed) and serve the queue."""
     v.quantity(qty, "qty")
+    reference = v.reference(reference)
     key = f"po-receipt:{po_line_id}:{reference}" if reference else None
     with uow:
         store = uow.store
@@ -209,10 +211,17 @@ def receive_po_line(
         )
         store.lock_skus([line.sku])
         if key and (first := store.get_command_result(key)) is not None:
+            if first["qty"] != qty:
+                raise Conflict(
+                    f"receipt {reference!r} already brought {first['qty']} unit(s) against PO "
+                    f"line {po_line_id}; give this receipt its own reference",
+                    field="reference",
+                    reference=reference,
+                    qty=first["qty"],
+                )
             return first | {"repeated": True}
         po = store.get_po(line.po_id)
-        if po.status in ("draft", "cancelled"):
-            raise Conflict(f"purchase order {po.id} is {po.status}; send it before receiving")
+        require_receivable(po, line, "po_line_id")
         result = _receive(store, line, po.warehouse, qty, reference, now, uow.shop_timezone)
         if key:
             store.put_command_result(key, "po_receipt", result, now)
@@ -335,6 +344,36 @@ def _unallocate(store, sku: str, warehouse: str, units: int, receipt_id: int, no
         )
         moved += give
     return moved
+
+
+def require_receivable(po, line, field: str) -> None:  # line None: the PO as a whole
+    """Units can arrive against a sent PO's line, even beyond its quantity (over-receipt),
+    but not against a draft, a cancelled PO, or a line cancelled before anything came."""
+    if po.status in ("draft", "cancelled"):
+        verb = "send it before receiving" if po.status == "draft" else "it takes no receipts"
+        raise Conflict(f"purchase order {po.id} is {po.status}; {verb}", field=field)
+    if line is not None and line.cancelled and line.open_qty == 0 and line.received < line.qty:
+        raise Conflict(
+            f"PO line {line.id} was cancelled; receive its units as a plain receipt or on "
+            "another PO line",
+            field=field,
+        )
+
+
+def _same_po_again(first, supplier_id: int, lines: Sequence[PoLineIn], warehouse: str):
+    """A retry of a PO already created under its reference gets that PO; another PO under
+    the same reference is refused, not silently taken for the first."""
+    asked = sorted((line.sku, line.qty, line.expected_date) for line in lines)
+    made = sorted((line.sku, line.qty, line.first_expected_date) for line in first.lines)
+    if (first.supplier_id, first.warehouse, made) != (supplier_id, warehouse, asked):
+        raise Conflict(
+            f"reference {first.reference!r} already names purchase order {first.id} with other "
+            "lines, supplier or warehouse; give this order its own reference",
+            field="reference",
+            reference=first.reference,
+            po_id=first.id,
+        )
+    return first
 
 
 def refresh_po_status(store, po_id: int) -> None:

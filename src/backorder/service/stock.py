@@ -79,6 +79,7 @@ def adjust_stock(
     if (delta is None) == (count is None):
         raise v.InvalidInput("delta", "give either delta or count, not both")
     v.reason_code(reason)
+    reference = v.reference(reference)
     if count is not None:
         v.quantity(count, "count", allow_zero=True)
     elif delta == 0 or not isinstance(delta, int) or abs(delta) > v.MAX_QTY:

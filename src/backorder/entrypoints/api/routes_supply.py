@@ -15,7 +15,7 @@ from ...service import deliveries, purchasing, queries, quotes, replenishment
 from .. import serialize
 from .auth import role
 from .deps import BackendDep, Limit
-from .schemas import ERRORS, REPEATED, Qty, Sku, StrictModel
+from .schemas import ERRORS, REPEATED, Qty, Reference, Sku, StrictModel
 
 router = APIRouter(responses=ERRORS)
 Id = Annotated[int, Path(gt=0, le=2**31 - 1)]
@@ -50,7 +50,7 @@ class PurchaseOrderIn(StrictModel):
     lines: Annotated[list[PoLineIn], Field(min_length=1, max_length=500)]
     warehouse: Annotated[str, Field(min_length=1, max_length=50)] = "main"
     # Unique per PO (a repeat returns the first PO); "" would be stored, then collide: refused.
-    reference: Annotated[str | None, Field(min_length=1, max_length=200)] = None
+    reference: Reference = None
     send: bool = True
 
 
@@ -60,7 +60,7 @@ class ExpectedDateIn(StrictModel):
 
 class PoReceiptIn(StrictModel):
     qty: Qty
-    reference: Annotated[str | None, Field(max_length=200)] = None
+    reference: Reference = None
 
 
 @router.post("/suppliers", tags=["supply"], status_code=201, **role(Role.OPERATOR))
@@ -126,7 +126,7 @@ def send_purchase_order(po_id: Id, backend: BackendDep) -> dict:
 
 
 class PoDeliveryIn(StrictModel):
-    reference: Annotated[str | None, Field(min_length=1, max_length=200, pattern=r"\S")] = None
+    reference: Reference = None
 
 
 @router.post(

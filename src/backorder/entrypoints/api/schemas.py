@@ -82,7 +82,7 @@ class AdjustmentIn(StrictModel):
     delta: Annotated[int | None, Field(ge=-MAX_QTY, le=MAX_QTY, strict=True)] = None
     count: Annotated[int | None, Field(ge=0, le=MAX_QTY, strict=True)] = None
     reason: Annotated[str, Field(pattern=r"^[a-z_]{1,30}$")] = "adjustment"
-    reference: Annotated[str | None, Field(max_length=200)] = None
+    reference: Reference = None
     # why, in the operator's words: kept in the audit log after the reason code
     note: Annotated[str | None, Field(min_length=1, max_length=500)] = None
 
@@ -129,7 +129,7 @@ class LineQtyIn(StrictModel):
 
 class ShipmentIn(StrictModel):
     quantities: dict[int, Qty] | None = None
-    reference: Annotated[str | None, Field(max_length=200)] = None
+    reference: Reference = None
 
 
 class ErrorOut(BaseModel):
