@@ -235,3 +235,24 @@ def test_blank_references_are_refused_on_every_path(client, path, body):
 
     assert answer.status_code == 422, answer.text
     assert "reference" in answer.text
+
+
+def test_small_things_a_tester_tripped_on(app, client, tmp_path):
+    """A blank reference is explained in words, the CSV takes the API's po_line_id name,
+    an unknown PO status is refused, and a note of several lines stays one audit line."""
+    _shop(client)
+    blank = client.post("/receipts", json={"sku": "A", "qty": 1, "reference": " "})
+    note = tmp_path / "note.csv"
+    note.write_text("sku,qty,PO_LINE_ID\nA,1,\n")
+    client.post("/receipts", json={"sku": "A", "qty": 5})
+
+    received = _cli(app, "receive-delivery", str(note))
+    bogus = client.get("/purchase-orders", params={"status": "bogus"})
+    noted = _cli(app, "adjust", "A", "--delta", "-1", "--reason", "damaged", "--note", "wet\nbox")
+
+    assert blank.status_code == 422 and "must not be blank" in blank.text
+    assert received.exit_code == 0, received.output
+    assert bogus.status_code == 422 and "status" in bogus.text
+    assert noted.exit_code == 0, noted.output
+    audit = _cli(app, "audit", "--limit", "1").output
+    assert "(damaged: wet box)" in audit and audit.count("\n") == 1

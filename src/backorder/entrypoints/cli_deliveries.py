@@ -14,6 +14,7 @@ from ..service import deliveries
 from .cli import app, backend, run, show
 
 COLUMNS = ("sku", "qty", "warehouse", "po_line")
+ALIASES = {"po_line_id": "po_line"}  # the API's name for the column
 
 
 def read_note(path: Path, default_warehouse: str) -> list[deliveries.DeliveryLine]:
@@ -44,7 +45,7 @@ def read_note(path: Path, default_warehouse: str) -> list[deliveries.DeliveryLin
 def _header(path: Path, cells: list[str]) -> list[str]:
     """Column names, matched whatever their case and spacing; unknown or repeated columns
     refuse the note (a misspelt warehouse column must not send units to the default)."""
-    names = [cell.strip().lower() for cell in cells]
+    names = [ALIASES.get(name, name) for name in (cell.strip().lower() for cell in cells)]
     unknown = [name for name in names if name not in COLUMNS]
     repeated = sorted({name for name in names if names.count(name) > 1})
     missing = [name for name in ("sku", "qty") if name not in names]

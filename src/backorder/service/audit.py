@@ -61,4 +61,5 @@ def stock_subject(sku: str, warehouse: str) -> str:
 
 def why(reason_code: str, note: str | None) -> str:
     """An adjustment's reason for the audit log: its ledger code, then the operator's note."""
-    return f"{reason_code}: {note.strip()}" if note and note.strip() else reason_code
+    words = " ".join(note.split()) if note else ""  # one line: the log lists one per action
+    return f"{reason_code}: {words}" if words else reason_code

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..domain.allocation import describe_key, explain_precedence, priority_key
-from ..domain.errors import NotFound
+from ..domain.errors import InvalidInput, NotFound
 from .ports import UnitOfWork
 from .views import (
     AllocationLogEntry,
@@ -177,9 +177,14 @@ def purchase_order(uow: UnitOfWork, po_id: int) -> PurchaseOrderView:
     return found
 
 
+PO_STATUSES = ("draft", "sent", "partially_received", "received", "cancelled")
+
+
 def purchase_orders(
     uow: UnitOfWork, status: str | None = None, limit: int = 100
 ) -> list[PurchaseOrderView]:
+    if status is not None and status not in PO_STATUSES:
+        raise InvalidInput("status", f"must be one of {', '.join(PO_STATUSES)}")
     with uow.reader() as r:
         return r.store.list_pos(status, limit)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from ...domain.model import BackorderPolicy, Fulfilment, PaidPriority, Tier
 from ...service.validation import MAX_LINES, MAX_QTY
@@ -50,8 +50,14 @@ class WarehouseIn(StrictModel):
     rank: Annotated[int, Field(ge=-1_000_000, le=1_000_000)] = 0
 
 
+def _not_blank(value: str | None) -> str | None:
+    if value is not None and not value.strip():
+        raise ValueError("must not be blank (leave it out instead)")
+    return value
+
+
 # An idempotency reference: blank would silently turn the repeat protection off.
-Reference = Annotated[str | None, Field(min_length=1, max_length=200, pattern=r"\S")]
+Reference = Annotated[str | None, Field(min_length=1, max_length=200), AfterValidator(_not_blank)]
 
 
 class ReceiptIn(StrictModel):
