@@ -15,7 +15,8 @@ from sqlalchemy import Connection
 
 
 def placeholders(sql: str, conn: Connection) -> str:
-    """Statements are written with `?`; psycopg wants `%s`."""
+    """Statements are written with `?`; psycopg wants `%s`. (So none of them may hold a
+    literal `?` or `%`: values always go in as parameters.)"""
     return sql.replace("?", "%s") if conn.dialect.name == "postgresql" else sql
 
 
