@@ -83,3 +83,10 @@ def utc_value(conn: Connection) -> Callable[[object], datetime | None]:
         return known
 
     return convert
+
+
+def date_value(conn: Connection) -> Callable[[object], date | None]:
+    """A Date column's value as the driver returns it (SQLite: ISO text), as a date."""
+    if conn.dialect.name == "postgresql":
+        return lambda value: value
+    return lambda value: None if value is None else date.fromisoformat(value[:10])

@@ -64,12 +64,12 @@ class SqlStore(
         ordered = sorted(set(skus))
         if self._sqlite or not ordered:
             return
-        self.conn.execute(
-            select(t.products.c.sku)
-            .where(t.products.c.sku.in_(ordered))
-            .order_by(t.products.c.sku)
-            .with_for_update()
-        ).all()
+        marks = ", ".join("?" * len(ordered))
+        raw.fetchall(
+            self.conn,
+            f"SELECT sku FROM products WHERE sku IN ({marks}) ORDER BY sku FOR UPDATE",
+            ordered,
+        )
 
     # -- catalog -------------------------------------------------------------------------
 
@@ -118,10 +118,8 @@ class SqlStore(
     # -- stock ---------------------------------------------------------------------------
 
     def stock_levels(self, sku: str) -> tuple[StockLevel, ...]:
-        return tuple(
-            StockLevel(r.sku, r.warehouse, r.on_hand, r.allocated, r.rank)
-            for r in self.conn.execute(_STOCK_LEVELS, {"sku": sku})
-        )
+        # every order and receipt reads it: on the driver's cursor (ints and text only)
+        return tuple(StockLevel(*row) for row in raw.fetchall(self.conn, _STOCK_LEVELS, (sku,)))
 
     def all_stock(self, sku: str | None = None) -> list[StockView]:
         query = select(t.stock).order_by(t.stock.c.sku, t.stock.c.warehouse)
@@ -174,7 +172,7 @@ class SqlStore(
         return [LedgerEntry(**row._mapping) for row in self.conn.execute(query)]
 
     def backordered_total(self, sku: str) -> int:
-        return int(self.conn.execute(_BACKORDERED_TOTAL, {"sku": sku}).scalar_one())
+        return int(raw.fetchall(self.conn, _BACKORDERED_TOTAL, (sku,))[0][0])
 
     # -- customers -----------------------------------------------------------------------
 
@@ -442,10 +440,8 @@ _PRODUCTS = select(t.products).where(t.products.c.sku.in_(bindparam("skus", expa
 _WAREHOUSE = select(t.warehouses).where(t.warehouses.c.code == bindparam("code"))
 _CUSTOMER = select(t.customers).where(t.customers.c.id == bindparam("id"))
 _STOCK_LEVELS = (
-    select(t.stock, t.warehouses.c.rank)
-    .join(t.warehouses, t.warehouses.c.code == t.stock.c.warehouse)
-    .where(t.stock.c.sku == bindparam("sku"))
-    .order_by(t.warehouses.c.rank, t.warehouses.c.code)
+    "SELECT s.sku, s.warehouse, s.on_hand, s.allocated, w.rank FROM stock s "
+    "JOIN warehouses w ON w.code = s.warehouse WHERE s.sku = ? ORDER BY w.rank, w.code"
 )
 _STOCK_KEY = (t.stock.c.sku == bindparam("k_sku"), t.stock.c.warehouse == bindparam("k_wh"))
 _CHANGE_STOCK = (
@@ -462,8 +458,8 @@ _ENSURE_STOCK_ROW = text(
     "ON CONFLICT (sku, warehouse) DO NOTHING"
 )
 _INSERT_LEDGER = insert(t.ledger)
-_BACKORDERED_TOTAL = select(func.coalesce(func.sum(t.order_lines.c.backordered), 0)).where(
-    t.order_lines.c.sku == bindparam("sku"), t.order_lines.c.backordered > 0
+_BACKORDERED_TOTAL = (
+    "SELECT COALESCE(SUM(backordered), 0) FROM order_lines WHERE sku = ? AND backordered > 0"
 )
 _INSERT_ORDER = insert(t.orders)
 _INSERT_LINE = insert(t.order_lines)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from ...domain.allocation import WaitingLine
 from ...domain.model import PaidPriority, Tier
 from ...domain.promising import IncomingSupply
 from ...service.views import LinePromise, PoLineView, PurchaseOrderView, SupplierView
+from . import raw
 from . import tables as t
 
 SUPPLYING = ("sent", "partially_received")
@@ -58,13 +59,14 @@ class SupplyQueries:
 
     def lead_time_days(self, sku: str) -> int | None:
         """The SKU's own lead time, else its preferred supplier's, else its fastest supplier's."""
-        row = self.conn.execute(_LEAD_TIMES, {"sku": sku}).first()
-        if row is None:
+        rows = raw.fetchall(self.conn, _LEAD_TIMES, (sku,))
+        if not rows:
             return None
-        if row.lead_time_days is not None:
-            return row.lead_time_days
-        if row.preferred is not None:
-            return row.preferred
+        own, preferred = rows[0]
+        if own is not None:
+            return own
+        if preferred is not None:
+            return preferred
         options = self.supplier_products(sku)
         return options[0]["lead_time_days"] if options else None
 
@@ -133,8 +135,9 @@ class SupplyQueries:
 
     def open_supply(self, sku: str) -> list[IncomingSupply]:
         """Open PO lines of a SKU (sent, not fully received or cancelled), as supply."""
-        rows = self.conn.execute(_OPEN_SUPPLY, {"sku": sku})
-        return [IncomingSupply(r.expected_date, r.open, r.id) for r in rows]
+        day = raw.date_value(self.conn)
+        rows = raw.fetchall(self.conn, _OPEN_SUPPLY, (sku,))
+        return [IncomingSupply(day(when), int(units), line_id) for line_id, when, units in rows]
 
     def open_po_lines(self, sku: str) -> list[dict]:
         """Open PO lines of a SKU with their supplier, by expected date."""
@@ -223,7 +226,13 @@ class SupplyQueries:
     # -- promises --------------------------------------------------------------------------
 
     def line_promises(self, sku: str) -> dict[int, LinePromise]:
-        return {r.id: LinePromise(*r) for r in self.conn.execute(_LINE_PROMISES, {"sku": sku})}
+        day = raw.date_value(self.conn)
+        return {
+            line_id: LinePromise(line_id, order_id, day(promised), basis, po_line, day(first))
+            for line_id, order_id, promised, basis, po_line, first in raw.fetchall(
+                self.conn, _LINE_PROMISES, (sku,)
+            )
+        }
 
     def clear_promises(self, line_ids: Iterable[int]) -> None:
         ids = list(line_ids)
@@ -240,29 +249,18 @@ def _supplier(row) -> SupplierView:
     return SupplierView(row.id, row.name, row.contact, row.email, row.lead_time_days, row.currency)
 
 
-# Built once: asked on every order that goes on backorder (building them per call cost more
-# than running them).
-def _open_supply():
-    pl, po = t.po_lines, t.purchase_orders
-    remaining = pl.c.qty - pl.c.received - pl.c.cancelled
-    return (
-        select(pl.c.id, pl.c.expected_date, remaining.label("open"))
-        .join(po, po.c.id == pl.c.po_id)
-        .where(pl.c.sku == bindparam("sku"), po.c.status.in_(SUPPLYING), remaining > 0)
-    )
-
-
-_OPEN_SUPPLY = _open_supply()
-_LEAD_TIMES = (
-    select(t.products.c.lead_time_days, t.suppliers.c.lead_time_days.label("preferred"))
-    .outerjoin(t.suppliers, t.suppliers.c.id == t.products.c.preferred_supplier_id)
-    .where(t.products.c.sku == bindparam("sku"))
+# On the driver's cursor: asked on every order that goes on backorder.
+_OPEN_SUPPLY = (
+    "SELECT pl.id, pl.expected_date, pl.qty - pl.received - pl.cancelled FROM po_lines pl "
+    "JOIN purchase_orders po ON po.id = pl.po_id WHERE pl.sku = ? "
+    "AND po.status IN ('sent', 'partially_received') "
+    "AND pl.qty - pl.received - pl.cancelled > 0"
 )
-_LINE_PROMISES = select(
-    t.order_lines.c.id,
-    t.order_lines.c.order_id,
-    t.order_lines.c.promised_date,
-    t.order_lines.c.promise_basis,
-    t.order_lines.c.promise_po_line_id,
-    t.order_lines.c.first_promised_date,
-).where(t.order_lines.c.sku == bindparam("sku"), t.order_lines.c.backordered > 0)
+_LEAD_TIMES = (
+    "SELECT p.lead_time_days, s.lead_time_days FROM products p "
+    "LEFT JOIN suppliers s ON s.id = p.preferred_supplier_id WHERE p.sku = ?"
+)
+_LINE_PROMISES = (
+    "SELECT id, order_id, promised_date, promise_basis, promise_po_line_id, "
+    "first_promised_date FROM order_lines WHERE sku = ? AND backordered > 0"
+)
