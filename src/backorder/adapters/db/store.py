@@ -73,13 +73,19 @@ class SqlStore(
 
     # -- catalog -------------------------------------------------------------------------
 
+    # Products and customers are read by every order: on the driver's cursor.
+
     def get_product(self, sku: str) -> Product | None:
-        row = self.conn.execute(_PRODUCT, {"sku": sku}).first()
-        return _product(row) if row else None
+        rows = raw.fetchall(self.conn, _PRODUCT, (sku,))
+        return _raw_product(rows[0], raw.utc_value(self.conn)) if rows else None
 
     def get_products(self, skus: Iterable[str]) -> dict[str, Product]:
-        rows = self.conn.execute(_PRODUCTS, {"skus": list(skus)})
-        return {row.sku: _product(row) for row in rows}
+        wanted = sorted(set(skus))
+        if not wanted:
+            return {}
+        sql = _PRODUCTS.format(marks=", ".join("?" * len(wanted)))
+        utc = raw.utc_value(self.conn)
+        return {row[0]: _raw_product(row, utc) for row in raw.fetchall(self.conn, sql, wanted)}
 
     def list_products(self, limit: int, offset: int) -> list[Product]:
         query = select(t.products).order_by(t.products.c.sku).limit(limit).offset(offset)
@@ -181,8 +187,8 @@ class SqlStore(
         return result.inserted_primary_key[0]
 
     def get_customer(self, customer_id: int) -> CustomerView | None:
-        row = self.conn.execute(_CUSTOMER, {"id": customer_id}).first()
-        return _customer(row) if row else None
+        rows = raw.fetchall(self.conn, _CUSTOMER, (customer_id,))
+        return CustomerView(*rows[0]) if rows else None
 
     def find_customer(self, external_id: str) -> CustomerView | None:
         row = self.conn.execute(
@@ -435,10 +441,17 @@ class SqlStore(
 # Building a Core statement costs more than running it; these are built at import and
 # their compiled form is reused from the engine's cache (names bound per call).
 
-_PRODUCT = select(t.products).where(t.products.c.sku == bindparam("sku"))
-_PRODUCTS = select(t.products).where(t.products.c.sku.in_(bindparam("skus", expanding=True)))
+_PRODUCT_COLUMNS = (
+    "sku, name, price_minor, currency, backorder_policy, backorder_limit, release_at, "
+    "lead_time_days, safety_stock"
+)
+_PRODUCT = f"SELECT {_PRODUCT_COLUMNS} FROM products WHERE sku = ?"
+_PRODUCTS = f"SELECT {_PRODUCT_COLUMNS} FROM products WHERE sku IN ({{marks}})"
 _WAREHOUSE = select(t.warehouses).where(t.warehouses.c.code == bindparam("code"))
-_CUSTOMER = select(t.customers).where(t.customers.c.id == bindparam("id"))
+_CUSTOMER = (  # CustomerView's fields, in its order
+    "SELECT id, external_id, name, email, tier, default_fulfilment, locale FROM customers "
+    "WHERE id = ?"
+)
 _STOCK_LEVELS = (
     "SELECT s.sku, s.warehouse, s.on_hand, s.allocated, w.rank FROM stock s "
     "JOIN warehouses w ON w.code = s.warehouse WHERE s.sku = ? ORDER BY w.rank, w.code"
@@ -568,6 +581,22 @@ def _product(row) -> Product:
         release_at=row.release_at,
         lead_time_days=row.lead_time_days,
         safety_stock=row.safety_stock,
+    )
+
+
+def _raw_product(row: tuple, utc) -> Product:
+    """`_product` over a raw row of _PRODUCT_COLUMNS."""
+    sku, name, price, currency, policy, limit, release_at, lead_time, safety = row
+    return Product(
+        sku=sku,
+        name=name,
+        price_minor=price,
+        currency=currency,
+        backorder_policy=BackorderPolicy(policy),
+        backorder_limit=limit,
+        release_at=utc(release_at),
+        lead_time_days=lead_time,
+        safety_stock=safety,
     )
 
 
