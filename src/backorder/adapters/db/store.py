@@ -223,10 +223,24 @@ class SqlStore(
         return sorted(self.conn.execute(query).scalars())
 
     def get_order(self, order_id: int) -> OrderView | None:
-        row = self.conn.execute(_ORDER, {"id": order_id}).first()
-        if row is None:
+        """Every command ends by reading its order back: on the driver's cursor."""
+        rows = raw.fetchall(self.conn, _ORDER, (order_id,))
+        if not rows:
             return None
-        return OrderView(**row._mapping, lines=tuple(self._lines(order_id)))
+        utc = raw.utc_value(self.conn)
+        id_, ref, customer, fulfilment, paid, requested, placed, channel, currency = rows[0]
+        return OrderView(
+            id_,
+            ref,
+            customer,
+            fulfilment,
+            paid,
+            utc(requested),
+            utc(placed),
+            channel,
+            currency,
+            lines=tuple(self._lines(order_id)),
+        )
 
     def list_orders(self, customer_id: int | None, limit: int, offset: int) -> list[OrderView]:
         query = select(t.orders.c.id).order_by(t.orders.c.id.desc()).limit(limit).offset(offset)
@@ -236,32 +250,25 @@ class SqlStore(
 
     def _lines(self, order_id: int) -> list[LineView]:
         holdings = self._holdings_by_line(order_id)
+        day = raw.date_value(self.conn)
         return [
             LineView(
-                id=r.id,
-                line_no=r.line_no,
-                sku=r.sku,
-                qty=r.qty,
-                allocated=r.allocated,
-                backordered=r.backordered,
-                shipped=r.shipped,
-                cancelled=r.cancelled,
-                unit_price_minor=r.unit_price_minor,
-                holdings=tuple(holdings.get(r.id, ())),
-                promised_date=r.promised_date,
-                promise_basis=r.promise_basis,
-                promise_po_line_id=r.promise_po_line_id,
-                first_promised_date=r.first_promised_date,
-                promise_changes=r.promise_changes,
-                priority_override=r.priority_override,
+                *row[:9],
+                holdings=tuple(holdings.get(row[0], ())),
+                promised_date=day(row[9]),
+                promise_basis=row[10],
+                promise_po_line_id=row[11],
+                first_promised_date=day(row[12]),
+                promise_changes=row[13],
+                priority_override=row[14],
             )
-            for r in self.conn.execute(_ORDER_LINES, {"order_id": order_id})
+            for row in raw.fetchall(self.conn, _ORDER_LINES, (order_id,))
         ]
 
     def _holdings_by_line(self, order_id: int) -> dict[int, list[tuple[str, int]]]:
         holdings: dict[int, list[tuple[str, int]]] = {}
-        for row in self.conn.execute(_ORDER_HOLDINGS, {"order_id": order_id}):
-            holdings.setdefault(row.line_id, []).append((row.warehouse, row.qty))
+        for line_id, warehouse, qty in raw.fetchall(self.conn, _ORDER_HOLDINGS, (order_id,)):
+            holdings.setdefault(line_id, []).append((warehouse, qty))
         return holdings
 
     def change_line(
@@ -476,18 +483,19 @@ _BACKORDERED_TOTAL = (
 )
 _INSERT_ORDER = insert(t.orders)
 _INSERT_LINE = insert(t.order_lines)
-_ORDER = select(t.orders).where(t.orders.c.id == bindparam("id"))
-_ORDER_LINES = (
-    select(t.order_lines)
-    .where(t.order_lines.c.order_id == bindparam("order_id"))
-    .order_by(t.order_lines.c.line_no)
+_ORDER = (  # OrderView's fields, in its order
+    "SELECT id, external_ref, customer_id, fulfilment, paid_priority, requested_date, "
+    "placed_at, channel, currency FROM orders WHERE id = ?"
+)
+_ORDER_LINES = (  # LineView's first nine fields, then the promise and the override
+    "SELECT id, line_no, sku, qty, allocated, backordered, shipped, cancelled, "
+    "unit_price_minor, promised_date, promise_basis, promise_po_line_id, first_promised_date, "
+    "promise_changes, priority_override FROM order_lines WHERE order_id = ? ORDER BY line_no"
 )
 _ORDER_HOLDINGS = (
-    select(t.line_allocations.c.line_id, t.line_allocations.c.warehouse, t.line_allocations.c.qty)
-    .join(t.order_lines, t.order_lines.c.id == t.line_allocations.c.line_id)
-    .join(t.warehouses, t.warehouses.c.code == t.line_allocations.c.warehouse)
-    .where(t.order_lines.c.order_id == bindparam("order_id"), t.line_allocations.c.qty > 0)
-    .order_by(t.warehouses.c.rank, t.warehouses.c.code)
+    "SELECT la.line_id, la.warehouse, la.qty FROM line_allocations la "
+    "JOIN order_lines l ON l.id = la.line_id JOIN warehouses w ON w.code = la.warehouse "
+    "WHERE l.order_id = ? AND la.qty > 0 ORDER BY w.rank, w.code"
 )
 _REDUCE_HOLDING = text(
     "UPDATE line_allocations SET qty = qty + :d WHERE line_id = :l AND warehouse = :w"
