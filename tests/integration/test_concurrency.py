@@ -14,8 +14,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import pytest
-from sqlalchemy import text
 
+from backorder.adapters.db import raw
 from backorder.adapters.db import uow as uow_module
 from backorder.adapters.db.store import SqlStore
 from backorder.domain.errors import InsufficientStock, InvalidInput, ShipmentNotAllowed
@@ -114,10 +114,9 @@ def test_a_deadlock_from_locks_taken_in_opposite_orders_is_retried_until_both_su
     halfway, mode = threading.Barrier(2, timeout=10), threading.local()
 
     def lock_in_the_callers_order(self, skus) -> None:
+        # on the driver's cursor, as the store locks: its errors must be retried too
         for sku in sorted(skus, reverse=mode.reverse):
-            self.conn.execute(
-                text("SELECT sku FROM products WHERE sku = :s FOR UPDATE"), {"s": sku}
-            )
+            raw.fetchall(self.conn, "SELECT sku FROM products WHERE sku = ? FOR UPDATE", (sku,))
             if not getattr(mode, "waited", False):  # first attempt: both hold one lock
                 mode.waited = True
                 halfway.wait()

@@ -70,3 +70,17 @@ def test_the_logged_priority_key_is_what_json_dumps_writes():
     for key in keys:
         assert key_json(key) == json.dumps(key, default=_iso)
     assert key_json([1, "x"]) == '[1, "x"]'  # any other key: json.dumps itself
+
+
+def test_driver_errors_surface_as_sqlalchemys(conn):
+    """The unit of work retries conflicts by SQLAlchemy's classes: a raw statement's error
+    must be one of them (a deadlock on the driver's cursor went unretried before)."""
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    conn.exec_driver_sql("CREATE TABLE u (x INTEGER UNIQUE)")
+    conn.commit()
+    raw.executemany(conn, "INSERT INTO u (x) VALUES (?)", [(1,)])
+    with pytest.raises(IntegrityError):
+        raw.executemany(conn, "INSERT INTO u (x) VALUES (?)", [(1,)])
+    with pytest.raises(OperationalError):
+        raw.fetchall(conn, "SELECT nope FROM u")

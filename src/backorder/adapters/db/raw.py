@@ -9,9 +9,11 @@ store them, so rows written here read back the same as any other.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 
 def placeholders(sql: str, conn: Connection) -> str:
@@ -23,18 +25,28 @@ def placeholders(sql: str, conn: Connection) -> str:
 def executemany(conn: Connection, sql: str, rows: Sequence[Sequence]) -> None:
     if not rows:
         return
-    cursor = conn.connection.cursor()
-    try:
+    with _cursor(conn, sql) as cursor:
         cursor.executemany(placeholders(sql, conn), rows)
-    finally:
-        cursor.close()
 
 
 def fetchall(conn: Connection, sql: str, params: Sequence = ()) -> list[tuple]:
-    cursor = conn.connection.cursor()
-    try:
+    with _cursor(conn, sql) as cursor:
         cursor.execute(placeholders(sql, conn), params)
         return cursor.fetchall()
+
+
+@contextmanager
+def _cursor(conn: Connection, sql: str):
+    """A cursor whose driver errors surface as SQLAlchemy's (IntegrityError,
+    OperationalError...), as every other statement's do: the unit of work retries a deadlock
+    or a lock timeout by those classes."""
+    cursor = conn.connection.cursor()
+    try:
+        yield cursor
+    except conn.dialect.loaded_dbapi.Error as error:
+        raise DBAPIError.instance(
+            sql, None, error, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
+        ) from error
     finally:
         cursor.close()
 
