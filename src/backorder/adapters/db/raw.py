@@ -29,6 +29,12 @@ def executemany(conn: Connection, sql: str, rows: Sequence[Sequence]) -> None:
         cursor.executemany(placeholders(sql, conn), rows)
 
 
+def execute(conn: Connection, sql: str, params: Sequence = ()) -> None:
+    """A statement that returns no rows (psycopg refuses to fetch from one)."""
+    with _cursor(conn, sql) as cursor:
+        cursor.execute(placeholders(sql, conn), params)
+
+
 def fetchall(conn: Connection, sql: str, params: Sequence = ()) -> list[tuple]:
     with _cursor(conn, sql) as cursor:
         cursor.execute(placeholders(sql, conn), params)

@@ -27,7 +27,7 @@ from . import raw
 from . import tables as t
 from .auth_store import AuthQueries
 from .bulk_store import BulkQueries
-from .delivery_store import DeliveryQueries
+from .delivery_store import _ADD_HOLDING, DeliveryQueries
 from .notify_store import NotifyQueries
 from .payment_store import PAYMENT_CHECKS, PaymentQueries
 from .promise_bulk_store import PromiseBulkQueries
@@ -140,13 +140,10 @@ class SqlStore(
 
     def change_stock(self, sku: str, warehouse: str, on_hand: int = 0, allocated: int = 0) -> int:
         """Apply deltas in one UPDATE; return the new on_hand."""
-        row = self.conn.execute(
-            _CHANGE_STOCK,
-            {"k_sku": sku, "k_wh": warehouse, "d_on_hand": on_hand, "d_alloc": allocated},
-        ).first()
-        if row is None:
+        rows = raw.fetchall(self.conn, _CHANGE_STOCK, (on_hand, allocated, sku, warehouse))
+        if not rows:
             raise LookupError(f"no stock row for {sku} at {warehouse}")
-        return row.on_hand
+        return rows[0][0]
 
     def append_ledger(
         self,
@@ -208,10 +205,14 @@ class SqlStore(
     # -- orders --------------------------------------------------------------------------
 
     def insert_order(self, values: dict) -> int:
-        return self.conn.execute(_INSERT_ORDER, values).inserted_primary_key[0]
+        utc = raw.utc_param(self.conn)
+        row = [values[c] for c in _ORDER_COLUMNS]
+        row[4], row[5] = utc(row[4]), utc(row[5])  # requested_date, placed_at
+        return raw.fetchall(self.conn, _INSERT_ORDER, row)[0][0]
 
     def insert_line(self, values: dict) -> int:
-        return self.conn.execute(_INSERT_LINE, values).inserted_primary_key[0]
+        row = [values[c] for c in _LINE_COLUMNS]
+        return raw.fetchall(self.conn, _INSERT_LINE, row)[0][0]
 
     def find_order_id(self, external_ref: str) -> int | None:
         return self.conn.execute(
@@ -296,9 +297,9 @@ class SqlStore(
 
     def change_line_allocation(self, line_id: int, sku: str, warehouse: str, delta: int) -> None:
         if delta < 0:  # an INSERT row with a negative qty would trip the CHECK before the upsert
-            self.conn.execute(_REDUCE_HOLDING, {"l": line_id, "w": warehouse, "d": delta})
+            raw.execute(self.conn, _REDUCE_HOLDING, (delta, line_id, warehouse))
             return
-        self.conn.execute(_ADD_HOLDING, {"l": line_id, "w": warehouse, "s": sku, "q": delta})
+        raw.execute(self.conn, _ADD_HOLDING, (line_id, warehouse, sku, delta))
 
     def waiting_lines(self, sku: str) -> list[WaitingLine]:
         return self.waiting_lines_many([sku]).get(sku, [])
@@ -463,15 +464,10 @@ _STOCK_LEVELS = (
     "SELECT s.sku, s.warehouse, s.on_hand, s.allocated, w.rank FROM stock s "
     "JOIN warehouses w ON w.code = s.warehouse WHERE s.sku = ? ORDER BY w.rank, w.code"
 )
-_STOCK_KEY = (t.stock.c.sku == bindparam("k_sku"), t.stock.c.warehouse == bindparam("k_wh"))
+# Every order and receipt runs these: on the driver's cursor.
 _CHANGE_STOCK = (
-    update(t.stock)
-    .where(*_STOCK_KEY)
-    .values(
-        on_hand=t.stock.c.on_hand + bindparam("d_on_hand"),
-        allocated=t.stock.c.allocated + bindparam("d_alloc"),
-    )
-    .returning(t.stock.c.on_hand)
+    "UPDATE stock SET on_hand = on_hand + ?, allocated = allocated + ? "
+    "WHERE sku = ? AND warehouse = ? RETURNING on_hand"
 )
 _ENSURE_STOCK_ROW = text(
     "INSERT INTO stock (sku, warehouse, on_hand, allocated) VALUES (:s, :w, 0, 0) "
@@ -481,8 +477,35 @@ _INSERT_LEDGER = insert(t.ledger)
 _BACKORDERED_TOTAL = (
     "SELECT COALESCE(SUM(backordered), 0) FROM order_lines WHERE sku = ? AND backordered > 0"
 )
-_INSERT_ORDER = insert(t.orders)
-_INSERT_LINE = insert(t.order_lines)
+_ORDER_COLUMNS = (
+    "external_ref",
+    "customer_id",
+    "fulfilment",
+    "paid_priority",
+    "requested_date",
+    "placed_at",
+    "channel",
+    "currency",
+)
+_INSERT_ORDER = (
+    f"INSERT INTO orders ({', '.join(_ORDER_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_ORDER_COLUMNS))}) RETURNING id"
+)
+_LINE_COLUMNS = (
+    "order_id",
+    "line_no",
+    "sku",
+    "qty",
+    "allocated",
+    "backordered",
+    "shipped",
+    "cancelled",
+    "unit_price_minor",
+)
+_INSERT_LINE = (
+    f"INSERT INTO order_lines ({', '.join(_LINE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_LINE_COLUMNS))}) RETURNING id"
+)
 _ORDER = (  # OrderView's fields, in its order
     "SELECT id, external_ref, customer_id, fulfilment, paid_priority, requested_date, "
     "placed_at, channel, currency FROM orders WHERE id = ?"
@@ -497,14 +520,7 @@ _ORDER_HOLDINGS = (
     "JOIN order_lines l ON l.id = la.line_id JOIN warehouses w ON w.code = la.warehouse "
     "WHERE l.order_id = ? AND la.qty > 0 ORDER BY w.rank, w.code"
 )
-_REDUCE_HOLDING = text(
-    "UPDATE line_allocations SET qty = qty + :d WHERE line_id = :l AND warehouse = :w"
-)
-_ADD_HOLDING = text(
-    "INSERT INTO line_allocations (line_id, warehouse, sku, qty) "
-    "VALUES (:l, :w, :s, :q) ON CONFLICT (line_id, warehouse) "
-    "DO UPDATE SET qty = line_allocations.qty + excluded.qty"
-)
+_REDUCE_HOLDING = "UPDATE line_allocations SET qty = qty + ? WHERE line_id = ? AND warehouse = ?"
 _WAITING_ALLOCATED = select(t.order_lines.c.id, t.order_lines.c.allocated).where(
     t.order_lines.c.sku == bindparam("sku"), t.order_lines.c.backordered > 0
 )
