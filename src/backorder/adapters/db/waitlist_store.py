@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, bindparam, exists, func, insert, select, update
+from sqlalchemy import Connection, Engine, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ...domain.waitlist import HoldPlan, Subscriber
@@ -122,14 +122,19 @@ class WaitlistQueries:
         self, customer_id: int, skus: Iterable[str]
     ) -> tuple[list[HoldView], list[int]]:
         """A customer's active holds, and ids of their subscriptions still waiting, for SKUs."""
-        h = t.stock_holds
+        wanted = sorted(set(skus))
         holds, waiting = [], []
-        params = {"customer_id": customer_id, "skus": list(skus)}
-        for row in self.conn.execute(_OPEN_SUBSCRIPTIONS_OF, params):
-            if row.subscription_status == "waiting":
-                waiting.append(row.sid)
-            elif row.id is not None:
-                holds.append(HoldView(**{c.name: row._mapping[c] for c in h.c}))
+        if not wanted:
+            return holds, waiting
+        # every order asks (usually to hear "none"): on the driver's cursor
+        sql = _OPEN_SUBSCRIPTIONS_OF.format(marks=", ".join("?" * len(wanted)))
+        utc = raw.utc_value(self.conn)
+        for sid, status, *hold in raw.fetchall(self.conn, sql, [customer_id, *wanted]):
+            if status == "waiting":
+                waiting.append(sid)
+            elif hold[0] is not None:
+                created, expires, closed = (utc(v) for v in hold[7:10])
+                holds.append(HoldView(*hold[:7], created, expires, closed, hold[10]))
         return holds, waiting
 
     def skus_to_offer(self) -> list[str]:
@@ -392,19 +397,12 @@ _INSERT_CONSENT = (
 )
 
 
-def _open_subscriptions_of():
-    w, h = t.waitlist_subscriptions, t.stock_holds
-    return (
-        select(w.c.id.label("sid"), w.c.status.label("subscription_status"), h)
-        .outerjoin(h, (h.c.subscription_id == w.c.id) & (h.c.status == "active"))
-        .where(
-            w.c.customer_id == bindparam("customer_id"),
-            w.c.sku.in_(bindparam("skus", expanding=True)),
-            w.c.status.in_(OPEN_SUBSCRIPTION),
-        )
-        .order_by(w.c.id)
-    )
-
-
-# Built once: every order placed asks it (building it per call cost more than running it).
-_OPEN_SUBSCRIPTIONS_OF = _open_subscriptions_of()
+# The subscription, then stock_holds' columns in HoldView's order.
+_OPEN_SUBSCRIPTIONS_OF = (
+    "SELECT w.id, w.status, h.id, h.subscription_id, h.customer_id, h.sku, h.warehouse, h.qty, "
+    "h.status, h.created_at, h.expires_at, h.closed_at, h.order_id "
+    "FROM waitlist_subscriptions w LEFT JOIN stock_holds h "
+    "ON h.subscription_id = w.id AND h.status = 'active' "
+    "WHERE w.customer_id = ? AND w.sku IN ({marks}) AND w.status IN ('waiting', 'held') "
+    "ORDER BY w.id"
+)
