@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
-from functools import lru_cache
 from typing import NamedTuple
 
 from sqlalchemy import Connection
@@ -116,10 +115,10 @@ class PromiseBulkQueries:
     def all_waiting(self, skus: list[str] | None = None) -> dict[str, list[QueuedLine]]:
         """Every waiting line (of `skus`) by SKU, in priority-key order, with its promise."""
         waiting: dict[str, list[QueuedLine]] = defaultdict(list)
-        rows = self._raw(_WAITING, skus)
+        rows, day = self._raw(_WAITING, skus), raw.date_value(self.conn)
         for sku, line_id, owed, order_id, promised, basis, po_line, first in rows:
             waiting[sku].append(
-                QueuedLine(line_id, owed, order_id, _day(promised), basis, po_line, _day(first))
+                QueuedLine(line_id, owed, order_id, day(promised), basis, po_line, day(first))
             )
         return waiting
 
@@ -128,8 +127,9 @@ class PromiseBulkQueries:
 
     def all_open_supply(self, skus: list[str] | None = None) -> dict[str, list[IncomingSupply]]:
         supply: dict[str, list[IncomingSupply]] = defaultdict(list)
+        day = raw.date_value(self.conn)
         for sku, line_id, expected, remaining in self._raw(_SUPPLY, skus):
-            supply[sku].append(IncomingSupply(_day(expected), int(remaining), line_id))
+            supply[sku].append(IncomingSupply(day(expected), int(remaining), line_id))
         return supply
 
     def waiting_sku_facts(self, skus: list[str] | None = None) -> dict[str, SkuFacts]:
@@ -148,11 +148,3 @@ class PromiseBulkQueries:
 
     def _raw(self, query: _Query, skus: list[str] | None) -> list[tuple]:
         return raw.fetchall(self.conn, *query.narrowed(skus))
-
-
-@lru_cache(maxsize=8192)  # a few hundred distinct dates among 100,000 lines
-def _day(value) -> date | None:
-    """SQLite hands dates back as text from a raw query."""
-    if value is None or not isinstance(value, str):
-        return value
-    return date.fromisoformat(value[:10])

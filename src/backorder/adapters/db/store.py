@@ -27,7 +27,7 @@ from . import raw
 from . import tables as t
 from .auth_store import AuthQueries
 from .bulk_store import BulkQueries
-from .delivery_store import _ADD_HOLDING, DeliveryQueries
+from .delivery_store import _ADD_HOLDING, _ENSURE_STOCK_ROW, _INSERT_LEDGER, DeliveryQueries
 from .notify_store import NotifyQueries
 from .payment_store import PAYMENT_CHECKS, PaymentQueries
 from .promise_bulk_store import PromiseBulkQueries
@@ -136,7 +136,7 @@ class SqlStore(
         ]
 
     def ensure_stock_row(self, sku: str, warehouse: str) -> None:
-        self.conn.execute(_ENSURE_STOCK_ROW, {"s": sku, "w": warehouse})
+        raw.execute(self.conn, _ENSURE_STOCK_ROW, (sku, warehouse))
 
     def change_stock(self, sku: str, warehouse: str, on_hand: int = 0, allocated: int = 0) -> int:
         """Apply deltas in one UPDATE; return the new on_hand."""
@@ -155,18 +155,9 @@ class SqlStore(
         reference: str | None,
         now: datetime,
     ) -> None:
-        self.conn.execute(
-            _INSERT_LEDGER,
-            {
-                "sku": sku,
-                "warehouse": warehouse,
-                "delta": delta,
-                "on_hand_after": on_hand_after,
-                "reason": reason,
-                "reference": reference,
-                "created_at": now,
-            },
-        )
+        at = raw.utc_param(self.conn)(now)
+        row = (sku, warehouse, delta, on_hand_after, reason, reference, at)
+        raw.execute(self.conn, _INSERT_LEDGER, row)
 
     def ledger_entries(self, sku: str | None, limit: int) -> list[LedgerEntry]:
         query = select(t.ledger).order_by(t.ledger.c.id.desc()).limit(limit)
@@ -469,11 +460,6 @@ _CHANGE_STOCK = (
     "UPDATE stock SET on_hand = on_hand + ?, allocated = allocated + ? "
     "WHERE sku = ? AND warehouse = ? RETURNING on_hand"
 )
-_ENSURE_STOCK_ROW = text(
-    "INSERT INTO stock (sku, warehouse, on_hand, allocated) VALUES (:s, :w, 0, 0) "
-    "ON CONFLICT (sku, warehouse) DO NOTHING"
-)
-_INSERT_LEDGER = insert(t.ledger)
 _BACKORDERED_TOTAL = (
     "SELECT COALESCE(SUM(backordered), 0) FROM order_lines WHERE sku = ? AND backordered > 0"
 )
