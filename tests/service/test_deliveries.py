@@ -73,7 +73,7 @@ def _state(app) -> dict:
     """Everything a receipt changes but the events (which differ by design)."""
     queries_ = {
         "lines": "SELECT id, allocated, backordered, promised_date, promise_basis, "
-        "promise_po_line_id FROM order_lines ORDER BY id",
+        "promise_po_line_id, first_promised_date, promise_changes FROM order_lines ORDER BY id",
         "holdings": "SELECT line_id, warehouse, qty FROM line_allocations ORDER BY 1, 2",
         "stock": "SELECT sku, warehouse, on_hand, allocated FROM stock ORDER BY 1, 2",
         "ledger": "SELECT sku, warehouse, delta, on_hand_after, reason FROM ledger "

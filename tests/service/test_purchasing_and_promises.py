@@ -202,9 +202,9 @@ def test_recompute_all_gives_the_same_promises_as_the_per_sku_path(any_app, cloc
 
 
 def test_the_bulk_queue_order_in_sql_is_the_priority_key_order(any_app, clock):
-    """The full recompute reads the queue in SQL order; it must be allocation.priority_key's
-    order: override, tier, paid priority, due (requested date, else order time), order time,
-    line id. Random lines of one SKU, ties on order time included."""
+    """The full recompute and a delivery read the queue in SQL order; it must be
+    allocation.priority_key's order: override, tier, paid priority, due (requested date, else
+    order time), order time, line id. Random lines of one SKU, ties on order time included."""
     import random
 
     from backorder.domain.allocation import priority_key
@@ -236,8 +236,10 @@ def test_the_bulk_queue_order_in_sql_is_the_priority_key_order(any_app, clock):
         store = uow.store
         by_key = [w.line_id for w in sorted(store.waiting_lines("Q"), key=priority_key)]
         by_sql = [q.line_id for q in store.all_waiting()["Q"]]
+        by_delivery_read = [w.line_id for w, _ in store.waiting_queues(["Q"])["Q"]]
     assert len(by_sql) == 40
     assert by_sql == by_key
+    assert by_delivery_read == by_key  # a delivery's one read of the queue
 
 
 def test_an_overdue_purchase_order_promises_today_never_a_past_date(any_app, clock):

@@ -84,3 +84,18 @@ def test_driver_errors_surface_as_sqlalchemys(conn):
         raw.executemany(conn, "INSERT INTO u (x) VALUES (?)", [(1,)])
     with pytest.raises(OperationalError):
         raw.fetchall(conn, "SELECT nope FROM u")
+
+
+def test_grant_payload_is_the_json_text_json_dumps_writes():
+    """Allocation events build their payload text directly; it must be what json.dumps with
+    sorted keys writes, odd SKUs included, so readers see one form."""
+    from backorder.service.allocating import grant_payload
+
+    lines = {(7, "A-1"): 3, (9, 'say "hi"'): 1, (12, "çay/ÇAY"): 12_000}
+    payload = {
+        "order_id": 42,
+        "lines": [{"line_id": lid, "sku": sku, "allocated": q} for (lid, sku), q in lines.items()],
+    }
+    text = grant_payload(42, lines, {})
+    assert text == json.dumps(payload, sort_keys=True)
+    assert json.loads(text)["lines"][1]["sku"] == 'say "hi"'

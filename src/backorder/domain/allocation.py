@@ -18,7 +18,7 @@ PAID_RANK = {PaidPriority.EXPEDITED: 0, PaidPriority.NORMAL: 1}
 PriorityKey = tuple[int, int, int, datetime, datetime, int]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WaitingLine:
     """An order line that is owed units (`backordered`) of one SKU."""
 
@@ -33,7 +33,7 @@ class WaitingLine:
     override: int = 0  # an operator's raise (< 0) or lower (> 0); 0 when nobody touched it
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Supply:
     """Units of one SKU free to hand out in one warehouse."""
 
@@ -41,7 +41,7 @@ class Supply:
     qty: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Grant:
     """`qty` units from `warehouse` go to `line_id`; `ahead_of` is the next line left waiting."""
 

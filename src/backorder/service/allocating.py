@@ -20,7 +20,7 @@ from ..domain.allocation import (
 )
 from ..domain.model import Product
 from . import payments
-from .ports import Store
+from .ports import AllocationLogRow, Store
 
 
 def allocate_waiting(
@@ -63,25 +63,25 @@ def log_row(
     cause: str,
     reference: str | None,
     now: datetime,
-) -> dict:
+) -> AllocationLogRow:
     reason = f"{grant.qty} unit(s) by {cause}"
     if line is not None:
         reason += f"; {describe_key(line)}"
     if grant.ahead_of is not None:
         reason += f"; ahead of line {grant.ahead_of}"
-    return {
-        "sku": sku,
-        "warehouse": grant.warehouse,
-        "line_id": grant.line_id,
-        "order_id": grant.order_id,
-        "qty": grant.qty,
-        "cause": cause,
-        "reference": reference,
-        "priority_key": key_json(grant.key) if grant.key else None,
-        "reason": reason,
-        "ahead_of_line_id": grant.ahead_of,
-        "created_at": now,
-    }
+    return AllocationLogRow(
+        sku,
+        grant.warehouse,
+        grant.line_id,
+        grant.order_id,
+        grant.qty,
+        cause,
+        reference,
+        key_json(grant.key) if grant.key else None,
+        reason,
+        grant.ahead_of,
+        now,
+    )
 
 
 def allocation_events(store: Store, sku: str, grants: Sequence[Grant], now: datetime) -> list[dict]:
@@ -92,10 +92,12 @@ def allocation_events(store: Store, sku: str, grants: Sequence[Grant], now: date
 def grant_events(store: Store, grants: Sequence[tuple[str, Grant]], now: datetime) -> list[dict]:
     """`allocation_events` over (sku, grant) pairs of one or many SKUs: still one event per
     order, naming its SKU when all its units are of one."""
-    units: dict[int, dict[tuple[int, str], int]] = defaultdict(lambda: defaultdict(int))
+    units: dict[int, dict[tuple[int, str], int]] = defaultdict(dict)
     for sku, grant in grants:
-        units[grant.order_id][(grant.line_id, sku)] += grant.qty
+        lines = units[grant.order_id]
+        lines[(grant.line_id, sku)] = lines.get((grant.line_id, sku), 0) + grant.qty
     ready = store.fully_allocated_orders(units)
+    quoted: dict[str, str] = {}  # each SKU as a JSON string, once
     events = []
     for order_id, lines in sorted(units.items()):
         skus = {sku for _, sku in lines}
@@ -105,38 +107,45 @@ def grant_events(store: Store, grants: Sequence[tuple[str, Grant]], now: datetim
                 "order_id": order_id,
                 "sku": next(iter(skus)) if len(skus) == 1 else None,
                 "created_at": now,
-                "payload": {
-                    "order_id": order_id,
-                    "lines": [
-                        {"line_id": lid, "sku": sku, "allocated": q}
-                        for (lid, sku), q in lines.items()
-                    ],
-                },
+                "payload": grant_payload(order_id, lines, quoted),
             }
         )
     return events
 
 
+def grant_payload(order_id: int, lines: dict[tuple[int, str], int], quoted: dict) -> str:
+    """The event's payload {"order_id", "lines": [{"line_id", "sku", "allocated"}]} as the
+    JSON text json.dumps(..., sort_keys=True) writes, built directly: a delivery writes a
+    thousand of them."""
+    parts = []
+    for (line_id, sku), qty in lines.items():
+        text = quoted.get(sku) or quoted.setdefault(sku, json.dumps(sku))
+        parts.append(f'{{"allocated": {int(qty)}, "line_id": {int(line_id)}, "sku": {text}}}')
+    return f'{{"lines": [{", ".join(parts)}], "order_id": {int(order_id)}}}'
+
+
 def allocate_many(
-    store: Store, products: dict[str, Product], cause: str, reference: str | None, now: datetime
+    store: Store,
+    products: dict[str, Product],
+    waiting: dict[str, list[WaitingLine]],
+    cause: str,
+    reference: str | None,
+    now: datetime,
 ) -> list[tuple[str, Grant]]:
-    """`allocate_waiting` for many SKUs at once (a delivery): the same plan per SKU, read and
-    written in a few statements for all of them. The caller holds the SKUs' locks."""
-    skus = sorted(sku for sku, product in products.items() if not product.is_preorder(now))
+    """`allocate_waiting` for many SKUs at once (a delivery): the same plan per SKU over its
+    `waiting` lines, written in a few statements for all of them. The caller holds the SKUs'
+    locks."""
+    skus = sorted(sku for sku in waiting if not products[sku].is_preorder(now))
     levels = store.stock_for(skus)
-    supply = {
-        sku: [Supply(s.warehouse, s.available) for s in levels.get(sku, ()) if s.available > 0]
-        for sku in skus
-    }
-    waiting = store.waiting_lines_many([sku for sku in skus if supply[sku]])
-    every_line = [line for lines in waiting.values() for line in lines]
+    every_line = [line for sku in skus for line in waiting[sku]]
     servable = {line.line_id for line in payments.servable(store, every_line)}
     grants: list[tuple[str, Grant]] = []
     log = []
-    for sku in sorted(waiting):
+    for sku in skus:
+        supply = [Supply(s.warehouse, s.available) for s in levels.get(sku, ()) if s.available > 0]
         lines = [line for line in waiting[sku] if line.line_id in servable]
         by_line = {line.line_id: line for line in lines}
-        for grant in plan_allocation(lines, supply[sku]) if lines else []:
+        for grant in plan_allocation(lines, supply) if lines and supply else []:
             grants.append((sku, grant))
             log.append(log_row(sku, grant, by_line[grant.line_id], cause, reference, now))
     store.apply_grants_many(grants)

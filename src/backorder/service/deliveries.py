@@ -17,7 +17,7 @@ from ..domain.errors import Conflict, NotFound
 from . import validation as v
 from .allocating import allocate_many
 from .ports import UnitOfWork
-from .promising import local_date, repromise_many
+from .promising import local_date, repromise_queues
 from .purchasing import refresh_po_status, require_receivable
 from .runner import retried
 from .waitlist import offer_holds
@@ -57,10 +57,12 @@ def receive_delivery(
         ]
         on_hand = store.add_on_hand_many(moves, "receipt", now)
         receipts = _book_against_po_lines(store, merged, po_lines, reference, now, uow)
-        grants = allocate_many(store, products, "receipt", reference, now)
+        queues = store.waiting_queues(skus)
+        waiting = {sku: [line for line, _ in queue] for sku, queue in queues.items()}
+        grants = allocate_many(store, products, waiting, "receipt", reference, now)
         for sku in sorted(store.skus_with_waiting_subscribers(skus)):  # usually none
             offer_holds(store, sku, now, products[sku])
-        repromise_many(store, skus, now, uow.shop_timezone)
+        repromise_queues(store, _left_waiting(queues, grants), now, uow.shop_timezone)
         result = _result(reference, merged, on_hand, grants, receipts)
         if key:
             store.put_command_result(key, "delivery", result, now)
@@ -152,6 +154,26 @@ def _book_against_po_lines(store, lines, po_lines: dict, reference, now, uow) ->
     for po_id in sorted({po.id for _, po in po_lines.values()}):
         refresh_po_status(store, po_id)
     return receipts
+
+
+def _left_waiting(queues: dict, grants) -> dict:
+    """Each SKU's queue after the grants, as the promise recompute reads it: the lines still
+    owed units, in the same order, with what they are still owed."""
+    granted: dict[int, int] = {}
+    for _, grant in grants:
+        granted[grant.line_id] = granted.get(grant.line_id, 0) + grant.qty
+    left = {}
+    for sku, queue in queues.items():
+        still = [
+            stored._replace(backordered=stored.backordered - granted[line.line_id])
+            if line.line_id in granted
+            else stored
+            for line, stored in queue
+            if stored.backordered > granted.get(line.line_id, 0)
+        ]
+        if still:
+            left[sku] = still
+    return left
 
 
 def _require_known(store, lines: list[DeliveryLine], products: dict) -> None:

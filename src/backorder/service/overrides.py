@@ -19,7 +19,7 @@ from ..domain.model import Fulfilment
 from . import orders, payments
 from .allocating import allocate_waiting
 from .audit import Audit
-from .ports import UnitOfWork
+from .ports import AllocationLogRow, UnitOfWork
 from .promising import repromise, repromise_all
 from .runner import retried
 from .views import OrderView
@@ -186,21 +186,22 @@ def _release_units(store, order: OrderView, actor: str, reason: str, now) -> lis
     return released
 
 
-def _log_row(line, order_id: int, warehouse: str, units: int, actor: str, reason: str, now) -> dict:
-    return {
-        "sku": line.sku,
-        "warehouse": warehouse,
-        "line_id": line.id,
-        "order_id": order_id,
-        "qty": -units,
-        "cause": "hold_released",
-        "reference": f"order {order_id}",
-        "priority_key": None,
-        "ahead_of_line_id": None,
-        "created_at": now,
-        "reason": f"{units} unit(s) back to waiting: ship-complete hold released by {actor}: "
-        f"{reason}",
-    }
+def _log_row(
+    line, order_id: int, warehouse: str, units: int, actor: str, reason: str, now
+) -> AllocationLogRow:
+    return AllocationLogRow(
+        sku=line.sku,
+        warehouse=warehouse,
+        line_id=line.id,
+        order_id=order_id,
+        qty=-units,
+        cause="hold_released",
+        reference=f"order {order_id}",
+        priority_key=None,
+        reason=f"{units} unit(s) back to waiting: ship-complete hold released by {actor}: {reason}",
+        ahead_of_line_id=None,
+        created_at=now,
+    )
 
 
 def cancel_line(

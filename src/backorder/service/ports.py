@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from ..domain.allocation import Grant, WaitingLine
 from ..domain.model import Product, StockLevel
@@ -20,6 +20,22 @@ from .views import (
 
 if TYPE_CHECKING:  # notifications imports this module
     from .notifications import Delivery, RenderedMessage
+
+
+class AllocationLogRow(NamedTuple):
+    """One allocation decision as the log stores it (columns in table order)."""
+
+    sku: str
+    warehouse: str
+    line_id: int
+    order_id: int
+    qty: int  # negative when units went back to waiting
+    cause: str
+    reference: str | None
+    priority_key: str | None  # the key as JSON text
+    reason: str
+    ahead_of_line_id: int | None
+    created_at: datetime
 
 
 class RetryableConflict(Exception):
@@ -87,7 +103,7 @@ class Store(Protocol):
     def skus_waiting_for_release(self, now: datetime) -> list[str]: ...
     def apply_grants(self, sku: str, grants: Sequence[Grant]) -> None: ...
     def fully_allocated_orders(self, order_ids: Iterable[int]) -> set[int]: ...
-    def insert_allocation_log(self, rows: list[dict]) -> None: ...
+    def insert_allocation_log(self, rows: Sequence[AllocationLogRow]) -> None: ...
     def allocation_log(
         self, sku: str | None, order_id: int | None, limit: int
     ) -> list[AllocationLogEntry]: ...

@@ -58,11 +58,10 @@ def recompute_all(uow, now: datetime) -> dict[str, int]:
     return {"skus": len(waiting), "lines": lines, "changed": changed, "events": len(events)}
 
 
-def repromise_many(store, skus: Iterable[str], now: datetime, timezone: str) -> list[dict]:
-    """`repromise` for many SKUs at once (a delivery): each table read once for all of them.
-    The caller holds the SKUs' locks."""
-    wanted = sorted(set(skus))
-    waiting = store.all_waiting(wanted)
+def repromise_queues(store, waiting: dict, now: datetime, timezone: str) -> list[dict]:
+    """`repromise` for many SKUs at once (a delivery, after handing out its units), over
+    queues the caller has read: `waiting` maps each SKU to its waiting lines in queue order.
+    Each other table is read once for all of them; the caller holds the SKUs' locks."""
     return _repromise_queues(store, waiting, sorted(waiting), now, timezone)[1]
 
 

@@ -10,7 +10,7 @@ from ..domain.allocation import priority_key
 from ..domain.errors import Conflict, InvalidInput, NotFound, StockWouldGoNegative
 from . import validation as v
 from .allocating import allocate_waiting
-from .ports import UnitOfWork
+from .ports import AllocationLogRow, UnitOfWork
 from .promising import local_date, repromise, repromise_all
 from .runner import retried
 from .views import PurchaseOrderView, SupplierView
@@ -326,20 +326,20 @@ def _unallocate(store, sku: str, warehouse: str, units: int, receipt_id: int, no
         store.change_line(line.line_id, allocated=-give, backordered=give)
         store.insert_allocation_log(
             [
-                {
-                    "sku": sku,
-                    "warehouse": warehouse,
-                    "line_id": line.line_id,
-                    "order_id": line.order_id,
-                    "qty": -give,
-                    "cause": "receipt_reversal",
-                    "reference": f"receipt {receipt_id}",
-                    "priority_key": None,
-                    "ahead_of_line_id": None,
-                    "created_at": now,
-                    "reason": f"{give} unit(s) back to waiting: receipt {receipt_id} reversed; "
+                AllocationLogRow(
+                    sku=sku,
+                    warehouse=warehouse,
+                    line_id=line.line_id,
+                    order_id=line.order_id,
+                    qty=-give,
+                    cause="receipt_reversal",
+                    reference=f"receipt {receipt_id}",
+                    priority_key=None,
+                    reason=f"{give} unit(s) back to waiting: receipt {receipt_id} reversed; "
                     "lowest priority first",
-                }
+                    ahead_of_line_id=None,
+                    created_at=now,
+                )
             ]
         )
         moved += give

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 
 from ...domain.model import Product, StockLevel
+from . import raw
 from . import tables as t
 
 
@@ -33,11 +34,13 @@ class BulkQueries:
 
     def stock_for(self, skus: Sequence[str]) -> dict[str, tuple[StockLevel, ...]]:
         """Every stock row of these SKUs, each SKU's rows in allocation order (rank, code)."""
+        skus = list(skus)
+        if not skus:
+            return {}
         levels: dict[str, list[StockLevel]] = {}
-        for r in self.conn.execute(_STOCK_FOR, {"skus": list(skus)}):
-            levels.setdefault(r.sku, []).append(
-                StockLevel(r.sku, r.warehouse, r.on_hand, r.allocated, r.rank)
-            )
+        sql = _STOCK_FOR.format(marks=raw.marks(skus))
+        for sku, warehouse, on_hand, allocated, rank in raw.fetchall(self.conn, sql, skus):
+            levels.setdefault(sku, []).append(StockLevel(sku, warehouse, on_hand, allocated, rank))
         return {sku: tuple(rows) for sku, rows in levels.items()}
 
     def backordered_totals(self, skus: Sequence[str]) -> dict[str, int]:
@@ -92,10 +95,9 @@ _PRODUCTS_AFTER = (
     .limit(bindparam("limit"))
 )
 _STOCK_FOR = (
-    select(t.stock, t.warehouses.c.rank)
-    .join(t.warehouses, t.warehouses.c.code == t.stock.c.warehouse)
-    .where(t.stock.c.sku.in_(bindparam("skus", expanding=True)))
-    .order_by(t.stock.c.sku, t.warehouses.c.rank, t.warehouses.c.code)
+    "SELECT s.sku, s.warehouse, s.on_hand, s.allocated, w.rank FROM stock s "
+    "JOIN warehouses w ON w.code = s.warehouse WHERE s.sku IN ({marks}) "
+    "ORDER BY s.sku, w.rank, w.code"
 )
 _BACKORDERED = (
     select(t.order_lines.c.sku, func.sum(t.order_lines.c.backordered).label("waiting"))

@@ -10,12 +10,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection
 
 from ...domain.allocation import Grant, WaitingLine
 from ...domain.model import PaidPriority, Tier
 from . import raw
-from . import tables as t
+from .promise_bulk_store import QUEUE_ORDER, QueuedLine
+
+Queued = tuple[WaitingLine, QueuedLine]  # a waiting line and its stored promise
 
 
 class DeliveryQueries:
@@ -29,9 +31,8 @@ class DeliveryQueries:
         pairs = sorted({(sku, wh) for sku, wh, _, _ in moves})
         raw.executemany(self.conn, _ENSURE_STOCK_ROW, pairs)
         skus = sorted({sku for sku, _ in pairs})
-        on_hand = {
-            (r.sku, r.warehouse): r.on_hand for r in self.conn.execute(_ON_HAND, {"skus": skus})
-        }
+        sql = _ON_HAND.format(marks=raw.marks(skus))
+        on_hand = {(sku, wh): units for sku, wh, units in raw.fetchall(self.conn, sql, skus)}
         at, ledger, added = raw.utc_param(self.conn)(now), [], defaultdict(int)
         for sku, wh, units, reference in moves:
             on_hand[(sku, wh)] += units
@@ -42,31 +43,38 @@ class DeliveryQueries:
         return on_hand
 
     def waiting_lines_many(self, skus: Iterable[str]) -> dict[str, list[WaitingLine]]:
-        """The waiting lines of each SKU (a delivery's thousands: on the driver's cursor)."""
+        """The waiting lines of each SKU, in queue order."""
+        queues = self.waiting_queues(skus)
+        return {sku: [line for line, _ in queue] for sku, queue in queues.items()}
+
+    def waiting_queues(self, skus: Iterable[str]) -> dict[str, list[Queued]]:
+        """Each SKU's waiting lines in queue order (allocation.priority_key), each with its
+        stored promise: what a delivery hands units by and then re-promises, in one read (a
+        delivery's thousands: on the driver's cursor)."""
         skus = sorted(set(skus))
         if not skus:
             return {}
-        utc = raw.utc_value(self.conn)
-        sql = _WAITING_LINES_MANY.format(marks=", ".join("?" * len(skus)))
-        waiting: dict[str, list[WaitingLine]] = defaultdict(list)
-        for line_id, sku, order_id, owed, tier, paid, requested, placed, override in raw.fetchall(
-            self.conn, sql, skus
-        ):
+        utc, day = raw.utc_value(self.conn), raw.date_value(self.conn)
+        sql = _WAITING_QUEUES.format(marks=raw.marks(skus))
+        queues: dict[str, list[Queued]] = defaultdict(list)
+        for row in raw.fetchall(self.conn, sql, skus):
+            line_id, sku, order_id, owed, tier, paid, requested, placed, override = row[:9]
+            promised, basis, po_line, first = row[9:]
             placed = utc(placed)
-            waiting[sku].append(
-                WaitingLine(
-                    line_id,
-                    order_id,
-                    sku,
-                    owed,
-                    _TIERS[tier],
-                    _PAID[paid],
-                    utc(requested) or placed,
-                    placed,
-                    override,
-                )
+            waiting = WaitingLine(
+                line_id,
+                order_id,
+                sku,
+                owed,
+                _TIERS[tier],
+                _PAID[paid],
+                utc(requested) or placed,
+                placed,
+                override,
             )
-        return waiting
+            stored = QueuedLine(line_id, owed, order_id, day(promised), basis, po_line, day(first))
+            queues[sku].append((waiting, stored))
+        return queues
 
     def apply_grants_many(self, grants: Sequence[tuple[str, Grant]]) -> None:
         """Move granted units of many SKUs from waiting to allocated: three statements."""
@@ -84,9 +92,11 @@ class DeliveryQueries:
         )
 
     def skus_with_waiting_subscribers(self, skus: Iterable[str]) -> set[str]:
-        w = t.waitlist_subscriptions
-        query = select(w.c.sku).where(w.c.sku.in_(list(skus)), w.c.status == "waiting").distinct()
-        return set(self.conn.execute(query).scalars())
+        skus = sorted(set(skus))
+        if not skus:
+            return set()
+        sql = _WITH_SUBSCRIBERS.format(marks=raw.marks(skus))
+        return {sku for (sku,) in raw.fetchall(self.conn, sql, skus)}
 
 
 # As store.py's statements for one SKU, in the driver's placeholders.
@@ -99,14 +109,16 @@ _INSERT_LEDGER = (
     "INSERT INTO ledger (sku, warehouse, delta, on_hand_after, reason, reference, created_at) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
-_ON_HAND = select(t.stock.c.sku, t.stock.c.warehouse, t.stock.c.on_hand).where(
-    t.stock.c.sku.in_(bindparam("skus", expanding=True))
-)
-_WAITING_LINES_MANY = (
+_ON_HAND = "SELECT sku, warehouse, on_hand FROM stock WHERE sku IN ({marks})"
+_WAITING_QUEUES = (
     "SELECT l.id, l.sku, l.order_id, l.backordered, c.tier, o.paid_priority, o.requested_date, "
-    "o.placed_at, l.priority_override FROM order_lines l JOIN orders o ON o.id = l.order_id "
+    "o.placed_at, l.priority_override, l.promised_date, l.promise_basis, l.promise_po_line_id, "
+    "l.first_promised_date FROM order_lines l JOIN orders o ON o.id = l.order_id "
     "JOIN customers c ON c.id = o.customer_id "
-    "WHERE l.sku IN ({marks}) AND l.backordered > 0"
+    f"WHERE l.sku IN ({{marks}}) AND l.backordered > 0 ORDER BY l.sku, {QUEUE_ORDER}"
+)
+_WITH_SUBSCRIBERS = (
+    "SELECT DISTINCT sku FROM waitlist_subscriptions WHERE sku IN ({marks}) AND status = 'waiting'"
 )
 _TIERS = {tier.value: tier for tier in Tier}
 _PAID = {paid.value: paid for paid in PaidPriority}

@@ -23,6 +23,11 @@ def placeholders(sql: str, conn: Connection) -> str:
     return sql.replace("?", "%s") if conn.dialect.name == "postgresql" else sql
 
 
+def marks(values: Sequence) -> str:
+    """The `?, ?, ...` of an IN list of these values."""
+    return ", ".join("?" * len(values))
+
+
 def executemany(conn: Connection, sql: str, rows: Sequence[Sequence]) -> None:
     if not rows:
         return

@@ -10,10 +10,11 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, func, insert, select, text, update
+from sqlalchemy import Connection, bindparam, insert, select, text, update
 
 from ...domain.allocation import Grant, WaitingLine
 from ...domain.model import BackorderPolicy, Product, StockLevel
+from ...service.ports import AllocationLogRow
 from ...service.views import (
     AllocationLogEntry,
     CustomerView,
@@ -64,7 +65,7 @@ class SqlStore(
         ordered = sorted(set(skus))
         if self._sqlite or not ordered:
             return
-        marks = ", ".join("?" * len(ordered))
+        marks = raw.marks(ordered)
         raw.fetchall(
             self.conn,
             f"SELECT sku FROM products WHERE sku IN ({marks}) ORDER BY sku FOR UPDATE",
@@ -83,7 +84,7 @@ class SqlStore(
         wanted = sorted(set(skus))
         if not wanted:
             return {}
-        sql = _PRODUCTS.format(marks=", ".join("?" * len(wanted)))
+        sql = _PRODUCTS.format(marks=raw.marks(wanted))
         utc = raw.utc_value(self.conn)
         return {row[0]: _raw_product(row, utc) for row in raw.fetchall(self.conn, sql, wanted)}
 
@@ -324,17 +325,15 @@ class SqlStore(
         ids = sorted(set(order_ids))
         if not ids:
             return set()
-        return set(self.conn.execute(_FULLY_ALLOCATED, {"ids": ids}).scalars())
+        sql = _FULLY_ALLOCATED.format(marks=raw.marks(ids))
+        return {order_id for (order_id,) in raw.fetchall(self.conn, sql, ids)}
 
     # -- logs, events, keys, shipments ---------------------------------------------------
 
-    def insert_allocation_log(self, rows: list[dict]) -> None:
+    def insert_allocation_log(self, rows: Sequence[AllocationLogRow]) -> None:
         if rows:
             utc = raw.utc_param(self.conn)
-            params = [
-                (*(row.get(c) for c in _ALLOCATION_LOG_COLUMNS[:-1]), utc(row["created_at"]))
-                for row in rows
-            ]
+            params = [(*row[:-1], utc(row.created_at)) for row in rows]
             raw.executemany(self.conn, _INSERT_ALLOCATION_LOG, params)
 
     def allocation_log(
@@ -349,12 +348,14 @@ class SqlStore(
 
     def insert_events(self, rows: list[dict]) -> None:
         """Write the events; a delivery or a PO slip can bring thousands, so on the driver's
-        cursor. Leaves each row's payload as the JSON text written."""
+        cursor. A payload is a dict, or the JSON text of one already written (sorted keys);
+        each row's payload is left as the JSON text written."""
         if rows:
             utc = raw.utc_param(self.conn)
             params = []
             for row in rows:
-                row["payload"] = json.dumps(row["payload"], sort_keys=True, default=str)
+                if not isinstance(row["payload"], str):
+                    row["payload"] = json.dumps(row["payload"], sort_keys=True, default=str)
                 params.append(
                     (
                         row["kind"],
@@ -511,27 +512,12 @@ _WAITING_ALLOCATED = select(t.order_lines.c.id, t.order_lines.c.allocated).where
     t.order_lines.c.sku == bindparam("sku"), t.order_lines.c.backordered > 0
 )
 _FULLY_ALLOCATED = (
-    select(t.order_lines.c.order_id)
-    .where(t.order_lines.c.order_id.in_(bindparam("ids", expanding=True)))
-    .group_by(t.order_lines.c.order_id)
-    .having(func.sum(t.order_lines.c.backordered) == 0, func.sum(t.order_lines.c.allocated) > 0)
-)
-_ALLOCATION_LOG_COLUMNS = (
-    "sku",
-    "warehouse",
-    "line_id",
-    "order_id",
-    "qty",
-    "cause",
-    "reference",
-    "priority_key",
-    "reason",
-    "ahead_of_line_id",
-    "created_at",
+    "SELECT order_id FROM order_lines WHERE order_id IN ({marks}) GROUP BY order_id "
+    "HAVING SUM(backordered) = 0 AND SUM(allocated) > 0"
 )
 _INSERT_ALLOCATION_LOG = (
-    f"INSERT INTO allocation_log ({', '.join(_ALLOCATION_LOG_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(_ALLOCATION_LOG_COLUMNS))})"
+    f"INSERT INTO allocation_log ({', '.join(AllocationLogRow._fields)}) "
+    f"VALUES ({', '.join('?' * len(AllocationLogRow._fields))})"
 )
 _INSERT_EVENT = (
     "INSERT INTO events (kind, order_id, sku, payload, created_at) VALUES (?, ?, ?, ?, ?)"

@@ -127,7 +127,7 @@ class WaitlistQueries:
         if not wanted:
             return holds, waiting
         # every order asks (usually to hear "none"): on the driver's cursor
-        sql = _OPEN_SUBSCRIPTIONS_OF.format(marks=", ".join("?" * len(wanted)))
+        sql = _OPEN_SUBSCRIPTIONS_OF.format(marks=raw.marks(wanted))
         utc = raw.utc_value(self.conn)
         for sid, status, *hold in raw.fetchall(self.conn, sql, [customer_id, *wanted]):
             if status == "waiting":
@@ -262,7 +262,7 @@ class WaitlistQueries:
         ]
         raw.executemany(self.conn, _INSERT_CONSENT, params)
         line_ids = sorted({r["line_id"] for r in rows})
-        marks = ", ".join("?" * len(line_ids))
+        marks = raw.marks(line_ids)
         ids = dict(
             raw.fetchall(
                 self.conn,
