@@ -82,6 +82,44 @@ def test_without_purchase_orders_the_date_is_an_estimate_by_lead_time(app, clock
     assert _promise(uow, standard) == (date(2026, 12, 17), "lead_time")
 
 
+def test_a_lead_time_estimate_stands_until_it_passes_or_falls_a_week_behind(any_app, clock):
+    """today + lead time is a day later every day: re-dating on it would tell every customer
+    on an estimate, each day the SKU is touched, that their date slipped (and ask them to
+    consent). The estimate stands until it falls more than a week behind; then every line
+    moves once. A shorter lead time moves the dates earlier at once."""
+    from dataclasses import replace
+
+    from backorder.service.promising import recompute_all
+
+    uow = any_app.uow
+    standard, critical, supplier = _setup_queue(uow, clock)
+    purchasing.set_supplier_product(uow, supplier.id, "A", clock(), preferred=True)  # 14 days
+
+    def next_order(days: int) -> int:  # days later, one more unit of A: promises recomputed
+        clock.advance(days=days)
+        cmd = orders.PlaceOrder(1, [orders.OrderLineIn("A", 1)])
+        return orders.place_order(uow, cmd, clock()).lines[0].id
+
+    lines = [critical, standard, next_order(1), next_order(6)]  # Dec 4, then Dec 10
+    # Dec 10 + 14 = Dec 24, 7 days after the standing Dec 17: it stands, for the new lines too
+    assert {_promise(uow, line) for line in lines} == {(date(2026, 12, 17), "lead_time")}
+    assert recompute_all(uow, clock())["changed"] == 0  # the full recompute agrees
+    assert queries.events(uow, kind="promise_delayed") == []
+    assert queries.events(uow, kind="delay_consent_requested") == []
+
+    lines.append(next_order(1))  # Dec 11: Dec 25 is 8 days after Dec 17; every line moves
+    assert {_promise(uow, line) for line in lines} == {(date(2026, 12, 25), "lead_time")}
+    delayed = queries.events(uow, kind="promise_delayed")
+    assert sorted(e.payload["line_id"] for e in delayed) == sorted(lines[:4])
+
+    product = catalog.get_product(uow, "A")
+    catalog.save_product(uow, replace(product, lead_time_days=3), clock())  # Dec 11 + 3
+    assert {_promise(uow, line) for line in lines} == {(date(2026, 12, 14), "lead_time")}
+    assert len(queries.events(uow, kind="promise_improved")) == len(lines)
+    assert len(queries.events(uow, kind="promise_delayed")) == 4
+    assert queries.check(uow) == []
+
+
 def test_receipt_against_a_po_line_serves_the_queue_and_closes_the_po(any_app, clock):
     uow = any_app.uow
     standard, critical, supplier = _setup_queue(uow, clock)

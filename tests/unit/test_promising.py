@@ -97,3 +97,24 @@ def test_promises_never_precede_their_supply_and_are_monotone_along_the_queue(
         if promise.basis in (PromiseBasis.STOCK, PromiseBasis.PURCHASE_ORDER):
             supplied = free + sum(s.qty for s in incoming if s.expected <= promise.promised)
             assert supplied >= demand, "a promise never precedes the supply that covers it"
+
+
+def test_a_standing_lead_time_estimate_holds_until_passed_or_a_week_behind():
+    from backorder.domain.promising import lead_time_estimate, standing_estimate
+
+    today = date(2026, 12, 10)
+    fresh = date(2026, 12, 24)  # today + 14
+    assert lead_time_estimate(fresh, date(2026, 12, 17), today) == date(2026, 12, 17)  # 7 behind
+    assert lead_time_estimate(fresh, date(2026, 12, 16), today) == fresh  # 8 behind: moves
+    assert lead_time_estimate(fresh, date(2026, 12, 9), today) == fresh  # passed
+    assert lead_time_estimate(date(2026, 12, 13), date(2026, 12, 17), today) == date(2026, 12, 13)
+    assert lead_time_estimate(fresh, None, today) == fresh
+    assert lead_time_estimate(None, date(2026, 12, 17), today) is None  # no lead time: no date
+    # the standing estimate: the earliest lead-time date (later ones wait behind a PO's date)
+    stored = [
+        (date(2026, 12, 20), "lead_time"),
+        (date(2026, 12, 12), "purchase_order"),
+        (date(2026, 12, 17), "lead_time"),
+        (None, "none"),
+    ]
+    assert standing_estimate(stored) == date(2026, 12, 17)

@@ -5,17 +5,24 @@ first (today, or the release date of a preorder), then open purchase-order lines
 date. A line is promised the date on which cumulative supply first covers its cumulative
 demand. Lines no known supply covers get an estimate from the lead time, never earlier
 than the line before them, so promised dates are monotone along the queue.
+
+A lead-time estimate stands once given (`lead_time_estimate`): today + lead time is a day
+later every day, and re-dating on it would tell every customer on an estimate, every day,
+that their date slipped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import NamedTuple
 
 from .allocation import WaitingLine, priority_key
+
+# How far a standing lead-time estimate may fall behind today + lead time before it moves.
+ESTIMATE_SLACK = timedelta(days=7)
 
 
 class PromiseBasis(StrEnum):
@@ -98,3 +105,22 @@ def _estimate(line_id: int, lead_time_date: date | None, not_before: date | None
     if not_before is not None and not_before > lead_time_date:
         lead_time_date = not_before
     return Promise(line_id, lead_time_date, PromiseBasis.LEAD_TIME)
+
+
+def lead_time_estimate(fresh: date | None, standing: date | None, today: date) -> date | None:
+    """The lead-time date to promise: `fresh` (today + lead time), or the SKU's `standing`
+    estimate while it still holds: not passed, and at most ESTIMATE_SLACK earlier than the
+    fresh one. So an estimate moves when it has passed, fallen a week behind or the lead time
+    changed, not each day; a shorter lead time moves it earlier at once."""
+    if fresh is None or standing is None:
+        return fresh
+    if today <= standing <= fresh and fresh - standing <= ESTIMATE_SLACK:
+        return standing
+    return fresh
+
+
+def standing_estimate(stored: Iterable[tuple[date | None, str | None]]) -> date | None:
+    """A SKU's standing lead-time estimate from its lines' stored (date, basis): the
+    earliest lead-time date (later ones were held back behind a purchase order's date)."""
+    dates = [day for day, basis in stored if basis == PromiseBasis.LEAD_TIME and day]
+    return min(dates, default=None)

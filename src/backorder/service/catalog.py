@@ -9,6 +9,7 @@ from ..domain.errors import NotFound
 from ..domain.model import BackorderPolicy, Fulfilment, Product, Tier
 from . import validation as v
 from .ports import UnitOfWork
+from .promising import repromise
 from .runner import retried
 from .views import CustomerView
 
@@ -49,8 +50,15 @@ def save_product(uow: UnitOfWork, product: Product, now: datetime) -> tuple[Prod
             store.insert_product(product, now)
         elif existing != product:
             store.update_product(product, now)
+            if _promise_inputs(existing) != _promise_inputs(product):
+                repromise(store, product.sku, now, uow.shop_timezone)
         uow.commit()
         return product, existing is None
+
+
+def _promise_inputs(product: Product) -> tuple:
+    """What of a product its waiting lines' promised dates are computed from."""
+    return product.lead_time_days, product.release_at
 
 
 def get_product(uow: UnitOfWork, sku: str) -> Product:

@@ -14,7 +14,14 @@ from zoneinfo import ZoneInfo
 
 from ..domain.intake import SkuPosition, available_now
 from ..domain.model import Product
-from ..domain.promising import IncomingSupply, Promise, plan_promises, promise_queue
+from ..domain.promising import (
+    IncomingSupply,
+    Promise,
+    lead_time_estimate,
+    plan_promises,
+    promise_queue,
+    standing_estimate,
+)
 from .consent import ask_on_delays
 
 
@@ -31,8 +38,9 @@ def repromise(store, sku: str, now: datetime, timezone: str) -> list[dict]:
     waiting = store.waiting_lines(sku)
     if not waiting:
         return []
-    promises = promises_for(store, product, waiting, now, timezone)
-    events = _apply(store, sku, promises, store.line_promises(sku), now)
+    current = store.line_promises(sku)
+    promises = promises_for(store, product, waiting, now, timezone, current)
+    events = _apply(store, sku, promises, current, now)
     events += ask_on_delays(store, events, now)  # issue 8: a slip asks the customer's consent
     store.insert_events(events)
     return events
@@ -77,6 +85,8 @@ def _repromise_queues(store, waiting: dict, skus, now: datetime, timezone: str):
         free_units, free_date, lead_date = _bulk_inputs(
             facts[sku], free.get(sku, 0), today, now, timezone
         )
+        standing = standing_estimate((q.promised_date, q.basis) for q in queue)
+        lead_date = lead_time_estimate(lead_date, standing, today)
         promises = promise_queue(
             ((q.line_id, q.backordered) for q in queue),
             free_units,
@@ -131,7 +141,10 @@ def _change(promise: Promise, stored) -> tuple | None:
     return (promise.promised, basis, promise.po_line_id, int(moved), promise.line_id)
 
 
-def promises_for(store, product: Product, waiting, now: datetime, timezone: str) -> list[Promise]:
+def promises_for(
+    store, product: Product, waiting, now: datetime, timezone: str, current: dict | None = None
+) -> list[Promise]:
+    """`current`: the SKU's stored promises by line, when the caller has read them."""
     today = local_date(now, timezone)
     position = SkuPosition(product, store.stock_levels(product.sku), 0)
     if product.is_preorder(now):  # its stock is free on the release date, not today
@@ -141,6 +154,10 @@ def promises_for(store, product: Product, waiting, now: datetime, timezone: str)
         free, free_date = available_now(position, now), today
     lead_days = store.lead_time_days(product.sku)
     lead_date = today + timedelta(days=lead_days) if lead_days is not None else None
+    if lead_date is not None:
+        stored = (current if current is not None else store.line_promises(product.sku)).values()
+        standing = standing_estimate((p.promised_date, p.basis) for p in stored)
+        lead_date = lead_time_estimate(lead_date, standing, today)
     incoming = not_before(store.open_supply(product.sku), today)
     return plan_promises(waiting, free, free_date, incoming, lead_date)
 
