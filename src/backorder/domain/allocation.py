@@ -69,17 +69,17 @@ def key_of(override: int, tier: str, paid: str, due, ordered_at, line_id: int) -
 
 def plan_allocation(waiting: Iterable[WaitingLine], supply: Sequence[Supply]) -> list[Grant]:
     """Hand `supply` to `waiting` lines in priority-key order, warehouses in the given order."""
-    queue = sorted(waiting, key=priority_key)
+    queue = sorted((priority_key(line), line) for line in waiting)  # keys end in the line id
     stock = [[s.warehouse, s.qty] for s in supply if s.qty > 0]
-    takes: list[tuple[WaitingLine, str, int]] = []
+    takes: list[tuple[PriorityKey, WaitingLine, str, int]] = []
     unmet: list[int] = []  # line ids left waiting, in queue order
     cursor = 0
-    for line in queue:
+    for key, line in queue:
         need = line.backordered
         while need and cursor < len(stock):
             warehouse, free = stock[cursor]
             take = min(need, free)
-            takes.append((line, warehouse, take))
+            takes.append((key, line, warehouse, take))
             need -= take
             stock[cursor][1] -= take
             if stock[cursor][1] == 0:
@@ -89,15 +89,8 @@ def plan_allocation(waiting: Iterable[WaitingLine], supply: Sequence[Supply]) ->
             if cursor >= len(stock) and len(unmet) > 1:  # a part-served line needs one more
                 break
     return [
-        Grant(
-            line.line_id,
-            line.order_id,
-            warehouse,
-            take,
-            priority_key(line),
-            _first_other(unmet, line.line_id),
-        )
-        for line, warehouse, take in takes
+        Grant(line.line_id, line.order_id, warehouse, take, key, _first_other(unmet, line.line_id))
+        for key, line, warehouse, take in takes
     ]
 
 
@@ -111,11 +104,11 @@ def _first_other(unmet: list[int], line_id: int) -> int | None:
 
 def describe_key(line: WaitingLine) -> str:
     """The key in words, for operators and customers."""
-    ordered = line.ordered_at  # isoformat and plain fields: strftime costs more than the rest
+    # slices of one isoformat each: a delivery describes a thousand keys
+    due, ordered = line.due.isoformat(), line.ordered_at.isoformat()
     words = (
-        f"{line.tier.value} customer, {line.paid_priority.value} shipping, "
-        f"due {line.due.date().isoformat()}, ordered {ordered.date().isoformat()} "
-        f"{ordered.hour:02d}:{ordered.minute:02d} UTC, line {line.line_id}"
+        f"{line.tier.value} customer, {line.paid_priority.value} shipping, due {due[:10]}, "
+        f"ordered {ordered[:10]} {ordered[11:16]} UTC, line {line.line_id}"
     )
     return f"{_override_words(line.override)}, {words}" if line.override else words
 

@@ -80,13 +80,13 @@ class DeliveryQueries:
         """Move granted units of many SKUs from waiting to allocated: three statements."""
         if not grants:
             return
-        raw.executemany(self.conn, _GRANT_TO_LINE, [(g.qty, g.qty, g.line_id) for _, g in grants])
-        raw.executemany(
-            self.conn, _ADD_HOLDING, [(g.line_id, g.warehouse, sku, g.qty) for sku, g in grants]
-        )
-        per_stock_row: dict[tuple[str, str], int] = defaultdict(int)
+        to_lines, holdings, per_stock_row = [], [], defaultdict(int)
         for sku, g in grants:
+            to_lines.append((g.qty, g.qty, g.line_id))
+            holdings.append((g.line_id, g.warehouse, sku, g.qty))
             per_stock_row[(sku, g.warehouse)] += g.qty
+        raw.executemany(self.conn, _GRANT_TO_LINE, to_lines)
+        raw.executemany(self.conn, _ADD_HOLDING, holdings)
         raw.executemany(
             self.conn, _ADD_ALLOCATED, [(q, s, w) for (s, w), q in sorted(per_stock_row.items())]
         )
