@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -25,7 +24,7 @@ NORMAL, EXPEDITED = PaidPriority.NORMAL, PaidPriority.EXPEDITED
 def waiting(line_id: int, need: int = 1, **changes) -> WaitingLine:
     """A standard, normal-shipping line ordered at T0 and due at T0, unless told otherwise."""
     base = WaitingLine(line_id, 100 + line_id, "A", need, STD, NORMAL, T0, T0)
-    return replace(base, **changes)
+    return base._replace(**changes)
 
 
 def grants_as_tuples(grants: list[Grant]) -> list[tuple]:

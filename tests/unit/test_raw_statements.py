@@ -72,6 +72,22 @@ def test_the_logged_priority_key_is_what_json_dumps_writes():
     assert key_json([1, "x"]) == '[1, "x"]'  # any other key: json.dumps itself
 
 
+def test_a_logged_line_shows_the_same_times_in_its_key_and_its_words():
+    """log_row formats each time once and reuses it for the key and the words."""
+    from backorder.domain.allocation import Grant, WaitingLine, describe_key, priority_key
+    from backorder.domain.model import PaidPriority, Tier
+    from backorder.service.allocating import _iso, log_row
+
+    asked = WaitingLine(7, 3, "A", 2, Tier.CRITICAL, PaidPriority.NORMAL, TIMES[1], TIMES[0], -1)
+    unasked = WaitingLine(8, 4, "A", 2, Tier.STANDARD, PaidPriority.EXPEDITED, TIMES[0], TIMES[0])
+    for line in (asked, unasked):
+        grant = Grant(line.line_id, line.order_id, "main", 1, priority_key(line), None)
+        row = log_row("A", grant, line, "receipt", "R-1", TIMES[0])
+        assert row.priority_key == json.dumps(priority_key(line), default=_iso)
+        assert row.reason == f"1 unit(s) by receipt; {describe_key(line)}"
+    assert f"due {TIMES[1].date()}, ordered {TIMES[0].date()}" in describe_key(asked)
+
+
 def test_driver_errors_surface_as_sqlalchemys(conn):
     """The unit of work retries conflicts by SQLAlchemy's classes: a raw statement's error
     must be one of them (a deadlock on the driver's cursor went unretried before)."""

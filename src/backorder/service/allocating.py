@@ -16,6 +16,7 @@ from ..domain.allocation import (
     Supply,
     WaitingLine,
     describe_key,
+    iso_times,
     plan_allocation,
 )
 from ..domain.model import Product
@@ -65,8 +66,10 @@ def log_row(
     now: datetime,
 ) -> AllocationLogRow:
     reason = f"{grant.qty} unit(s) by {cause}"
-    if line is not None:
-        reason += f"; {describe_key(line)}"
+    times = None
+    if line is not None:  # the line the grant's key was made of: its times are the key's
+        times = iso_times(line)
+        reason += f"; {describe_key(line, times)}"
     if grant.ahead_of is not None:
         reason += f"; ahead of line {grant.ahead_of}"
     return AllocationLogRow(
@@ -77,7 +80,7 @@ def log_row(
         grant.qty,
         cause,
         reference,
-        key_json(grant.key) if grant.key else None,
+        key_json(grant.key, times) if grant.key else None,
         reason,
         grant.ahead_of,
         now,
@@ -155,14 +158,16 @@ def allocate_many(
     return grants
 
 
-def key_json(key) -> str:
+def key_json(key, times: tuple[str, str] | None = None) -> str:
     """The priority key as the JSON array json.dumps writes (times as ISO text), built
-    directly for the usual key: a delivery logs a thousand of them."""
+    directly for the usual key: a delivery logs a thousand of them. `times`: the key's two
+    times as ISO text (`iso_times` of its line), when the caller has them already."""
     if len(key) == 6 and isinstance(key[3], datetime) and isinstance(key[4], datetime):
         override, tier, paid, due, ordered_at, line_id = key
+        due_text, ordered_text = times or (due.isoformat(), ordered_at.isoformat())
         return (
-            f'[{int(override)}, {int(tier)}, {int(paid)}, "{due.isoformat()}", '
-            f'"{ordered_at.isoformat()}", {int(line_id)}]'
+            f'[{int(override)}, {int(tier)}, {int(paid)}, "{due_text}", '
+            f'"{ordered_text}", {int(line_id)}]'
         )
     return json.dumps(key, default=_iso)
 

@@ -43,7 +43,7 @@ def _rank(column: str, ranks: dict) -> str:
 # allocation.priority_key spelled in SQL over the stored columns, so the database hands the
 # lines over in queue order (sorting in Python costs more). One rule, two spellings:
 # tests/service/test_purchasing_and_promises.py checks that they agree.
-QUEUE_ORDER = ", ".join(
+_QUEUE_ORDER = ", ".join(
     [
         "l.priority_override",
         _rank("c.tier", TIER_RANK),
@@ -58,7 +58,7 @@ _WAITING = _Query(
     "l.promise_po_line_id, l.first_promised_date "
     "FROM order_lines l JOIN orders o ON o.id = l.order_id "
     "JOIN customers c ON c.id = o.customer_id WHERE l.backordered > 0 {filter} "
-    f"ORDER BY l.sku, {QUEUE_ORDER}",
+    f"ORDER BY l.sku, {_QUEUE_ORDER}",
     "l.sku",
 )
 _FREE = _Query(

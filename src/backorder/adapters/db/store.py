@@ -111,8 +111,8 @@ class SqlStore(
         return dict(row._mapping) if row else None
 
     def list_warehouses(self) -> list[dict]:
-        query = select(t.warehouses).order_by(t.warehouses.c.rank, t.warehouses.c.code)
-        return [dict(row._mapping) for row in self.conn.execute(query)]
+        rows = raw.fetchall(self.conn, _WAREHOUSES)  # every delivery checks its warehouses
+        return [{"code": code, "name": name, "rank": rank} for code, name, rank in rows]
 
     def upsert_warehouse(self, code: str, name: str, rank: int) -> None:
         if self.get_warehouse(code):
@@ -388,8 +388,8 @@ class SqlStore(
         ]
 
     def get_command_result(self, key: str) -> dict | None:
-        row = self.conn.execute(_COMMAND_RESULT, {"key": key}).first()
-        return json.loads(row.result) if row else None
+        rows = raw.fetchall(self.conn, _COMMAND_RESULT, (key,))  # every keyed command asks
+        return json.loads(rows[0][0]) if rows else None
 
     def get_command(self, key: str) -> tuple[dict, datetime] | None:
         ck = t.command_keys
@@ -408,15 +408,8 @@ class SqlStore(
         self.conn.execute(delete(t.command_keys).where(t.command_keys.c.key == key))
 
     def put_command_result(self, key: str, command: str, result: dict, now: datetime) -> None:
-        self.conn.execute(
-            _INSERT_COMMAND_KEY,
-            {
-                "key": key,
-                "command": command,
-                "result": json.dumps(result, default=str),
-                "created_at": now,
-            },
-        )
+        params = (key, command, json.dumps(result, default=str), raw.utc_param(self.conn)(now))
+        raw.execute(self.conn, _INSERT_COMMAND_KEY, params)
 
     def insert_shipment(self, order_id: int, now: datetime, lines: list[dict]) -> int:
         shipment_id = self.conn.execute(
@@ -522,8 +515,11 @@ _INSERT_ALLOCATION_LOG = (
 _INSERT_EVENT = (
     "INSERT INTO events (kind, order_id, sku, payload, created_at) VALUES (?, ?, ?, ?, ?)"
 )
-_COMMAND_RESULT = select(t.command_keys.c.result).where(t.command_keys.c.key == bindparam("key"))
-_INSERT_COMMAND_KEY = insert(t.command_keys)
+_WAREHOUSES = "SELECT code, name, rank FROM warehouses ORDER BY rank, code"
+_COMMAND_RESULT = "SELECT result FROM command_keys WHERE key = ?"
+_INSERT_COMMAND_KEY = (
+    "INSERT INTO command_keys (key, command, result, created_at) VALUES (?, ?, ?, ?)"
+)
 
 _CHECKS = {
     "1: 0 <= allocated <= on_hand": (
