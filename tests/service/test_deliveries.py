@@ -169,8 +169,8 @@ def test_each_order_hears_of_a_delivery_once(app, clock):
 def test_a_repeated_delivery_counts_once_and_another_under_its_reference_is_refused(any_app, clock):
     _scenario(any_app, clock)
     first = deliveries.receive_delivery(any_app.uow, DELIVERY, clock(), reference="DN-7")
-    again = deliveries.receive_delivery(
-        any_app.uow, list(reversed(DELIVERY)), clock(), reference="DN-7"
+    again = deliveries.receive_delivery(  # pasted with spaces around: the same reference
+        any_app.uow, list(reversed(DELIVERY)), clock(), reference=" DN-7\t"
     )
 
     assert again["repeated"] and not first["repeated"]
@@ -183,6 +183,9 @@ def test_a_repeated_delivery_counts_once_and_another_under_its_reference_is_refu
         )
     assert refused.value.details["reference"] == "DN-7"
     assert {(s.sku, s.warehouse): s.on_hand for s in queries.stock(any_app.uow)} == levels
+    receipt = stock.receive_stock(any_app.uow, "C", "main", 1, clock(), reference="GRN-1 ")
+    assert stock.receive_stock(any_app.uow, "C", "main", 1, clock(), reference="GRN-1")["repeated"]
+    assert not receipt.get("repeated") and queries.stock(any_app.uow, "C")[0].on_hand == 11
 
 
 @pytest.mark.parametrize(

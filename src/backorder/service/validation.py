@@ -48,13 +48,14 @@ def choice(value: object, field_name: str, enum_type):
 
 def reference(value: str | None, field_name: str = "reference") -> str | None:
     """An idempotency reference: None, or text that is not blank (a blank one would make
-    every repeat look new)."""
+    every repeat look new), without surrounding spaces (a note pasted with a trailing space
+    is the same delivery, not a second one)."""
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput(field_name, "must not be blank (leave it out instead)")
     text(value, field_name, 200)
-    return value
+    return value.strip()
 
 
 REASON_CODE = re.compile(r"[a-z_]{1,30}")
