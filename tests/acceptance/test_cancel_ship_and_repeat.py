@@ -286,3 +286,22 @@ def test_cancel_after_a_partial_shipment_releases_only_what_the_line_still_holds
     assert [(x["released"], x["cancelled"]) for x in cancelled.payload["lines"]] == [(3, 3)]
     assert order_of(any_app, placed.id).status == "shipped"
     assert_invariants(any_app)
+
+
+def test_cancelling_an_order_shipped_in_full_is_refused_and_changes_nothing(any_app):
+    """It used to answer 200 with the shipped order: a caller took the order for cancelled."""
+    add_product(any_app, "A")
+    receive(any_app, "A", 10)
+    placed = place(any_app, add_customer(any_app), ("A", 4))
+    orders.ship_order(any_app.uow, placed.id, any_app.clock(), {placed.lines[0].id: 4})
+
+    with pytest.raises(Conflict, match="has shipped in full: nothing left to cancel") as refused:
+        orders.cancel_order(any_app.uow, placed.id, any_app.clock())
+
+    assert refused.value.details == {"field": "order_id", "order_id": placed.id}
+    assert parts(line_of(any_app, placed.id))["shipped"] == 4
+    assert parts(line_of(any_app, placed.id))["cancelled"] == 0
+    assert stock_of(any_app, "A")["on_hand"] == 6
+    assert count_events(any_app, "order_cancelled") == 0
+    assert order_of(any_app, placed.id).status == "shipped"
+    assert_invariants(any_app)

@@ -121,11 +121,11 @@ def cancel_order(
         store.lock_skus(store.order_skus(order_id))
         order = store_order(store, order_id)
         keep = payments.paid_units_kept(store, order)  # paid units stay promised (B14)
-        cancelled = [
-            _cancel_line(store, line, now, keep.get(line.id, 0))
-            for line in order.lines
-            if line.quantities.outstanding > keep.get(line.id, 0)
+        open_lines = [
+            line for line in order.lines if line.quantities.outstanding > keep.get(line.id, 0)
         ]
+        _require_something_to_cancel(order, open_lines)
+        cancelled = [_cancel_line(store, line, now, keep.get(line.id, 0)) for line in open_lines]
         for sku in sorted({line.sku for line in cancelled}):
             allocate_waiting(store, sku, "cancel", f"order {order_id}", now)
         if cancelled:
@@ -137,6 +137,21 @@ def cancel_order(
         payments.on_order_changed(store, order_id, now)  # refund, void: as intents
         uow.commit()
         return store_order(store, order_id)
+
+
+def _require_something_to_cancel(order: OrderView, open_lines: list[LineView]) -> None:
+    """A repeated cancel changes nothing and says so with the order; a cancel of an order
+    that has nothing open and was never cancelled (shipped in full, or every unit paid for)
+    is refused, so the caller does not take the order for cancelled."""
+    if open_lines or any(line.quantities.cancelled for line in order.lines):
+        return
+    shipped = sum(line.quantities.shipped for line in order.lines)
+    what = "has shipped in full" if shipped else "holds only paid units, promised until shipped"
+    raise Conflict(
+        f"order {order.id} {what}: nothing left to cancel (refund it instead)",
+        field="order_id",
+        order_id=order.id,
+    )
 
 
 @retried
