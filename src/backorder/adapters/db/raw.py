@@ -9,7 +9,6 @@ store them, so rows written here read back the same as any other.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from functools import lru_cache
 
@@ -29,32 +28,27 @@ def marks(values: Sequence) -> str:
 
 
 def executemany(conn: Connection, sql: str, rows: Sequence[Sequence]) -> None:
-    if not rows:
-        return
-    with _cursor(conn, sql) as cursor:
-        cursor.executemany(placeholders(sql, conn), rows)
+    if rows:
+        _run(conn, sql, lambda cursor, statement: cursor.executemany(statement, rows))
 
 
 def execute(conn: Connection, sql: str, params: Sequence = ()) -> None:
     """A statement that returns no rows (psycopg refuses to fetch from one)."""
-    with _cursor(conn, sql) as cursor:
-        cursor.execute(placeholders(sql, conn), params)
+    _run(conn, sql, lambda cursor, statement: cursor.execute(statement, params))
 
 
 def fetchall(conn: Connection, sql: str, params: Sequence = ()) -> list[tuple]:
-    with _cursor(conn, sql) as cursor:
-        cursor.execute(placeholders(sql, conn), params)
-        return cursor.fetchall()
+    return _run(conn, sql, lambda cursor, statement: cursor.execute(statement, params).fetchall())
 
 
-@contextmanager
-def _cursor(conn: Connection, sql: str):
-    """A cursor whose driver errors surface as SQLAlchemy's (IntegrityError,
-    OperationalError...), as every other statement's do: the unit of work retries a deadlock
-    or a lock timeout by those classes."""
-    cursor = conn.connection.cursor()
+def _run(conn: Connection, sql: str, work: Callable):
+    """`work(cursor, statement)` on a fresh cursor of the driver's connection. Its driver
+    errors surface as SQLAlchemy's (IntegrityError, OperationalError...), as every other
+    statement's do: the unit of work retries a deadlock or a lock timeout by those classes.
+    (A plain try, not a context manager: an order runs fifteen of these.)"""
+    cursor = conn.connection.dbapi_connection.cursor()
     try:
-        yield cursor
+        return work(cursor, placeholders(sql, conn))
     except conn.dialect.loaded_dbapi.Error as error:
         raise DBAPIError.instance(
             sql, None, error, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
