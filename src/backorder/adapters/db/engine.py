@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, create_engine, event
 
+from . import raw
+
 
 def make_engine(url: str, *, pool_size: int = 20) -> Engine:
     if url.startswith("sqlite"):
@@ -33,7 +35,8 @@ def _sqlite_engine(url: str) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         # Writers take the write lock up front, so no read-then-upgrade deadlock.
+        # On the driver's cursor: every command begins here (its errors still SQLAlchemy's).
         readonly = conn.get_execution_options().get("readonly", False)
-        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+        raw.execute(conn, "BEGIN" if readonly else "BEGIN IMMEDIATE")
 
     return engine
