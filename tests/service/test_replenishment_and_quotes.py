@@ -99,6 +99,31 @@ def test_quote_says_what_ships_now_what_waits_and_until_when_for_this_customer(a
     assert len(queries.orders(uow)) == 1  # nothing was placed
 
 
+def test_a_quote_does_not_count_the_units_it_ships_now_again_for_what_waits(any_app, clock):
+    """5 free, a PO of 10 in a month: 8 ordered ship 5 now and wait for the PO with 3. The
+    quote promised the 3 for today from the same 5 free units."""
+    uow = any_app.uow
+    ann = _catalog(any_app.uow, clock)
+    stock.receive_stock(uow, "A", "main", 5, clock())
+    acme = purchasing.create_supplier(uow, purchasing.SupplierIn("Acme", 30, "EUR"), clock())
+    purchasing.create_purchase_order(
+        uow, acme.id, [purchasing.PoLineIn("A", 10, date(2027, 1, 5))], clock()
+    )
+
+    [quoted] = quotes.quote(uow, [("A", 8)], clock())
+    placed = orders.place_order(
+        uow, orders.PlaceOrder(ann.id, [orders.OrderLineIn("A", 8)]), clock()
+    )
+
+    assert (quoted["ship_now"], quoted["backordered"]) == (5, 3)
+    assert (quoted["promised_date"], quoted["promise_basis"]) == (
+        date(2027, 1, 5),
+        "purchase_order",
+    )
+    line = queries.order(uow, placed.id).lines[0]
+    assert (line.allocated, line.promised_date) == (5, quoted["promised_date"])
+
+
 def test_sku_view_shows_stock_incoming_supply_and_waiting_lines_with_dates(app, clock):
     uow = app.uow
     ann = _catalog(uow, clock)

@@ -46,6 +46,21 @@ def test_uncovered_lines_are_estimated_by_lead_time_never_before_the_line_ahead(
     ]
 
 
+def test_a_line_that_needs_every_known_po_and_more_waits_for_the_last_po_at_least():
+    """A new order placed today (lead time 10 days) cannot complete a line whose first
+    units arrive on a PO due in two months: it was promised today + 10 days."""
+    lines = [waiting(1, 2), waiting(2, 14, minutes=1)]
+    pos = [
+        IncomingSupply(TODAY + timedelta(days=5), 3, 1),
+        IncomingSupply(TODAY + timedelta(days=60), 4, 2),
+    ]
+    promises = plan_promises(lines, 0, TODAY, pos, TODAY + timedelta(days=10))
+    assert [(p.promised, p.basis.value) for p in promises] == [
+        (TODAY + timedelta(days=5), "purchase_order"),
+        (TODAY + timedelta(days=60), "lead_time"),
+    ]
+
+
 def test_no_supply_and_no_lead_time_means_no_date_yet():
     [promise] = plan_promises([waiting(1, 2)], 0, TODAY, [], None)
     assert (promise.promised, promise.basis) == (None, PromiseBasis.NONE)

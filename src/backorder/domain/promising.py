@@ -73,7 +73,6 @@ def promise_queue(
     demand = covered = 0
     cursor = 0
     last: IncomingSupply | None = None
-    latest_date: date | None = None
     for line_id, backordered in queue:
         demand += backordered
         while covered < demand and cursor < len(supply):
@@ -83,9 +82,8 @@ def promise_queue(
         if covered >= demand and last is not None:
             basis = PromiseBasis.STOCK if last.po_line_id is None else PromiseBasis.PURCHASE_ORDER
             promises.append(Promise(line_id, last.expected, basis, last.po_line_id))
-            latest_date = last.expected
-        else:
-            promises.append(_estimate(line_id, lead_time_date, latest_date))
+        else:  # it needs every known unit and more: not before the last of them arrives
+            promises.append(_estimate(line_id, lead_time_date, last.expected if last else None))
     return promises
 
 

@@ -142,9 +142,16 @@ def _change(promise: Promise, stored) -> tuple | None:
 
 
 def promises_for(
-    store, product: Product, waiting, now: datetime, timezone: str, current: dict | None = None
+    store,
+    product: Product,
+    waiting,
+    now: datetime,
+    timezone: str,
+    current: dict | None = None,
+    taken: int = 0,
 ) -> list[Promise]:
-    """`current`: the SKU's stored promises by line, when the caller has read them."""
+    """`current`: the SKU's stored promises by line, when the caller has read them; `taken`:
+    free units the caller hands out first (a quote's ship-now part), not free for `waiting`."""
     today = local_date(now, timezone)
     position = SkuPosition(product, store.stock_levels(product.sku), 0)
     if product.is_preorder(now):  # its stock is free on the release date, not today
@@ -152,6 +159,7 @@ def promises_for(
         free_date = local_date(product.release_at, timezone)
     else:
         free, free_date = available_now(position, now), today
+    free = max(0, free - taken)
     lead_days = store.lead_time_days(product.sku)
     lead_date = today + timedelta(days=lead_days) if lead_days is not None else None
     if lead_date is not None:

@@ -71,7 +71,7 @@ def _quote_one(store, sku, qty, tier, paid_priority, now, timezone) -> dict:
             "reason": _why_not(product, room, now),
         }
     if short:
-        answer |= _promise_for(store, product, short, tier, paid_priority, now, timezone)
+        answer |= _promise_for(store, product, ship_now, short, tier, paid_priority, now, timezone)
     return answer
 
 
@@ -83,12 +83,13 @@ def _why_not(product, room: int, now) -> str:
     return f"backorder limit reached ({room} left)"
 
 
-def _promise_for(store, product, short, tier, paid_priority, now, timezone) -> dict:
+def _promise_for(store, product, ship_now, short, tier, paid_priority, now, timezone) -> dict:
+    """The date the `short` part would be promised, once `ship_now` units are taken."""
     line = WaitingLine(HYPOTHETICAL_LINE, 0, product.sku, short, tier, paid_priority, now, now)
     waiting = [*store.waiting_lines(product.sku), line]
     promise = next(
         p
-        for p in promises_for(store, product, waiting, now, timezone)
+        for p in promises_for(store, product, waiting, now, timezone, taken=ship_now)
         if p.line_id == HYPOTHETICAL_LINE
     )
     return {"promised_date": promise.promised, "promise_basis": promise.basis.value}
