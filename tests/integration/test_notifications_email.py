@@ -196,3 +196,32 @@ def test_a_broken_merchant_template_dead_letters_its_message_and_the_rest_go_on(
     [dead] = notify_admin.deliveries(app.uow, status="dead")
     assert dead.recipient == "ayse@example.com"
     assert dead.last_error.startswith("message could not be built: UndefinedError")
+
+
+def test_a_reversed_receipt_tells_the_customer_whose_units_went_back_to_waiting(app, smtp):
+    """The reversal put their units back on backorder in silence: they had been told the
+    order was ready to ship."""
+    from datetime import date
+
+    from backorder.service import purchasing
+
+    add_product(app, "A", lead_time_days=7)
+    ann = add_customer(app, "Ann", "ann@example.com")
+    order = place(app, ann, "A", 4)
+    supplier = purchasing.create_supplier(
+        app.uow, purchasing.SupplierIn("Acme", 10, "EUR"), app.clock()
+    )
+    po = purchasing.create_purchase_order(
+        app.uow, supplier.id, [purchasing.PoLineIn("A", 4, date(2026, 12, 20))], app.clock()
+    )
+    receipt = purchasing.receive_po_line(app.uow, po.lines[0].id, 4, app.clock())
+    dispatcher(app, smtp).run_until_idle()
+    smtp.inbox.clear()
+
+    purchasing.reverse_receipt(app.uow, receipt["receipt_id"], app.clock())
+    dispatcher(app, smtp).run_until_idle()
+
+    [message] = smtp.inbox
+    assert message["Subject"] == f"Backorder notice: order {order.id}"
+    assert "4 units of Item A (A) are on backorder" in text_of(message)
+    assert notify_admin.deliveries(app.uow, status="dead") == []

@@ -8,7 +8,7 @@ import pytest
 
 from backorder.bootstrap import build
 from backorder.config import Settings
-from backorder.domain.errors import StockWouldGoNegative
+from backorder.domain.errors import Conflict, StockWouldGoNegative
 from backorder.domain.model import BackorderPolicy, Product, Tier
 from backorder.service import catalog, orders, purchasing, queries, quotes, stock
 from backorder.service.promising import start_of_local_day
@@ -161,6 +161,39 @@ def test_reversing_a_receipt_puts_the_lowest_priority_units_back_to_waiting(app,
     assert (critical_line.allocated, critical_line.backordered) == (2, 1)
     assert purchasing.reverse_receipt(uow, receipt["receipt_id"], clock())["reversed"] == 0
     assert queries.check(uow) == []
+    # Both customers had been told their units were coming; each hears they wait again, once
+    told = queries.events(uow, kind="order_backordered")
+    back = [e for e in told if e.payload.get("cause") == "receipt_reversal"]
+    assert sorted((e.order_id, e.payload["backordered"]) for e in back) == [(1, 6), (2, 1)]
+
+
+def test_reversing_a_receipt_of_a_cancelled_po_line_does_not_reopen_it(app, clock):
+    """Line of 10: 4 came, 6 cancelled. Reversing the 4 reopened 4 units of the line as
+    expected supply (promises rested on it, and it took a receipt)."""
+    uow = app.uow
+    _setup_queue(uow, clock)
+    supplier = purchasing.create_supplier(uow, purchasing.SupplierIn("Bcme", 7, "EUR"), clock())
+    po = purchasing.create_purchase_order(
+        uow, supplier.id, [purchasing.PoLineIn("A", 10, _day(10))], clock()
+    )
+    line_id = po.lines[0].id
+    receipt = purchasing.receive_po_line(uow, line_id, 4, clock(), reference="GRN-4")
+    purchasing.cancel_po_line(uow, line_id, clock())
+
+    purchasing.reverse_receipt(uow, receipt["receipt_id"], clock())
+
+    line = queries.purchase_order(uow, po.id).lines[0]
+    assert (line.received, line.cancelled, line.open_qty) == (0, 10, 0)
+    assert all(s.po_line_id != line_id for s in _open_supply(app, "A"))
+    assert queries.purchase_order(uow, po.id).status == "cancelled"  # nothing came, or will
+    with pytest.raises(Conflict, match="is cancelled; it takes no receipts"):
+        purchasing.receive_po_line(uow, line_id, 1, clock())
+    assert queries.check(uow) == []
+
+
+def _open_supply(app, sku: str) -> list:
+    with app.uow.reader() as reader:
+        return reader.store.open_supply(sku)
 
 
 def test_a_receipt_whose_units_shipped_cannot_be_reversed(app, clock):

@@ -298,7 +298,11 @@ def reverse_receipt(uow: UnitOfWork, receipt_id: int, now: datetime) -> dict:
         store.add_reversed(receipt_id, qty)
         if receipt["po_line_id"]:
             line = store.get_po_line(receipt["po_line_id"])
-            store.update_po_line(line.id, received=line.received - qty)
+            store.update_po_line(
+                line.id,
+                received=line.received - qty,
+                cancelled=line.cancelled + _reopened_by_reversal(line, qty),
+            )
             refresh_po_status(store, line.po_id)
         repromise(store, sku, now, uow.shop_timezone)
         uow.commit()
@@ -311,9 +315,21 @@ def reverse_receipt(uow: UnitOfWork, receipt_id: int, now: datetime) -> dict:
         }
 
 
+def _reopened_by_reversal(line, qty: int) -> int:
+    """Units a reversal of `qty` would put back on order on this PO line: none stay on
+    order on a cancelled line (it expects nothing more), so these are cancelled too."""
+    if not line.cancelled:
+        return 0
+    open_before = max(0, line.qty - line.received - line.cancelled)
+    open_after = max(0, line.qty - (line.received - qty) - line.cancelled)
+    return open_after - open_before
+
+
 def _unallocate(store, sku: str, warehouse: str, units: int, receipt_id: int, now) -> int:
-    """Move `units` allocated at a warehouse back to waiting, the lowest-priority lines first."""
+    """Move `units` allocated at a warehouse back to waiting, the lowest-priority lines first;
+    each order that gives units back hears it once (`order_backordered`)."""
     moved = 0
+    back: dict[int, list[dict]] = {}
     holders = sorted(
         store.holdings_at(sku, warehouse), key=lambda h: priority_key(h[0]), reverse=True
     )
@@ -343,7 +359,31 @@ def _unallocate(store, sku: str, warehouse: str, units: int, receipt_id: int, no
             ]
         )
         moved += give
+        back.setdefault(line.order_id, []).append(
+            {"line_id": line.line_id, "sku": sku, "backordered": give}
+        )
+    store.insert_events(
+        [_back_to_waiting(order, lines, receipt_id, now) for order, lines in back.items()]
+    )
     return moved
+
+
+def _back_to_waiting(order_id: int, lines: list[dict], receipt_id: int, now) -> dict:
+    payload = {
+        "order_id": order_id,
+        "lines": lines,
+        "backordered": sum(line["backordered"] for line in lines),
+        "cause": "receipt_reversal",
+        "receipt_id": receipt_id,
+    }
+    sku = lines[0]["sku"]
+    return {
+        "kind": "order_backordered",
+        "order_id": order_id,
+        "sku": sku,
+        "created_at": now,
+        "payload": payload,
+    }
 
 
 def require_receivable(po, line, field: str) -> None:  # line None: the PO as a whole
