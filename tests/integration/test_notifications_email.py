@@ -225,3 +225,34 @@ def test_a_reversed_receipt_tells_the_customer_whose_units_went_back_to_waiting(
     assert message["Subject"] == f"Backorder notice: order {order.id}"
     assert "4 units of Item A (A) are on backorder" in text_of(message)
     assert notify_admin.deliveries(app.uow, status="dead") == []
+
+
+@pytest.mark.parametrize(
+    ("locale", "subject", "says"),
+    [
+        ("en", "A date for Item A: order {}", "we now have a date for 2 units of Item A (A)"),
+        ("tr", "Item A için tarih belli oldu: sipariş {}", "2 adet için artık bir tarihimiz var"),
+    ],
+)
+def test_a_customer_told_no_date_yet_hears_the_first_date(app, smtp, locale, subject, says):
+    from datetime import date
+
+    from backorder.service import purchasing
+
+    add_product(app, "A", lead_time_days=None)
+    order = place(app, add_customer(app, "Ann", "ann@example.com", locale=locale), "A", 2)
+    dispatcher(app, smtp).run_until_idle()
+    smtp.inbox.clear()  # the backorder notice: "no date yet"
+
+    supplier = purchasing.create_supplier(
+        app.uow, purchasing.SupplierIn("Acme", 10, "EUR"), app.clock()
+    )
+    purchasing.create_purchase_order(
+        app.uow, supplier.id, [purchasing.PoLineIn("A", 5, date(2026, 12, 20))], app.clock()
+    )
+    dispatcher(app, smtp).run_until_idle()
+
+    [message] = smtp.inbox
+    assert message["Subject"] == subject.format(order.id)
+    assert says in text_of(message)
+    assert f"<title>{subject.format(order.id)}</title>" in html_of(message)

@@ -70,7 +70,11 @@ def test_promises_follow_purchase_orders_and_a_slip_delays_only_the_lines_restin
         for e in delayed
     ] == [(critical, "2026-12-13", "2026-12-20")]
     assert _promise(uow, standard) == (date(2026, 12, 23), "purchase_order")
-    assert queries.events(uow, kind="promise_improved") == []
+    improved = queries.events(uow, kind="promise_improved")  # only the first dates: no date
+    assert [(e.payload["line_id"], e.payload["previous_date"]) for e in improved] == [
+        (critical, None),  # before PO-1 (no lead time for A)
+        (standard, None),  # before PO-2
+    ]
     assert queries.check(uow) == []
 
 
@@ -113,9 +117,10 @@ def test_a_lead_time_estimate_stands_until_it_passes_or_falls_a_week_behind(any_
     assert sorted(e.payload["line_id"] for e in delayed) == sorted(lines[:4])
 
     product = catalog.get_product(uow, "A")
+    first_dates = len(queries.events(uow, kind="promise_improved"))  # no date -> Dec 17
     catalog.save_product(uow, replace(product, lead_time_days=3), clock())  # Dec 11 + 3
     assert {_promise(uow, line) for line in lines} == {(date(2026, 12, 14), "lead_time")}
-    assert len(queries.events(uow, kind="promise_improved")) == len(lines)
+    assert len(queries.events(uow, kind="promise_improved")) == first_dates + len(lines)
     assert len(queries.events(uow, kind="promise_delayed")) == 4
     assert queries.check(uow) == []
 
@@ -139,6 +144,34 @@ def test_receipt_against_a_po_line_serves_the_queue_and_closes_the_po(any_app, c
     assert queries.order(uow, 1).lines[0].allocated == 6  # 2 + 4: the standard order is complete
     assert [s.on_hand for s in queries.stock(uow, "A")] == [9]
     assert queries.check(uow) == []
+
+
+def test_a_line_with_no_date_yet_is_told_its_first_date_once(any_app, clock):
+    """No lead time, no PO: "no date yet". A PO then gave the line a date in silence."""
+    uow = any_app.uow
+    catalog.save_product(uow, Product("N", "Nut", 100, "EUR", BackorderPolicy.ALLOW), clock())
+    ann = catalog.create_customer(uow, catalog.CustomerIn("Ann"), clock())
+    order = orders.place_order(
+        uow, orders.PlaceOrder(ann.id, [orders.OrderLineIn("N", 2)]), clock()
+    )
+    line_id = order.lines[0].id
+    assert _promise(uow, line_id) == (None, "none")
+    assert queries.events(uow, kind="promise_improved") == []  # placing it tells nothing new
+    supplier = purchasing.create_supplier(uow, purchasing.SupplierIn("Acme", 9, "EUR"), clock())
+
+    purchasing.create_purchase_order(
+        uow, supplier.id, [purchasing.PoLineIn("N", 5, _day(10))], clock()
+    )
+
+    [told] = queries.events(uow, kind="promise_improved")
+    assert (told.order_id, told.payload["line_id"]) == (order.id, line_id)
+    assert (told.payload["previous_date"], told.payload["promised_date"]) == (
+        None,
+        _day(10).isoformat(),
+    )
+    assert _promise(uow, line_id) == (_day(10), "purchase_order")
+    assert queries.order(uow, order.id).lines[0].promise_changes == 0  # a first date, no change
+    assert queries.events(uow, kind="promise_delayed") == []
 
 
 def test_reversing_a_receipt_puts_the_lowest_priority_units_back_to_waiting(app, clock):

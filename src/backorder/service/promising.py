@@ -17,6 +17,7 @@ from ..domain.model import Product
 from ..domain.promising import (
     IncomingSupply,
     Promise,
+    PromiseBasis,
     lead_time_estimate,
     plan_promises,
     promise_queue,
@@ -98,7 +99,7 @@ def _repromise_queues(store, waiting: dict, skus, now: datetime, timezone: str):
             change = _change(promise, line)
             if change is not None:
                 rows.append(change)
-                if change[3]:
+                if _worth_telling(line, promise):
                     events.append(_promise_event(sku, line, promise, now))
     store.set_promises_bulk(rows)
     events += ask_on_delays(store, events, now)
@@ -139,6 +140,14 @@ def _change(promise: Promise, stored) -> tuple | None:
         return None
     moved = stored.promised_date is not None and stored.promised_date != promise.promised
     return (promise.promised, basis, promise.po_line_id, int(moved), promise.line_id)
+
+
+def _worth_telling(stored, promise: Promise) -> bool:
+    """A promised date moved, or a line its customer was told has no date yet got one. (A
+    new line's first promise is in its backorder notice: no event of its own.)"""
+    if stored.promised_date is None:
+        return stored.basis == PromiseBasis.NONE.value and promise.promised is not None
+    return stored.promised_date != promise.promised
 
 
 def promises_for(
@@ -193,13 +202,16 @@ def _changes(sku: str, promises: list[Promise], current: dict, now: datetime):
         if change is None:
             continue
         rows.append(change)
-        if change[3]:
+        if _worth_telling(old, promise):
             events.append(_promise_event(sku, old, promise, now))
     return rows, events
 
 
 def _promise_event(sku: str, old, promise: Promise, now: datetime) -> dict:
-    later = promise.promised is None or promise.promised > old.promised_date
+    if old.promised_date is None:  # a first date: better than none
+        later = False
+    else:
+        later = promise.promised is None or promise.promised > old.promised_date
     return {
         "kind": "promise_delayed" if later else "promise_improved",
         "order_id": old.order_id,
