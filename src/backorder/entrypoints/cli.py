@@ -20,7 +20,7 @@ from ..config import Settings
 from ..domain.errors import DomainError, InvalidInput
 from ..domain.model import BackorderPolicy, Fulfilment, PaidPriority, Product, Tier
 from ..service import audit as audit_log
-from ..service import catalog, orders, queries, stock
+from ..service import catalog, orders, queries, stock, validation
 from ..service.audit import Audit
 from ..service.promising import start_of_local_day
 from . import serialize
@@ -249,9 +249,10 @@ def _parse_date(text: str, field_name: str):
     from datetime import date
 
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise InvalidInput(field_name, f"{text!r} is not a date (YYYY-MM-DD)") from None
+    return validation.day(day, field_name)  # in range before the time-zone shift can overflow
 
 
 @product_cli.command("list")

@@ -31,10 +31,10 @@ def validate_product(product: Product) -> Product:
     if product.backorder_limit is not None:
         v.quantity(product.backorder_limit, "backorder_limit", allow_zero=True)
     if product.lead_time_days is not None:
-        v.quantity(product.lead_time_days, "lead_time_days", allow_zero=True)
+        v.lead_time_days(product.lead_time_days)
     v.quantity(product.safety_stock, "safety_stock", allow_zero=True)
-    if product.release_at is not None and product.release_at.tzinfo is None:
-        raise v.InvalidInput("release_at", "must carry a time zone (UTC offset)")
+    if product.release_at is not None:
+        v.moment(product.release_at, "release_at")
     return replace(product, backorder_policy=BackorderPolicy(product.backorder_policy))
 
 

@@ -22,6 +22,7 @@ from datetime import date, datetime
 
 from ..domain.errors import InvalidInput, NotFound
 from . import catalog, purchasing
+from . import validation as v
 from .imports import Outcome, _JoinedUnitOfWork, outcome_of, recall, remember
 from .ports import Store, UnitOfWork
 from .purchasing import PoLineIn, SupplierIn
@@ -81,6 +82,7 @@ def import_supplier(uow: UnitOfWork, row: SupplierRowIn, now: datetime) -> Outco
 @retried
 def import_supply_order_header(uow: UnitOfWork, row: SupplyOrderHeaderIn, now: datetime) -> Outcome:
     """Remember a purchase order's header (its supplier must be known); creates its warehouse."""
+    v.day(row.expected_date, "expected_date")  # refused on its own row, not on every line's
     with uow:
         store = uow.store
         supplier = recall(store, row.supplier_key)

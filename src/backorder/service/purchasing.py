@@ -37,7 +37,9 @@ class PoLineIn:
 @retried
 def create_supplier(uow: UnitOfWork, supplier: SupplierIn, now: datetime) -> SupplierView:
     v.text(supplier.name, "name", 200)
-    v.quantity(supplier.lead_time_days, "lead_time_days", allow_zero=True)
+    v.lead_time_days(supplier.lead_time_days)
+    if supplier.email is not None:
+        v.email(supplier.email)
     if not (len(supplier.currency) == 3 and supplier.currency.isalpha()):
         raise InvalidInput("currency", "must be a three-letter ISO 4217 code")
     with uow:
@@ -72,6 +74,8 @@ def set_supplier_product(
     """Say that a supplier sells a SKU, in packs of `pack_size`, at least `min_order` units."""
     v.quantity(pack_size, "pack_size")
     v.quantity(min_order, "min_order")
+    if unit_cost_minor is not None:  # new PO lines take it as their cost
+        v.quantity(unit_cost_minor, "unit_cost_minor", allow_zero=True)
     values = {
         "supplier_id": supplier_id,
         "sku": sku,
@@ -165,8 +169,7 @@ def change_expected_date(
     uow: UnitOfWork, po_line_id: int, expected: date, now: datetime
 ) -> PurchaseOrderView:
     """Move a PO line's expected date; the promises resting on it move with it."""
-    if not isinstance(expected, date):
-        raise InvalidInput("expected_date", "must be a date (YYYY-MM-DD)")
+    v.day(expected, "expected_date")
     with uow:
         store = uow.store
         line = _require(
@@ -449,8 +452,7 @@ def _validate_po_lines(lines: Sequence[PoLineIn]) -> None:
         v.quantity(line.qty, f"lines[{index}].qty")
         if line.unit_cost_minor is not None:
             v.quantity(line.unit_cost_minor, f"lines[{index}].unit_cost_minor", allow_zero=True)
-        if not isinstance(line.expected_date, date) or isinstance(line.expected_date, datetime):
-            raise InvalidInput(f"lines[{index}].expected_date", "must be a date (YYYY-MM-DD)")
+        v.day(line.expected_date, f"lines[{index}].expected_date")
 
 
 def _require_skus(store, lines: Sequence[PoLineIn]) -> None:

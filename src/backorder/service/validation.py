@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 
 from ..domain.errors import InvalidInput
 
 MAX_QTY = 1_000_000_000
 MAX_LINES = 500
 SKU_PATTERN = re.compile(r"^[^\x00-\x1f\x7f]{1,100}$")
+MAX_LEAD_TIME_DAYS = 3650  # ten years; promised dates are computed by adding it to today
+# Every day a person gives (a requested date, a release, a PO's expected date). Wide enough
+# for every real import (PrestaShop supply orders due 2013, UCI Online Retail of 2010), and
+# far from year 9999, where adding a few days to a date overflows.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2099, 12, 31)
+EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+")  # the API's pattern
 
 
 def quantity(value: object, field_name: str, *, allow_zero: bool = False) -> int:
@@ -17,6 +25,45 @@ def quantity(value: object, field_name: str, *, allow_zero: bool = False) -> int
     low = 0 if allow_zero else 1
     if not low <= value <= MAX_QTY:
         raise InvalidInput(field_name, f"must be between {low} and {MAX_QTY}")
+    return value
+
+
+def lead_time_days(value: object, field_name: str = "lead_time_days") -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(field_name, "must be a whole number of days")
+    if not 0 <= value <= MAX_LEAD_TIME_DAYS:
+        raise InvalidInput(field_name, f"must be between 0 and {MAX_LEAD_TIME_DAYS} days")
+    return value
+
+
+def day(value: object, field_name: str) -> date:
+    """A calendar day, such as a PO line's expected date; past days are fine (history)."""
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise InvalidInput(field_name, "must be a date (YYYY-MM-DD)")
+    return _within_range(value, field_name)
+
+
+def moment(value: object, field_name: str) -> datetime:
+    """A point in time, such as a requested date or a release: with a UTC offset, since
+    without one the day depends on where it is read."""
+    if not isinstance(value, datetime):
+        raise InvalidInput(field_name, "must be a date and time (ISO 8601)")
+    if value.utcoffset() is None:
+        raise InvalidInput(field_name, "must carry a time zone (UTC offset)")
+    _within_range(value.date(), field_name)  # the day as written: converting may overflow
+    return value
+
+
+def _within_range(value: date, field_name: str) -> date:
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise InvalidInput(field_name, f"must be between {FIRST_DAY} and {LAST_DAY}")
+    return value
+
+
+def email(value: object, field_name: str = "email") -> str:
+    text(value, field_name, 320)
+    if not EMAIL_PATTERN.fullmatch(value):
+        raise InvalidInput(field_name, "must be an e-mail address (name@domain)")
     return value
 
 

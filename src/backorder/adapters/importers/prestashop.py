@@ -306,6 +306,7 @@ def _supply_orders(source: CsvFile, columns: Columns, options: ImportOptions) ->
         "warehouse": columns["Warehouse ID"],
         "name": columns["Warehouse ID"],
         "code": columns["Warehouse ID"],
+        "expected_date": columns["Delivery Date (Y-M-D)"],
     }
 
     def entry(row: CsvRow) -> Entry:

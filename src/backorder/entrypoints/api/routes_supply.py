@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
@@ -12,18 +11,20 @@ from ...domain.errors import InvalidInput
 from ...domain.model import PaidPriority
 from ...domain.roles import Role
 from ...service import deliveries, purchasing, queries, quotes, replenishment
+from ...service.validation import MAX_QTY
 from .. import serialize
 from .auth import role
 from .deps import BackendDep, Limit
-from .schemas import ERRORS, REPEATED, Qty, Reference, Sku, StrictModel
+from .schemas import ERRORS, REPEATED, Day, LeadTimeDays, Qty, Reference, Sku, StrictModel
 
 router = APIRouter(responses=ERRORS)
+UnitCost = Annotated[int | None, Field(ge=0, le=MAX_QTY)]  # as the service bounds it
 Id = Annotated[int, Path(gt=0, le=2**31 - 1)]
 
 
 class SupplierIn(StrictModel):
     name: Annotated[str, Field(min_length=1, max_length=200)]
-    lead_time_days: Annotated[int, Field(ge=0, le=3650)]
+    lead_time_days: LeadTimeDays
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
     contact: Annotated[str | None, Field(max_length=300)] = None
     email: Annotated[str | None, Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")] = None
@@ -33,16 +34,16 @@ class SupplierProductIn(StrictModel):
     sku: Sku
     pack_size: Annotated[int, Field(ge=1, le=1_000_000)] = 1
     min_order: Annotated[int, Field(ge=1, le=1_000_000)] = 1
-    unit_cost_minor: Annotated[int | None, Field(ge=0, le=10**12)] = None
+    unit_cost_minor: UnitCost = None
     preferred: bool = False
 
 
 class PoLineIn(StrictModel):
     sku: Sku
     qty: Qty
-    expected_date: date
+    expected_date: Day
     # left out: the supplier's cost for the SKU (`POST /suppliers/{id}/products`), else 0
-    unit_cost_minor: Annotated[int | None, Field(ge=0, le=10**12)] = None
+    unit_cost_minor: UnitCost = None
 
 
 class PurchaseOrderIn(StrictModel):
@@ -55,7 +56,7 @@ class PurchaseOrderIn(StrictModel):
 
 
 class ExpectedDateIn(StrictModel):
-    expected_date: date
+    expected_date: Day
 
 
 class PoReceiptIn(StrictModel):

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from ...domain.model import BackorderPolicy, Fulfilment, PaidPriority, Tier
-from ...service.validation import MAX_LINES, MAX_QTY
+from ...service.validation import FIRST_DAY, LAST_DAY, MAX_LEAD_TIME_DAYS, MAX_LINES, MAX_QTY
 from .schemas_payments import PaymentDetailsIn
 
 # Quantities and money are whole JSON numbers: `true`, "3" or 2.0 are refused, not converted.
 Qty = Annotated[int, Field(gt=0, le=MAX_QTY, strict=True)]
 Sku = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
+LeadTimeDays = Annotated[int, Field(ge=0, le=MAX_LEAD_TIME_DAYS)]
+# The service refuses days outside FIRST_DAY..LAST_DAY. JSON Schema cannot bound a date, so
+# the document says it with a pattern on the year as written (2000-2099); the service checks.
+_IN_RANGE = {"pattern": r"^20[0-9]{2}-", "description": f"from {FIRST_DAY} to {LAST_DAY}"}
+Day = Annotated[date, Field(json_schema_extra=_IN_RANGE)]
+Moment = Annotated[datetime, Field(json_schema_extra=_IN_RANGE)]  # with a UTC offset
 
 
 class StrictModel(BaseModel):
@@ -27,8 +33,8 @@ class ProductIn(StrictModel):
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
     backorder_policy: BackorderPolicy = BackorderPolicy.DENY
     backorder_limit: Annotated[int | None, Field(ge=0, le=MAX_QTY, strict=True)] = None
-    release_at: datetime | None = None
-    lead_time_days: Annotated[int | None, Field(ge=0, le=3650)] = None
+    release_at: Moment | None = None
+    lead_time_days: LeadTimeDays | None = None
     safety_stock: Annotated[int, Field(ge=0, le=MAX_QTY, strict=True)] = 0
 
 
@@ -119,7 +125,7 @@ class OrderIn(StrictModel):
     lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=MAX_LINES)]
     fulfilment: Fulfilment | None = None
     paid_priority: PaidPriority = PaidPriority.NORMAL
-    requested_date: datetime | None = None
+    requested_date: Moment | None = None
     external_ref: Annotated[str | None, Field(max_length=200)] = None
     channel: Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,50}$")] = "api"
     payment: PaymentDetailsIn | None = None  # issue 4: none: the order pays outside this service
