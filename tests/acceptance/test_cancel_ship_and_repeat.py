@@ -6,9 +6,13 @@ from datetime import timedelta
 
 import pytest
 
+from backorder.bootstrap import build
+from backorder.config import Settings
 from backorder.domain.errors import Conflict, ShipmentNotAllowed
 from backorder.domain.model import BackorderPolicy
 from backorder.service import orders, queries
+from backorder.service import payment_executor as executor
+from backorder.service.payment_views import PaymentIn
 
 from .helpers import (
     add_customer,
@@ -299,9 +303,94 @@ def test_cancelling_an_order_shipped_in_full_is_refused_and_changes_nothing(any_
         orders.cancel_order(any_app.uow, placed.id, any_app.clock())
 
     assert refused.value.details == {"field": "order_id", "order_id": placed.id}
+    assert "refund" not in refused.value.message  # nothing was paid through the shop
     assert parts(line_of(any_app, placed.id))["shipped"] == 4
     assert parts(line_of(any_app, placed.id))["cancelled"] == 0
     assert stock_of(any_app, "A")["on_hand"] == 6
     assert count_events(any_app, "order_cancelled") == 0
     assert order_of(any_app, placed.id).status == "shipped"
     assert_invariants(any_app)
+
+
+def test_cancelling_a_line_shipped_in_full_is_refused_and_changes_nothing(any_app):
+    """It used to answer with the unchanged order, as if the line had been cancelled."""
+    add_product(any_app, "A")
+    receive(any_app, "A", 10)
+    placed = place(any_app, add_customer(any_app), ("A", 4), ("A", 2))
+    shipped, still_open = placed.lines
+    orders.ship_order(any_app.uow, placed.id, any_app.clock(), {shipped.id: 4})
+
+    with pytest.raises(Conflict, match="has shipped in full: nothing left to cancel$") as refused:
+        orders.cancel_line(any_app.uow, placed.id, shipped.id, any_app.clock())
+
+    assert refused.value.details == {
+        "field": "line_id",
+        "order_id": placed.id,
+        "line_id": shipped.id,
+    }
+    assert parts(line_of(any_app, placed.id, 1)) == {
+        "qty": 4,
+        "allocated": 0,
+        "backordered": 0,
+        "shipped": 4,
+        "cancelled": 0,
+    }
+    assert parts(line_of(any_app, placed.id, 2))["allocated"] == 2
+    assert stock_of(any_app, "A") == {
+        "on_hand": 6,
+        "allocated": 2,
+        "available": 4,
+        "backordered": 0,
+    }
+    assert count_events(any_app, "line_cancelled") == 0
+    assert_invariants(any_app)
+
+
+def test_repeating_a_line_cancel_changes_nothing(app):
+    add_product(app, "A")
+    receive(app, "A", 10)
+    placed = place(app, add_customer(app), ("A", 3))
+    line_id = placed.lines[0].id
+
+    for _ in range(3):
+        orders.cancel_line(app.uow, placed.id, line_id, app.clock())
+
+    assert parts(line_of(app, placed.id))["cancelled"] == 3
+    assert stock_of(app, "A") == {"on_hand": 10, "allocated": 0, "available": 10, "backordered": 0}
+    assert count_events(app, "line_cancelled") == 1
+    assert_invariants(app)
+
+
+@pytest.fixture
+def paying_app(tmp_path, clock):
+    """A shop that takes payments through the built-in manual gateway."""
+    app = build(
+        Settings(database_url=f"sqlite:///{tmp_path / 'paying.db'}", payment_gateway="manual"),
+        clock=clock,
+    )
+    yield app
+    app.close()
+
+
+def test_a_paid_order_shipped_in_full_is_refused_with_the_refund_hint(paying_app):
+    add_product(paying_app, "A")
+    receive(paying_app, "A", 10)
+    cmd = orders.PlaceOrder(
+        add_customer(paying_app), [orders.OrderLineIn("A", 4)], payment=PaymentIn("manual")
+    )
+    placed = orders.place_order(paying_app.uow, cmd, paying_app.clock())
+    executor.run_payment_intents(
+        paying_app.uow, paying_app.gateways, paying_app.clock(), paying_app.payment_settings
+    )
+    orders.ship_order(paying_app.uow, placed.id, paying_app.clock())  # captures the 4 units
+    line_id = placed.lines[0].id
+
+    with pytest.raises(Conflict, match=r"nothing left to cancel \(refund it instead\)$"):
+        orders.cancel_order(paying_app.uow, placed.id, paying_app.clock())
+    with pytest.raises(Conflict, match=r"nothing left to cancel \(refund it instead\)$"):
+        orders.cancel_line(paying_app.uow, placed.id, line_id, paying_app.clock())
+
+    assert parts(line_of(paying_app, placed.id))["cancelled"] == 0
+    assert count_events(paying_app, "line_cancelled") == 0
+    assert count_events(paying_app, "order_cancelled") == 0
+    assert_invariants(paying_app)

@@ -143,6 +143,24 @@ def test_cancel_twice_releases_once_and_ship_lowers_on_hand(client):
     assert kinds == ["order_placed", "shipment_shipped", "order_cancelled", "feedback_requested"]
 
 
+def test_a_reused_shipment_reference_answers_409_and_empty_quantities_422(client):
+    ann, _ = _setup(client, on_hand=4)
+    order = client.post(
+        "/orders", json={"customer_id": ann, "lines": [{"sku": "A", "qty": 4}]}
+    ).json()
+    url, line = f"/orders/{order['id']}/shipments", str(order["lines"][0]["id"])
+    first = client.post(url, json={"reference": "S1", "quantities": {line: 1}})
+    again = client.post(url, json={"reference": "S1", "quantities": {line: 1}})
+    reused = client.post(url, json={"reference": "S1", "quantities": {line: 3}})
+    empty = client.post(url, json={"quantities": {}})
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["repeated"] is True
+    assert (reused.status_code, reused.json()["details"]["field"]) == (409, "reference")
+    assert (empty.status_code, empty.json()["details"]["field"]) == (422, "quantities")
+    assert subset(client.get("/stock", params={"sku": "A"}).json()[0], on_hand=3, allocated=3)
+
+
 def test_openapi_lists_the_core_endpoints(client):
     paths = client.get("/openapi.json").json()["paths"]
     for path in (

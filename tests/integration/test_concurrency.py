@@ -236,7 +236,11 @@ class Client:
     def cancel_line(self, rng, step) -> None:
         if order := self.an_order(rng):
             line = rng.choice(order.lines)
-            orders.cancel_line(self.uow, order.id, line.id, self.now)
+            try:
+                orders.cancel_line(self.uow, order.id, line.id, self.now)
+            except Conflict as refusal:  # the line shipped in full: refused, as for an order
+                assert "has shipped in full" in refusal.message, refusal
+                self.refusals["ShippedInFull"] += 1
 
     def edit(self, rng, step) -> None:
         if order := self.an_order(rng):

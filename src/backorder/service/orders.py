@@ -124,7 +124,7 @@ def cancel_order(
         open_lines = [
             line for line in order.lines if line.quantities.outstanding > keep.get(line.id, 0)
         ]
-        _require_something_to_cancel(order, open_lines)
+        _require_something_to_cancel(store, order, open_lines)
         cancelled = [_cancel_line(store, line, now, keep.get(line.id, 0)) for line in open_lines]
         for sku in sorted({line.sku for line in cancelled}):
             allocate_waiting(store, sku, "cancel", f"order {order_id}", now)
@@ -139,19 +139,41 @@ def cancel_order(
         return store_order(store, order_id)
 
 
-def _require_something_to_cancel(order: OrderView, open_lines: list[LineView]) -> None:
+def _require_something_to_cancel(
+    store: Store, order: OrderView, open_lines: list[LineView]
+) -> None:
     """A repeated cancel changes nothing and says so with the order; a cancel of an order
     that has nothing open and was never cancelled (shipped in full, or every unit paid for)
     is refused, so the caller does not take the order for cancelled."""
     if open_lines or any(line.quantities.cancelled for line in order.lines):
         return
-    shipped = sum(line.quantities.shipped for line in order.lines)
-    what = "has shipped in full" if shipped else "holds only paid units, promised until shipped"
+    what = _nothing_to_cancel(store, order.id, order.lines)
+    raise Conflict(f"order {order.id} {what}", field="order_id", order_id=order.id)
+
+
+def _require_line_to_cancel(store: Store, order_id: int, line: LineView, keep: int) -> None:
+    """As for the order: a line with nothing open that was never cancelled (shipped in full,
+    or only paid units left) is refused; a line cancelled before is a harmless repeat."""
+    if line.quantities.outstanding > keep or line.quantities.cancelled:
+        return
+    what = _nothing_to_cancel(store, order_id, [line])
     raise Conflict(
-        f"order {order.id} {what}: nothing left to cancel (refund it instead)",
-        field="order_id",
-        order_id=order.id,
+        f"line {line.id} of order {order_id} {what}",
+        field="line_id",
+        order_id=order_id,
+        line_id=line.id,
     )
+
+
+def _nothing_to_cancel(store: Store, order_id: int, lines: Sequence[LineView]) -> str:
+    """Why lines with nothing open cannot be cancelled; a refund is offered only where one
+    can give money back (units paid through the shop)."""
+    if any(line.quantities.outstanding for line in lines):
+        what = "holds only paid units, promised until shipped"
+    else:
+        what = "has shipped in full"
+    paid = payments.has_paid_units(store, order_id, [line.id for line in lines])
+    return f"{what}: nothing left to cancel" + (" (refund it instead)" if paid else "")
 
 
 @retried
@@ -171,7 +193,8 @@ def cancel_line(
         order = store_order(store, order_id)
         line = _line(order, line_id)
         keep = payments.paid_units_kept(store, order).get(line.id, 0)
-        if line.quantities.outstanding > keep:
+        _require_line_to_cancel(store, order_id, line, keep)
+        if line.quantities.outstanding > keep:  # else cancelled before: a repeat, a no-op
             line = _cancel_line(store, line, now, keep)
             allocate_waiting(store, line.sku, "cancel", f"order {order_id}", now)
             event = _cancel_event("line_cancelled", order_id, [line], reason, now)
@@ -223,13 +246,17 @@ def ship_order(
     quantities: dict[int, int] | None = None,
     reference: str | None = None,
 ) -> dict:
-    """Ship allocated units (all of them, or `quantities` per line id); on_hand falls only here."""
+    """Ship allocated units (all of them, or `quantities` per line id); on_hand falls only here.
+    A `reference` names one shipment in the shop: a retry gets it again, another order or
+    other units under it are refused."""
     reference = v.reference(reference)
-    key = f"shipment:{order_id}:{reference}" if reference else None
+    _check_quantities(quantities)
+    key = f"shipment_reference:{reference}" if reference else None
     with uow:
         store = uow.store
         store.lock_skus(store.order_skus(order_id))
-        if key and (first := store.get_command_result(key)) is not None:
+        if reference and (first := _first_shipment(store, order_id, reference)) is not None:
+            _require_same_shipment(first, order_id, quantities, reference)
             return first | {"repeated": True}
         order = store_order(store, order_id)
         payments.check_shipment_allowed(store, order)
@@ -272,6 +299,8 @@ def _validate_order(cmd: PlaceOrder) -> list[LineRequest]:
         raise InvalidInput("lines", f"at most {v.MAX_LINES} lines")
     if cmd.external_ref is not None:
         v.text(cmd.external_ref, "external_ref", 200)
+    if cmd.requested_date is not None:
+        v.moment(cmd.requested_date, "requested_date")
     requests = []
     for index, line in enumerate(cmd.lines):
         v.sku(line.sku, f"lines[{index}].sku")
@@ -568,6 +597,54 @@ def _edit_shortage(position: SkuPosition, extra: int, now: datetime):
 # -- shipping -------------------------------------------------------------------------------
 
 
+def _check_quantities(quantities: dict[int, int] | None) -> None:
+    """A 0 leaves a line out of a shipment of other lines; a shipment of no units at all is
+    a mistake in the request, not an order with nothing to ship."""
+    if quantities is None:
+        return  # everything allocated
+    for line_id, qty in quantities.items():
+        v.quantity(qty, f"quantities[{line_id}]", allow_zero=True)
+    if not quantities:
+        raise InvalidInput(
+            "quantities",
+            "give at least one line, or leave quantities out to ship everything allocated",
+        )
+    if not any(quantities.values()):
+        if len(quantities) == 1:
+            raise InvalidInput(f"quantities[{next(iter(quantities))}]", "must be at least 1")
+        raise InvalidInput("quantities", "at least one line must ship 1 unit or more")
+
+
+def _first_shipment(store: Store, order_id: int, reference: str) -> dict | None:
+    # Shipments made before references were shop-wide are keyed by order too; a retry of
+    # one of them is still a retry.
+    return store.get_command_result(f"shipment_reference:{reference}") or (
+        store.get_command_result(f"shipment:{order_id}:{reference}")
+    )
+
+
+def _require_same_shipment(
+    first: dict, order_id: int, quantities: dict[int, int] | None, reference: str
+) -> None:
+    """A retry is the same order asking for the units the reference shipped (leaving
+    quantities out asks for what was allocated then: those units)."""
+    shipped: dict[int, int] = defaultdict(int)
+    for row in first["lines"]:
+        shipped[row["line_id"]] += row["qty"]
+    asked = shipped if quantities is None else {k: q for k, q in quantities.items() if q}
+    if first["order_id"] == order_id and asked == shipped:
+        return
+    units = ", ".join(f"{qty} of line {line_id}" for line_id, qty in sorted(shipped.items()))
+    raise Conflict(
+        f"reference {reference!r} already names shipment {first['shipment_id']} of order "
+        f"{first['order_id']} ({units}); give this shipment its own reference",
+        field="reference",
+        reference=reference,
+        shipment_id=first["shipment_id"],
+        order_id=first["order_id"],
+    )
+
+
 def _picks(order: OrderView, quantities: dict[int, int] | None) -> list[tuple[LineView, int]]:
     if order.fulfilment == Fulfilment.SHIP_COMPLETE.value:
         waiting = [line.sku for line in order.lines if line.backordered]
@@ -581,8 +658,7 @@ def _picks(order: OrderView, quantities: dict[int, int] | None) -> list[tuple[Li
         picks = [(line, line.allocated) for line in order.lines if line.allocated]
     else:
         picks = [(_line(order, line_id), qty) for line_id, qty in sorted(quantities.items())]
-    for line, qty in picks:
-        v.quantity(qty, f"quantities[{line.id}]", allow_zero=True)  # 0: not in this shipment
+    for line, qty in picks:  # quantities checked before the transaction (0: not shipped)
         if qty > line.allocated:
             raise ShipmentNotAllowed(
                 f"line {line.id} holds {line.allocated} allocated unit(s), asked to ship {qty}",

@@ -93,6 +93,16 @@ def paid_units_kept(store: Store, order: OrderView) -> dict[int, int]:
     return money.paid_units_held(snap.lines(), snap.position())
 
 
+def has_paid_units(store: Store, order_id: int, line_ids: Sequence[int]) -> bool:
+    """Whether any of these lines has units paid for and not refunded: what a refund
+    (`payment_commands.refund_line`) can still give back."""
+    snap = load_snapshot(store, order_id)
+    if snap is None:
+        return False
+    position = snap.position()
+    return any(position.covered_units(line_id) > 0 for line_id in line_ids)
+
+
 def on_order_changed(store: Store, order_id: int, now: datetime) -> None:
     """After a cancel or an edit: refund what was paid for units that will not ship, void
     the authorization's remainder when nothing more will be captured."""
