@@ -256,3 +256,24 @@ def test_small_things_a_tester_tripped_on(app, client, tmp_path):
     assert noted.exit_code == 0, noted.output
     audit = _cli(app, "audit", "--limit", "1").output
     assert "(damaged: wet box)" in audit and audit.count("\n") == 1
+
+
+def test_the_command_line_says_which_part_of_an_argument_is_wrong(app, client):
+    """`po create --line MUG:5` was told to look like NAME:QTY; `MUG:-1` too; `--line x:1`
+    on a shipment was a traceback; a quote that ships everything printed 'waits 0 until no
+    date yet (None)'; a suggestion without a lead time 'arrives None'."""
+    ids = _shop(client)
+    client.post("/receipts", json={"sku": "A", "qty": 10})
+    supplier = client.post("/suppliers", json={"name": "Acme", "lead_time_days": 0}).json()["id"]
+
+    no_date = _cli(app, "po", "create", "--supplier", str(supplier), "--line", "A:5")
+    negative = _cli(app, "order", "place", "--customer", "1", "--line", "A:-1")
+    not_a_line = _cli(app, "order", "ship", str(ids["ann"]), "--line", "x:1")
+    quote = _cli(app, "availability", "A:2")
+
+    assert no_date.exit_code != 0 and "'A:5' must look like SKU:QTY:YYYY-MM-DD" in no_date.output
+    assert "the quantity must be a whole number, 1 or more" in negative.output
+    assert not_a_line.exit_code != 0 and "the line id must be a number" in not_a_line.output
+    assert "Traceback" not in not_a_line.output
+    assert quote.exit_code == 0 and quote.output.strip() == "A x2: ships now 2"
+    assert len(client.get("/purchase-orders").json()) == 0

@@ -379,11 +379,22 @@ def ledger(sku: Annotated[str | None, typer.Argument()] = None, limit: int = 50)
 # -- orders ----------------------------------------------------------------------------------
 
 
-def _parse_pair(text: str, field_name: str) -> tuple[str, int]:
+def _parse_pair(text: str, field_name: str, shape: str = "SKU:QTY") -> tuple[str, int]:
+    """`NAME:QTY` (the name may hold colons); the error says which part is wrong."""
     name, sep, number = text.rpartition(":")
-    if not sep or not number.strip().isdigit():
-        raise InvalidInput(field_name, f"{text!r} must look like NAME:QTY")
+    if not sep or not name:
+        raise InvalidInput(field_name, f"{text!r} must look like {shape}")
+    if not number.isdigit():
+        raise InvalidInput(field_name, f"{text!r}: the quantity must be a whole number, 1 or more")
     return name, int(number)
+
+
+def _parse_line_qty(text: str, field_name: str = "line") -> tuple[int, int]:
+    """`LINE_ID:QTY`, as `order ship --line` and `capture --line` take them."""
+    line_id, qty = _parse_pair(text, field_name, "LINE_ID:QTY")
+    if not line_id.isdigit():
+        raise InvalidInput(field_name, f"{text!r}: the line id must be a number (see order show)")
+    return int(line_id), qty
 
 
 def order_text(order) -> str:
@@ -465,7 +476,7 @@ def order_ship(
     def action():
         quantities = None
         if line:
-            quantities = {int(k): q for k, q in (_parse_pair(x, "line") for x in line)}
+            quantities = dict(_parse_line_qty(x) for x in line)
         return orders.ship_order(backend().uow, order_id, backend().clock(), quantities, reference)
 
     show(

@@ -13,7 +13,7 @@ from ..service import payment_commands as commands
 from ..service import payment_executor as executor
 from ..service import payment_records as records
 from ..service.payment_views import PaymentView
-from .cli import AFTER_COMMAND, _parse_pair, app, audit, backend, run, show
+from .cli import AFTER_COMMAND, _parse_line_qty, app, audit, backend, run, show
 
 payment_cli = typer.Typer(help="An order's payment: history, capture, void, refund, retry.")
 payments_cli = typer.Typer(help="The payment runner: intents, renewals, grace periods.")
@@ -105,7 +105,7 @@ def payment_capture(
     """Charge shipped or allocated units now (audit-logged)."""
 
     def action():
-        lines = {int(k): q for k, q in (_parse_pair(x, "line") for x in line)} if line else None
+        lines = dict(_parse_line_qty(x) for x in line) if line else None
         return commands.capture_now(
             backend().uow, order_id, backend().clock(), lines, audit(reason)
         )

@@ -98,8 +98,10 @@ def po_create(
     def action():
         lines = []
         for index, text in enumerate(line):
+            if text.count(":") < 2:
+                raise InvalidInput(f"line[{index}]", f"{text!r} must look like SKU:QTY:YYYY-MM-DD")
             head, _, when = text.rpartition(":")
-            sku, qty = _parse_pair(head, f"line[{index}]")
+            sku, qty = _parse_pair(head, f"line[{index}]", "SKU:QTY:YYYY-MM-DD")
             lines.append(purchasing.PoLineIn(sku, qty, _date(when, f"line[{index}].expected_date")))
         return purchasing.create_purchase_order(
             backend().uow,
@@ -192,7 +194,7 @@ def suggest(
         lambda rs: (
             "\n".join(
                 f"{s['sku']}: order {s['qty']} from {s['supplier'] or '(no supplier)'} "
-                f"(need {s['need']}; lead {s['lead_time_days']} days, arrives {s['arrival_date']})"
+                f"(need {s['need']}; {_lead_and_arrival(s)})"
                 for s in rs
             )
             or "nothing to order"
@@ -216,15 +218,24 @@ def availability(
         run(action),
         lambda rs: "\n".join(
             f"{q['sku']} x{q['qty']}: "
-            + (
-                f"ships now {q['ship_now']}, waits {q['backordered']}"
-                f" until {q['promised_date'] or 'no date yet'} ({q['promise_basis']})"
-                if q["orderable"]
-                else f"cannot order: {q['reason']}"
-            )
+            + (_quote_words(q) if q["orderable"] else f"cannot order: {q['reason']}")
             for q in rs
         ),
     )
+
+
+def _lead_and_arrival(suggestion: dict) -> str:
+    if suggestion["lead_time_days"] is None:
+        return "no lead time known: no arrival date"
+    return f"lead {suggestion['lead_time_days']} days, arrives {suggestion['arrival_date']}"
+
+
+def _quote_words(q: dict) -> str:
+    words = f"ships now {q['ship_now']}"
+    if q["backordered"]:
+        date = q["promised_date"] or "no date yet"
+        words += f", waits {q['backordered']} until {date} ({q['promise_basis']})"
+    return words
 
 
 @app.command("sku")
