@@ -81,3 +81,16 @@ def shared_file(relative: str) -> Path:
             raise FileNotFoundError(f"{path} is required in CI")
         pytest.skip(f"{path} not present")
     return path
+
+
+def run_cli(app: App, *args: str):
+    """`backorder ARGS` against the app's database, in this process (typer's CliRunner)."""
+    from typer.testing import CliRunner
+
+    from backorder.entrypoints import cli
+
+    cli.backend.cache_clear()
+    try:
+        return CliRunner().invoke(cli.app, ["--database-url", app.settings.database_url, *args])
+    finally:
+        cli.backend.cache_clear()

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
-from backorder.entrypoints import cli
 from backorder.entrypoints.api.app import create_app
+from tests.conftest import run_cli
 
 
 @pytest.fixture
@@ -70,14 +69,6 @@ def test_a_bad_delivery_is_refused_whole_with_the_field_named(client, lines, sta
     assert _on_hand(client) == {}
 
 
-def _cli(app, *args):
-    cli.backend.cache_clear()
-    try:
-        return CliRunner().invoke(cli.app, ["--database-url", app.settings.database_url, *args])
-    finally:
-        cli.backend.cache_clear()
-
-
 def test_cli_receives_a_delivery_note_and_refuses_one_with_bad_rows(app, client, tmp_path):
     _shop(client)
     bad = tmp_path / "bad.csv"
@@ -85,8 +76,8 @@ def test_cli_receives_a_delivery_note_and_refuses_one_with_bad_rows(app, client,
     good = tmp_path / "note.csv"
     good.write_text("sku,qty\nA,2\nB,3\nA,1\n")
 
-    refused = _cli(app, "receive-delivery", str(bad), "--reference", "DN-1")
-    received = _cli(app, "receive-delivery", str(good), "--reference", "DN-1")
+    refused = run_cli(app, "receive-delivery", str(bad), "--reference", "DN-1")
+    received = run_cli(app, "receive-delivery", str(good), "--reference", "DN-1")
 
     assert refused.exit_code != 0
     assert "row 3: qty: 'two'" in refused.output and "row 4: sku: empty" in refused.output
@@ -114,7 +105,7 @@ def test_cli_refuses_a_note_it_cannot_read_exactly(app, client, tmp_path, conten
     note = tmp_path / "note.csv"
     note.write_bytes(content)
 
-    result = _cli(app, "receive-delivery", str(note))
+    result = run_cli(app, "receive-delivery", str(note))
 
     if refusal is None:
         assert result.exit_code == 0, result.output
@@ -157,8 +148,8 @@ def test_the_command_line_keeps_the_apis_rules(app, client, tmp_path):
     note = tmp_path / "note.csv"
     note.write_text("sku,qty\nA,1\n")
 
-    refused = _cli(app, "adjust", "A", "--delta", "-1", "--reason", "Bad Reason")
-    blank = _cli(app, "receive-delivery", str(note), "--reference", "  ")
+    refused = run_cli(app, "adjust", "A", "--delta", "-1", "--reason", "Bad Reason")
+    blank = run_cli(app, "receive-delivery", str(note), "--reference", "  ")
 
     assert refused.exit_code != 0 and "reason: must be 1-30 lowercase" in refused.output
     assert blank.exit_code != 0 and "reference: must not be blank" in blank.output
@@ -210,7 +201,7 @@ def test_a_purchase_order_is_received_whole_over_http_and_from_the_command_line(
 
     first = client.post(f"/purchase-orders/{po['id']}/receive")
     again = client.post(f"/purchase-orders/{po['id']}/receive")
-    by_cli = _cli(app, "--json", "po", "receive-all", str(other["id"]))
+    by_cli = run_cli(app, "--json", "po", "receive-all", str(other["id"]))
 
     assert (first.status_code, again.status_code) == (201, 200), first.text
     assert first.json()["lines"][0]["po_line_id"] == po["lines"][0]["id"]
@@ -246,15 +237,17 @@ def test_small_things_a_tester_tripped_on(app, client, tmp_path):
     note.write_text("sku,qty,PO_LINE_ID\nA,1,\n")
     client.post("/receipts", json={"sku": "A", "qty": 5})
 
-    received = _cli(app, "receive-delivery", str(note))
+    received = run_cli(app, "receive-delivery", str(note))
     bogus = client.get("/purchase-orders", params={"status": "bogus"})
-    noted = _cli(app, "adjust", "A", "--delta", "-1", "--reason", "damaged", "--note", "wet\nbox")
+    noted = run_cli(
+        app, "adjust", "A", "--delta", "-1", "--reason", "damaged", "--note", "wet\nbox"
+    )
 
     assert blank.status_code == 422 and "must not be blank" in blank.text
     assert received.exit_code == 0, received.output
     assert bogus.status_code == 422 and "status" in bogus.text
     assert noted.exit_code == 0, noted.output
-    audit = _cli(app, "audit", "--limit", "1").output
+    audit = run_cli(app, "audit", "--limit", "1").output
     assert "(damaged: wet box)" in audit and audit.count("\n") == 1
 
 
@@ -266,10 +259,10 @@ def test_the_command_line_says_which_part_of_an_argument_is_wrong(app, client):
     client.post("/receipts", json={"sku": "A", "qty": 10})
     supplier = client.post("/suppliers", json={"name": "Acme", "lead_time_days": 0}).json()["id"]
 
-    no_date = _cli(app, "po", "create", "--supplier", str(supplier), "--line", "A:5")
-    negative = _cli(app, "order", "place", "--customer", "1", "--line", "A:-1")
-    not_a_line = _cli(app, "order", "ship", str(ids["ann"]), "--line", "x:1")
-    quote = _cli(app, "availability", "A:2")
+    no_date = run_cli(app, "po", "create", "--supplier", str(supplier), "--line", "A:5")
+    negative = run_cli(app, "order", "place", "--customer", "1", "--line", "A:-1")
+    not_a_line = run_cli(app, "order", "ship", str(ids["ann"]), "--line", "x:1")
+    quote = run_cli(app, "availability", "A:2")
 
     assert no_date.exit_code != 0 and "'A:5' must look like SKU:QTY:YYYY-MM-DD" in no_date.output
     assert "the quantity must be a whole number, 1 or more" in negative.output

@@ -8,15 +8,13 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
 from backorder.domain.errors import InvalidInput
 from backorder.domain.model import BackorderPolicy, Product
-from backorder.entrypoints import cli
 from backorder.entrypoints.api.app import create_app
 from backorder.service import catalog, orders, purchasing, queries, web_users
 from backorder.service.validation import MAX_LEAD_TIME_DAYS  # 3650, the API's bound too
-from tests.conftest import shared_file
+from tests.conftest import run_cli, shared_file
 from tests.integration.importing import errors, run, write
 
 PLUS_FIVE = timezone(timedelta(hours=5))
@@ -275,14 +273,6 @@ def _sku_page(app, clock, client):
 # -- the command line refuses what the API refuses ------------------------------------------
 
 
-def _cli(app, *args):
-    cli.backend.cache_clear()
-    try:
-        return CliRunner().invoke(cli.app, ["--database-url", app.settings.database_url, *args])
-    finally:
-        cli.backend.cache_clear()
-
-
 @pytest.mark.parametrize(
     ("args", "field"),
     [
@@ -295,7 +285,7 @@ def _cli(app, *args):
     ],
 )  # fmt: skip
 def test_cli_refuses_what_the_api_refuses(app, args, field):
-    result = _cli(app, *args)
+    result = run_cli(app, *args)
 
     assert result.exit_code != 0, result.output
     assert field in result.output
@@ -307,8 +297,8 @@ def test_cli_refuses_a_negative_supplier_cost_and_a_far_expected_date(app, clock
     supplier = _supplier(app, clock)
     po = _po(app, clock, date(2026, 12, 20))
 
-    cost = _cli(app, "supplier", "sells", str(supplier.id), "MUG", "--cost", "-5")
-    moved = _cli(app, "po", "move", str(po.lines[0].id), "9999-12-31")
+    cost = run_cli(app, "supplier", "sells", str(supplier.id), "MUG", "--cost", "-5")
+    moved = run_cli(app, "po", "move", str(po.lines[0].id), "9999-12-31")
 
     assert cost.exit_code != 0 and "unit_cost_minor" in cost.output, cost.output
     assert moved.exit_code != 0 and "expected_date" in moved.output, moved.output
@@ -320,15 +310,15 @@ def test_cli_refuses_a_negative_supplier_cost_and_a_far_expected_date(app, clock
 def test_the_longest_lead_time_the_cli_takes_still_gives_promises_over_http(app, client):
     """99999999 days was taken, then ordering and availability were 500s (date overflow)."""
     too_long = "99999999"
-    assert _cli(app, "product", "add", "LT3", "Lead3", "--lead-time", too_long).exit_code != 0
-    assert _cli(app, "supplier", "add", "Slow", too_long).exit_code != 0
+    assert run_cli(app, "product", "add", "LT3", "Lead3", "--lead-time", too_long).exit_code != 0
+    assert run_cli(app, "supplier", "add", "Slow", too_long).exit_code != 0
     for args in (
         ["product", "add", "LT3", "Lead3", "--policy", "allow", "--lead-time", "3650"],
         ["product", "add", "SLW", "Slow", "--policy", "allow"],
         ["supplier", "add", "Slow", "3650"],
         ["supplier", "sells", "1", "SLW", "--preferred"],
     ):
-        assert _cli(app, *args).exit_code == 0, args
+        assert run_cli(app, *args).exit_code == 0, args
     ann = client.post("/customers", json={"name": "Ann"}).json()["id"]
 
     for sku in ("LT3", "SLW"):
