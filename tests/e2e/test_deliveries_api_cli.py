@@ -270,3 +270,22 @@ def test_the_command_line_says_which_part_of_an_argument_is_wrong(app, client):
     assert "Traceback" not in not_a_line.output
     assert quote.exit_code == 0 and quote.output.strip() == "A x2: ships now 2"
     assert len(client.get("/purchase-orders").json()) == 0
+
+
+def test_a_body_that_is_no_json_and_a_reused_note_reference_are_explained_for_http(client):
+    """A broken body named a field '0'; a reused note reference pointed HTTP callers at a
+    command-line option."""
+    _shop(client)
+    broken = client.post(
+        "/delivery-notes", content=b'{"lines": [', headers={"content-type": "application/json"}
+    )
+    note = {"reference": "DN-1", "lines": [{"sku": "A", "qty": 1}]}
+    assert client.post("/delivery-notes", json=note).status_code == 201
+    reused = client.post("/delivery-notes", json=note | {"lines": [{"sku": "B", "qty": 1}]})
+
+    assert broken.status_code == 422
+    assert broken.json()["details"]["field"] == "body"
+    assert broken.json()["message"].startswith("body: not valid JSON")
+    assert reused.status_code == 409 and "command line" not in reused.json()["message"]
+    assert reused.json()["message"].endswith("give this delivery its own reference")
+    assert _on_hand(client) == {"A": 1}  # the first note only

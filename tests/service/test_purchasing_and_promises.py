@@ -219,6 +219,9 @@ def test_reversing_a_receipt_of_a_cancelled_po_line_does_not_reopen_it(app, cloc
     assert (line.received, line.cancelled, line.open_qty) == (0, 10, 0)
     assert all(s.po_line_id != line_id for s in _open_supply(app, "A"))
     assert queries.purchase_order(uow, po.id).status == "cancelled"  # nothing came, or will
+    with pytest.raises(Conflict, match="expects nothing more"):
+        purchasing.change_expected_date(uow, line_id, _day(30), clock())
+    assert queries.purchase_order(uow, po.id).lines[0].expected_date == _day(10)
     with pytest.raises(Conflict, match="is cancelled; it takes no receipts"):
         purchasing.receive_po_line(uow, line_id, 1, clock())
     assert queries.check(uow) == []

@@ -194,7 +194,7 @@ def _require_same_delivery(first: dict, lines: list[DeliveryLine], reference: st
     if stored != given:
         raise Conflict(
             f"delivery {reference!r} was already received with other lines; "
-            "give this delivery its own reference (--reference on the command line)",
+            "give this delivery its own reference",
             reference=reference,
         )
 

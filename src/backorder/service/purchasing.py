@@ -176,6 +176,12 @@ def change_expected_date(
             store.get_po_line(po_line_id), f"unknown PO line {po_line_id}", "po_line_id"
         )
         store.lock_skus([line.sku])
+        if line.open_qty == 0:  # a date for nothing: promises cannot rest on it
+            raise Conflict(
+                f"PO line {po_line_id} expects nothing more (received {line.received}, "
+                f"cancelled {line.cancelled} of {line.qty}); its date cannot move",
+                field="po_line_id",
+            )
         store.update_po_line(po_line_id, expected_date=expected)
         repromise(store, line.sku, now, uow.shop_timezone)
         uow.commit()

@@ -135,10 +135,7 @@ async def _unreadable_body(request: Request, error: StarletteHTTPException) -> J
 
 
 async def _validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
-    problems = [
-        {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "reason": e["msg"]}
-        for e in error.errors()
-    ]
+    problems = [_problem(e) for e in error.errors()]
     first = problems[0] if problems else {"field": "", "reason": "invalid request"}
     body = {
         "code": "invalid_input",
@@ -146,3 +143,13 @@ async def _validation_error(_request: Request, error: RequestValidationError) ->
         "details": {"field": first["field"], "reason": first["reason"], "errors": problems},
     }
     return JSONResponse(body, status_code=422)
+
+
+def _problem(error: dict) -> dict:
+    """One validation error as {field, reason}; a body that is no JSON at all is the body's
+    fault, not that of a field named after the character position where parsing stopped."""
+    if error.get("type") == "json_invalid":
+        where = error["loc"][-1] if len(error["loc"]) > 1 else 0
+        detail = (error.get("ctx") or {}).get("error", "")
+        return {"field": "body", "reason": f"not valid JSON ({detail} at character {where})"}
+    return {"field": ".".join(str(p) for p in error["loc"] if p != "body"), "reason": error["msg"]}
