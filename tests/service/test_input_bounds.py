@@ -76,6 +76,21 @@ def test_an_order_with_a_requested_date_without_offset_or_out_of_range_is_refuse
     assert queries.orders(any_app.uow) == []
 
 
+def test_an_order_names_every_unknown_sku_at_once(app, clock):
+    """Only the first unknown SKU was named: one round trip per typo."""
+    _product(app, clock)
+    customer = catalog.create_customer(app.uow, catalog.CustomerIn("Ann"), clock())
+    lines = [orders.OrderLineIn(sku, 1) for sku in ("NOPE", "MUG", "GONE")]
+
+    refused = _refused(
+        lambda: orders.place_order(app.uow, orders.PlaceOrder(customer.id, lines), clock()),
+        "lines[0].sku",
+    )
+
+    assert refused.message == "lines[0].sku: unknown SKUs 'NOPE' (lines[0]), 'GONE' (lines[2])"
+    assert queries.orders(app.uow) == []
+
+
 def test_requested_dates_at_either_end_of_the_range_are_taken(app, clock):
     _product(app, clock)
     for requested in (datetime(2000, 1, 1, tzinfo=UTC), datetime(2099, 12, 31, tzinfo=UTC)):

@@ -313,9 +313,13 @@ def _validate_order(cmd: PlaceOrder) -> list[LineRequest]:
 
 def _require_products(store: Store, requests: list[LineRequest]) -> dict[str, Product]:
     products = store.get_products({r.sku for r in requests})
-    for index, request in enumerate(requests):
-        if request.sku not in products:
-            raise InvalidInput(f"lines[{index}].sku", f"unknown SKU {request.sku!r}")
+    unknown = [(index, r.sku) for index, r in enumerate(requests) if r.sku not in products]
+    if unknown:  # every one at once: one round to fix the order
+        index, sku = unknown[0]
+        reason = f"unknown SKU {sku!r}"
+        if len(unknown) > 1:
+            reason = "unknown SKUs " + ", ".join(f"{s!r} (lines[{i}])" for i, s in unknown)
+        raise InvalidInput(f"lines[{index}].sku", reason)
     _require_one_currency(products, requests)
     return products
 
