@@ -233,8 +233,8 @@ def _lead_and_arrival(suggestion: dict) -> str:
 def _quote_words(q: dict) -> str:
     words = f"ships now {q['ship_now']}"
     if q["backordered"]:
-        date = q["promised_date"] or "no date yet"
-        words += f", waits {q['backordered']} until {date} ({q['promise_basis']})"
+        when = q["promised_date"] or "no date yet"
+        words += f", waits {q['backordered']} until {when} ({q['promise_basis']})"
     return words
 
 
